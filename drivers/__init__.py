@@ -1,0 +1,1 @@
+"""Protocol adapters: each turns a device protocol into the unified model and back."""

@@ -1,0 +1,185 @@
+"""The configuration schema. Unknown keys are errors: a typo must not pass silently on site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+__all__ = [
+    "AuthorizeConfig",
+    "ChargerConfig",
+    "Config",
+    "HttpConfig",
+    "LoggingConfig",
+    "ModbusConfig",
+    "ModbusDeviceConfig",
+    "MqttConfig",
+    "OcppConfig",
+    "OutboxConfig",
+    "SiteConfig",
+    "TlsConfig",
+]
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$", min_length=1, max_length=64)]
+
+
+def _require_unique(ids: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            raise ValueError(f"duplicate id {value!r} in {what}")
+        seen.add(value)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteConfig(Strict):
+    id: Identifier
+    grid_import_limit_w: Annotated[float, Field(gt=0)] | None = None
+    grid_export_limit_w: Annotated[float, Field(ge=0)] | None = None
+    controller_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+
+
+class HttpConfig(Strict):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+
+
+class TlsConfig(Strict):
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    insecure: bool = False
+    """Skip certificate name checks (commissioning only)."""
+
+
+class OutboxConfig(Strict):
+    max_records: Annotated[int, Field(ge=100)] = 1_000_000
+    """Bound on records waiting for the broker; past it the oldest telemetry is dropped."""
+    synchronous: Literal["normal", "full"] = "full"
+    """SQLite sync level: `full` survives power loss, `normal` only a process crash."""
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+
+
+class MqttConfig(Strict):
+    enabled: bool = True
+    """False: no broker; records wait in the outbox (bounded) until one is configured."""
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    topic_prefix: Annotated[str, Field(pattern=r"^[^#+]+$", min_length=1)] = "pilebridge"
+    username: str | None = None
+    password: SecretStr | None = None
+    client_id: str | None = None
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    tls: TlsConfig | None = None
+    session_expiry_s: Annotated[int, Field(ge=0)] = 0
+    """0: a clean session on every connect, so commands sent while the gateway was away are
+    not replayed late; >0 keeps the session (clean_start is then off explicitly)."""
+    reconnect_min_s: Annotated[float, Field(gt=0)] = 0.5
+    reconnect_max_s: Annotated[float, Field(gt=0)] = 30.0
+    max_inflight: Annotated[int, Field(ge=1, le=65535)] = 200
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig)
+
+
+class AuthorizeConfig(Strict):
+    accept_all: bool = False
+    tags: list[str] = []
+
+
+class ChargerConfig(Strict):
+    id: Annotated[str, Field(min_length=1, max_length=128)]
+    password: SecretStr | None = None
+    """HTTP Basic password (security profile 1 and 2); None: no Basic auth required."""
+    security_profile: Literal[0, 1, 2, 3] | None = None
+    """0: none, 1: Basic over ws, 2: Basic over TLS, 3: client certificate. Default: 1 with a password, else 0."""
+    max_power_w: Annotated[float, Field(gt=0)] = 22000
+    phases: Literal[1, 2, 3] = 3
+    voltage_v: Annotated[float, Field(gt=0)] = 230.0
+    rate_unit: Literal["W", "A"] | None = None
+    """Unit for charging profiles sent to this charger; default W for 2.x, A for 1.6."""
+    bidirectional: bool = False
+    """The charger can discharge (V2G); negative limits are sent on OCPP 2.1 only."""
+
+
+class OcppTlsConfig(Strict):
+    cert: Path
+    key: Path
+    ca: Path | None = None
+    """CA for client certificates (security profile 3)."""
+
+
+class OcppConfig(Strict):
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    port: Annotated[int, Field(ge=0, le=65535)] = 9000
+    tls: OcppTlsConfig | None = None
+    allow_unknown_chargers: bool = False
+    authorize: AuthorizeConfig = Field(default_factory=AuthorizeConfig)
+    chargers: list[ChargerConfig] = []
+    heartbeat_interval_s: Annotated[int, Field(ge=10, le=86400)] = 300
+    meter_interval_s: Annotated[int, Field(ge=0, le=3600)] = 60
+    ping_interval_s: Annotated[float, Field(ge=0)] | None = 60.0
+    """Websocket ping interval; None or 0 disables pings for chargers that ignore them."""
+    ping_timeout_s: Annotated[float, Field(gt=0)] | None = 60.0
+    call_timeout_s: Annotated[float, Field(gt=0, le=300)] = 30.0
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> OcppConfig:
+        _require_unique([c.id for c in self.chargers], "chargers")
+        return self
+
+
+class ModbusDeviceConfig(Strict):
+    id: Identifier
+    kind: Literal["storage", "meter"]
+    host: str
+    port: Port = 502
+    unit_id: Annotated[int, Field(ge=0, le=255)] = 1
+    profile: str = "sunspec"
+    """`sunspec` (auto-discovery) or a register-map file, relative to `config/registers/` or absolute."""
+    poll_interval_s: Annotated[float, Field(ge=0.1, le=3600)] = 1.0
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    max_charge_w: Annotated[float, Field(ge=0)] | None = None
+    max_discharge_w: Annotated[float, Field(ge=0)] | None = None
+    soc_min_pct: Annotated[float, Field(ge=0, le=100)] = 10.0
+    soc_max_pct: Annotated[float, Field(ge=0, le=100)] = 95.0
+    fallback_power_w: float = 0.0
+    revert_timeout_s: Annotated[float, Field(ge=0)] = 60.0
+    """Written to the device's own reversion timer so it fails safe if the gateway dies."""
+
+    @model_validator(mode="after")
+    def _soc_window(self) -> ModbusDeviceConfig:
+        if self.soc_min_pct >= self.soc_max_pct:
+            raise ValueError("soc_min_pct must be below soc_max_pct")
+        return self
+
+
+class ModbusConfig(Strict):
+    devices: list[ModbusDeviceConfig] = []
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ModbusConfig:
+        _require_unique([d.id for d in self.devices], "devices")
+        return self
+
+
+class LoggingConfig(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+    """auto: readable on a terminal, JSON lines otherwise (journald, files)."""
+
+
+class Config(Strict):
+    site: SiteConfig
+    state_dir: Path = Path("/var/lib/pilebridge")
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    ocpp: OcppConfig = Field(default_factory=OcppConfig)
+    modbus: ModbusConfig = Field(default_factory=ModbusConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)

@@ -1,0 +1,63 @@
+"""The unified model: typed records with units in their names and one sign convention."""
+
+from gateway.model.commands import CommandRequest, CommandResult, CommandStatus
+from gateway.model.ids import ChargerId, DeviceId, DeviceKind
+from gateway.model.records import (
+    ChargerEvent,
+    ChargerTelemetry,
+    MeterTelemetry,
+    PhaseValues,
+    SiteTelemetry,
+    StorageTelemetry,
+    TransactionEvent,
+    TransactionEventKind,
+)
+from gateway.model.state import (
+    ActiveTransaction,
+    ChargerLimit,
+    ChargerState,
+    EvseState,
+    MeterState,
+    SetpointState,
+    StorageMode,
+    StorageState,
+)
+
+Record = (
+    ChargerTelemetry
+    | TransactionEvent
+    | ChargerEvent
+    | StorageTelemetry
+    | MeterTelemetry
+    | SiteTelemetry
+    | ChargerState
+    | StorageState
+    | MeterState
+)
+"""Everything that goes to MQTT through the outbox."""
+
+__all__ = [
+    "ActiveTransaction",
+    "ChargerEvent",
+    "ChargerId",
+    "ChargerLimit",
+    "ChargerState",
+    "ChargerTelemetry",
+    "CommandRequest",
+    "CommandResult",
+    "CommandStatus",
+    "DeviceId",
+    "DeviceKind",
+    "EvseState",
+    "MeterState",
+    "MeterTelemetry",
+    "PhaseValues",
+    "Record",
+    "SetpointState",
+    "SiteTelemetry",
+    "StorageMode",
+    "StorageState",
+    "StorageTelemetry",
+    "TransactionEvent",
+    "TransactionEventKind",
+]

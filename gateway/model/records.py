@@ -1,0 +1,139 @@
+"""Telemetry and event records of the unified model.
+
+Units are in the field names; power follows the load convention everywhere: positive flows
+from the site into the device (EV charging, battery charging, grid import at the meter),
+negative flows out of it (V2G, battery discharging, export). A field that the device did not
+report is None and is left out of the published payload.
+
+Records are frozen dataclasses with slots: they are built on the hot path for every meter
+sample, so they stay cheap (no validation here; drivers validate at their edge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from gateway.model.ids import ChargerId, DeviceId
+
+__all__ = [
+    "ChargerEvent",
+    "ChargerTelemetry",
+    "MeterTelemetry",
+    "PhaseValues",
+    "SiteTelemetry",
+    "StorageTelemetry",
+    "TransactionEvent",
+    "TransactionEventKind",
+]
+
+TransactionEventKind = Literal["started", "updated", "ended"]
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseValues:
+    """One phase (L1, L2, L3 or N) of an AC measurement."""
+
+    power_w: float | None = None
+    current_a: float | None = None
+    voltage_v: float | None = None
+    energy_wh: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerTelemetry:
+    """One meter sample of one EVSE (or of the whole charger when `evse` is 0)."""
+
+    charger_id: ChargerId
+    evse: int
+    power_w: float | None = None
+    energy_wh: float | None = None
+    current_a: float | None = None
+    voltage_v: float | None = None
+    soc_pct: float | None = None
+    frequency_hz: float | None = None
+    temperature_c: float | None = None
+    power_offered_w: float | None = None
+    phases: Mapping[str, PhaseValues] | None = None
+    transaction_id: str | None = None
+    sampled_at: datetime | None = None
+    """When the charger took the sample, if its clock looked plausible."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionEvent:
+    """A charging session started, progressed or ended. Never dropped from the outbox."""
+
+    charger_id: ChargerId
+    event: TransactionEventKind
+    transaction_id: str
+    evse: int
+    id_tag: str | None = None
+    energy_wh: float | None = None
+    """The session's energy so far: meter now minus meter at start."""
+    meter_start_wh: float | None = None
+    meter_now_wh: float | None = None
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    stop_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerEvent:
+    """Something a charger told us that is neither telemetry nor a transaction.
+
+    `event` is a short snake_case name (`data_transfer`, `firmware_status`,
+    `diagnostics_status`, `security_event`, `notify_event`, ...); `data` holds the
+    message's fields as the charger sent them.
+    """
+
+    charger_id: ChargerId
+    event: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StorageTelemetry:
+    """One poll of a battery inverter."""
+
+    device_id: DeviceId
+    power_w: float | None = None
+    soc_pct: float | None = None
+    soh_pct: float | None = None
+    voltage_v: float | None = None
+    current_a: float | None = None
+    temperature_c: float | None = None
+    max_charge_w: float | None = None
+    max_discharge_w: float | None = None
+    frequency_hz: float | None = None
+    energy_charged_wh: float | None = None
+    energy_discharged_wh: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterTelemetry:
+    """One poll of a grid or sub-meter. `energy_wh` is imported energy, `energy_export_wh` exported."""
+
+    device_id: DeviceId
+    power_w: float | None = None
+    energy_wh: float | None = None
+    energy_export_wh: float | None = None
+    frequency_hz: float | None = None
+    voltage_v: float | None = None
+    current_a: float | None = None
+    phases: Mapping[str, PhaseValues] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteTelemetry:
+    """Site totals, computed by the gateway from the latest device records."""
+
+    chargers_power_w: float
+    storage_power_w: float
+    grid_power_w: float | None = None
+    import_limit_w: float | None = None
+    export_limit_w: float | None = None
+    limit_source: str | None = None
+    """Where the limit in force comes from: `config`, `command` or None."""

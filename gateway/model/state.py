@@ -1,0 +1,103 @@
+"""Retained device state: the digital twin a control centre reads when it (re)connects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from gateway.model.ids import ChargerId, DeviceId
+
+__all__ = [
+    "ActiveTransaction",
+    "ChargerLimit",
+    "ChargerState",
+    "EvseState",
+    "MeterState",
+    "SetpointState",
+    "StorageMode",
+    "StorageState",
+]
+
+StorageMode = Literal["idle", "manual", "auto"]
+
+
+@dataclass(frozen=True, slots=True)
+class EvseState:
+    """Connector/EVSE status in OCPP terms (`Available`, `Charging`, `Faulted`, ...)."""
+
+    status: str
+    error_code: str | None = None
+    connectors: Mapping[int, str] | None = None
+    """Per-connector status for 2.x chargers with several connectors on one EVSE."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveTransaction:
+    transaction_id: str
+    evse: int
+    id_tag: str | None
+    started_at: datetime | None
+    meter_start_wh: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerLimit:
+    """A charging limit in force, as the gateway sent it (None fields: not applicable)."""
+
+    evse: int
+    power_w: float | None = None
+    current_a: float | None = None
+    expires_at: datetime | None = None
+    source: str = "command"
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerState:
+    charger_id: ChargerId
+    connected: bool
+    ocpp_version: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    serial: str | None = None
+    evses: Mapping[int, EvseState] = field(default_factory=dict)
+    transactions: tuple[ActiveTransaction, ...] = ()
+    limits: tuple[ChargerLimit, ...] = ()
+    last_seen: datetime | None = None
+    reason: str | None = None
+    """Why the state changed when it was not the charger's doing (e.g. a lapsed limit lease)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetpointState:
+    power_w: float
+    expires_at: datetime | None
+    source: str = "command"
+
+
+@dataclass(frozen=True, slots=True)
+class StorageState:
+    device_id: DeviceId
+    connected: bool
+    mode: StorageMode = "idle"
+    setpoint: SetpointState | None = None
+    max_charge_w: float | None = None
+    max_discharge_w: float | None = None
+    soc_min_pct: float | None = None
+    soc_max_pct: float | None = None
+    fallback_power_w: float = 0.0
+    alarms: tuple[str, ...] = ()
+    identity: Mapping[str, Any] | None = None
+    """Manufacturer, model, serial, firmware as the device reports them."""
+    reason: str | None = None
+    """Why the state last changed when the gateway did it (e.g. `lease_expired`, `mqtt_lost`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MeterState:
+    device_id: DeviceId
+    connected: bool
+    identity: Mapping[str, Any] | None = None
+    reason: str | None = None
