@@ -74,12 +74,14 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 
 def parse_config(text: str, source: str = "<config>") -> Config:
     try:
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        raw = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, [ConfigProblem("", f"not valid YAML: {where}{problem}")]) from None
+        raise ConfigError(
+            source, [ConfigProblem("", f"not valid YAML: {where}{problem}")]
+        ) from None
     if raw is None:
         raise ConfigError(source, [ConfigProblem("", "file is empty")])
     if not isinstance(raw, dict):
@@ -108,7 +110,9 @@ def _resolve_secrets(value: Any, path: str, problems: list[ConfigProblem]) -> An
         try:
             return Path(value.ref).read_text(encoding="utf-8").rstrip("\n")
         except OSError as exc:
-            problems.append(ConfigProblem(path, f"cannot read secret file {value.ref}: {exc.strerror}"))
+            problems.append(
+                ConfigProblem(path, f"cannot read secret file {value.ref}: {exc.strerror}")
+            )
             return None
     if isinstance(value, dict):
         return {k: _resolve_secrets(v, _join(path, str(k)), problems) for k, v in value.items()}
@@ -179,10 +183,18 @@ def _check_files(config: Config) -> Iterator[ConfigProblem]:
     candidates: list[tuple[str, Path | None]] = []
     if config.mqtt.tls:
         tls = config.mqtt.tls
-        candidates += [("mqtt.tls.ca", tls.ca), ("mqtt.tls.cert", tls.cert), ("mqtt.tls.key", tls.key)]
+        candidates += [
+            ("mqtt.tls.ca", tls.ca),
+            ("mqtt.tls.cert", tls.cert),
+            ("mqtt.tls.key", tls.key),
+        ]
     if config.ocpp.tls:
         tls2 = config.ocpp.tls
-        candidates += [("ocpp.tls.cert", tls2.cert), ("ocpp.tls.key", tls2.key), ("ocpp.tls.ca", tls2.ca)]
+        candidates += [
+            ("ocpp.tls.cert", tls2.cert),
+            ("ocpp.tls.key", tls2.key),
+            ("ocpp.tls.ca", tls2.ca),
+        ]
     for key, file in candidates:
         if file is not None and not file.is_file():
             yield ConfigProblem(key, f"file {file} does not exist")

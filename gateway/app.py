@@ -1,0 +1,128 @@
+"""Wire the gateway together from a config: outbox, recorder, commands, MQTT, drivers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+
+from gateway import __version__
+from gateway.clock import Clock, SystemClock, format_ts
+from gateway.commands.router import CommandRouter
+from gateway.config.models import Config
+from gateway.driver_api import Driver, DriverContext
+from gateway.leases import LeaseTable
+from gateway.mqtt.link import MqttLink
+from gateway.outbox import Outbox
+from gateway.recorder import Recorder
+from gateway.sdnotify import SystemdNotifier
+from gateway.supervisor import Supervisor
+from gateway.topics import Topics
+
+__all__ = ["Gateway"]
+
+log = structlog.get_logger("gateway")
+
+
+class Gateway:
+    """The daemon. `run()` = `start()` (may raise OSError on a port) + `serve()` + close."""
+
+    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.topics = Topics(config.mqtt.topic_prefix, config.site.id)
+        self.outbox = Outbox(
+            config.state_dir / "outbox.sqlite",
+            max_records=config.mqtt.outbox.max_records,
+            synchronous=config.mqtt.outbox.synchronous,
+            clock=self.clock,
+        )
+        self.recorder = Recorder(self.outbox, self.topics)
+        self.router = CommandRouter()
+        self.leases = LeaseTable(self.clock)
+        self.link: MqttLink | None = None
+        if config.mqtt.enabled:
+            self.link = MqttLink(
+                config.mqtt,
+                self.topics,
+                self.outbox,
+                self.router,
+                info=self.info,
+                clock=self.clock,
+                client_id=f"pilebridge-{config.site.id}",
+            )
+            self.link.on_connection_change(self.leases.mqtt_connection_changed)
+        self.drivers: list[Driver] = []
+        self.supervisor = Supervisor(clock=self.clock, notifier=SystemdNotifier())
+        self.started = asyncio.Event()
+        self.started_at = self.clock.time()
+
+    def info(self) -> dict[str, Any]:
+        """The retained `gateway/info` payload."""
+        cfg = self.config
+        return {
+            "version": __version__,
+            "started_at": format_ts(self.started_at),
+            "site_id": cfg.site.id,
+            "devices": {
+                "chargers": [c.id for c in cfg.ocpp.chargers],
+                "storage": [d.id for d in cfg.modbus.devices if d.kind == "storage"],
+                "meters": [d.id for d in cfg.modbus.devices if d.kind == "meter"],
+            },
+            "grid_import_limit_w": cfg.site.grid_import_limit_w,
+        }
+
+    async def start(self) -> None:
+        from drivers.registry import build_drivers  # drivers depend on gateway, not the reverse
+
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        await self.outbox.open()
+        context = DriverContext(
+            config=self.config,
+            recorder=self.recorder,
+            router=self.router,
+            leases=self.leases,
+            clock=self.clock,
+            state_dir=self.config.state_dir,
+        )
+        try:
+            self.drivers = build_drivers(context)
+            for driver in self.drivers:
+                await driver.start()
+        except BaseException:
+            await self._stop_drivers()
+            await self.outbox.close()
+            raise
+        if self.link is not None:
+            self.supervisor.add("mqtt", self.link.run, stop=self.link.stop)
+        else:
+            log.warning(
+                "mqtt_disabled", detail="records wait in the outbox until MQTT is configured"
+            )
+        self.supervisor.add("leases", self.leases.run)
+        for driver in self.drivers:
+            self.supervisor.add(driver.name, driver.run, stop=driver.stop)
+
+    async def serve(self, *, install_signal_handlers: bool = True) -> None:
+        try:
+            self.started.set()
+            await self.supervisor.run(install_signal_handlers=install_signal_handlers)
+        finally:
+            await self.leases.settle()
+            await self.outbox.close()
+            log.info("outbox_closed", depth=self.outbox.depth, last_seq=self.outbox.last_seq)
+
+    async def run(self, *, install_signal_handlers: bool = True) -> None:
+        await self.start()
+        await self.serve(install_signal_handlers=install_signal_handlers)
+
+    def request_stop(self) -> None:
+        self.supervisor.request_stop()
+
+    async def _stop_drivers(self) -> None:
+        for driver in reversed(self.drivers):
+            try:
+                await driver.stop()
+            except Exception:
+                log.exception("driver_stop_failed", driver=driver.name)

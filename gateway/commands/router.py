@@ -1,0 +1,115 @@
+"""Parse, validate and route commands; every outcome is a `CommandResult`, nothing raises out.
+
+Drivers register a handler per (target, command name) and the device ids they serve. The
+router owns everything a handler should not repeat: JSON and schema validation, unknown
+devices and commands, a handler that raises or hangs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from gateway.commands.schemas import COMMAND_SCHEMAS
+from gateway.model import CommandRequest, CommandResult, DeviceKind
+
+__all__ = ["CommandHandler", "CommandRouter"]
+
+CommandHandler = Callable[[CommandRequest, Any], Awaitable[CommandResult]]
+"""`handler(request, args)`; args is the validated command model (see schemas.py)."""
+
+log = structlog.get_logger("gateway.commands")
+
+_MAX_PAYLOAD = 64 * 1024
+
+
+class CommandRouter:
+    def __init__(self, *, handler_timeout_s: float = 60.0) -> None:
+        self._handlers: dict[tuple[DeviceKind, str], CommandHandler] = {}
+        self._devices: dict[DeviceKind, set[str]] = {kind: set() for kind in DeviceKind}
+        self._timeout = handler_timeout_s
+
+    def register(self, target: DeviceKind, name: str, handler: CommandHandler) -> None:
+        if (target, name) not in COMMAND_SCHEMAS:
+            raise ValueError(f"no schema for command {target}/{name}")
+        self._handlers[(target, name)] = handler
+
+    def add_device(self, kind: DeviceKind, device_id: str) -> None:
+        self._devices[kind].add(device_id)
+
+    def remove_device(self, kind: DeviceKind, device_id: str) -> None:
+        self._devices[kind].discard(device_id)
+
+    def parse(
+        self, kind: str, device_id: str, name: str, payload: bytes
+    ) -> tuple[CommandRequest | None, Any, CommandResult | None]:
+        """Validate a raw command: (request, args, None) or (request-or-None, None, rejection)."""
+        request_id: str | None = None
+        try:
+            target = DeviceKind(kind)
+        except ValueError:
+            return None, None, CommandResult.rejected(f"unknown target {kind!r}")
+        if len(payload) > _MAX_PAYLOAD:
+            return None, None, CommandResult.rejected(f"payload larger than {_MAX_PAYLOAD} bytes")
+        try:
+            body = json.loads(payload) if payload.strip() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return None, None, CommandResult.rejected(f"payload is not JSON: {exc}")
+        if not isinstance(body, dict):
+            return None, None, CommandResult.rejected("payload must be a JSON object")
+        raw_id = body.pop("id", None)
+        if raw_id is not None:
+            if not isinstance(raw_id, str | int) or isinstance(raw_id, bool):
+                return None, None, CommandResult.rejected("id must be a string or an integer")
+            request_id = str(raw_id)
+        request = CommandRequest(target, device_id, name, request_id, body)
+        schema = COMMAND_SCHEMAS.get((target, name))
+        if schema is None or (target, name) not in self._handlers:
+            known = sorted(n for (t, n) in self._handlers if t is target)
+            return (
+                request,
+                None,
+                CommandResult.rejected(f"unknown command {name!r} for {target.value}", known=known),
+            )
+        if target is not DeviceKind.SITE and device_id not in self._devices[target]:
+            return request, None, CommandResult.rejected(f"unknown {target.value} {device_id!r}")
+        try:
+            args = schema.model_validate(body)
+        except ValidationError as exc:
+            return request, None, CommandResult.rejected(_describe(exc), errors=_errors(exc))
+        return request, args, None
+
+    async def dispatch(self, request: CommandRequest, args: BaseModel) -> CommandResult:
+        handler = self._handlers[(request.target, request.name)]
+        bound = log.bind(
+            device_id=request.device_id, command=request.name, request_id=request.request_id
+        )
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await handler(request, args)
+        except TimeoutError:
+            bound.warning("command_timeout", timeout_s=self._timeout)
+            return CommandResult.timeout(f"no outcome within {self._timeout:g} s")
+        except Exception as exc:
+            bound.exception("command_failed")
+            return CommandResult.failed(f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "payload"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        parts.append(f"{where}: {msg}")
+    return "; ".join(parts)
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"field": ".".join(str(p) for p in e["loc"]), "error": e["type"]} for e in exc.errors()]

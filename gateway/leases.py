@@ -1,0 +1,104 @@
+"""Setpoints from outside expire unless renewed.
+
+A lease holds one device's externally commanded setpoint. When its TTL passes without renewal,
+or when the MQTT link to the control centre drops (for leases with a TTL), the lease lapses and
+its `on_lapse` callback returns the device to its configured fallback. Time comes from the
+injected clock, so tests advance it instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+
+import structlog
+
+from gateway.clock import Clock, SystemClock
+
+__all__ = ["LapseReason", "Lease", "LeaseTable"]
+
+log = structlog.get_logger("gateway.leases")
+
+LapseReason = str
+"""`lease_expired` (TTL passed) or `mqtt_lost` (the control centre's link dropped)."""
+
+OnLapse = Callable[[LapseReason], Awaitable[None]]
+
+
+@dataclass
+class Lease:
+    key: Hashable
+    ttl_s: float | None
+    deadline: float | None
+    """Monotonic time the lease lapses at; None: held until replaced or released."""
+    expires_at: float | None
+    """The same deadline on the wall clock, for state payloads."""
+    on_lapse: OnLapse
+
+
+class LeaseTable:
+    def __init__(self, clock: Clock | None = None, *, tick_s: float = 0.2) -> None:
+        self._clock = clock or SystemClock()
+        self._tick_s = tick_s
+        self._leases: dict[Hashable, Lease] = {}
+        self._lapsing: set[asyncio.Task[None]] = set()
+
+    def grant(self, key: Hashable, ttl_s: float | None, on_lapse: OnLapse) -> Lease:
+        """Grant or renew the lease for `key` (a renewal replaces the previous one)."""
+        deadline = expires = None
+        if ttl_s is not None:
+            deadline = self._clock.monotonic() + ttl_s
+            expires = self._clock.time() + ttl_s
+        lease = Lease(key, ttl_s, deadline, expires, on_lapse)
+        self._leases[key] = lease
+        return lease
+
+    def release(self, key: Hashable) -> None:
+        self._leases.pop(key, None)
+
+    def get(self, key: Hashable) -> Lease | None:
+        return self._leases.get(key)
+
+    def __len__(self) -> int:
+        return len(self._leases)
+
+    def mqtt_connection_changed(self, connected: bool) -> None:
+        """Lost contact with the control centre counts as a lapse for every TTL lease."""
+        if connected:
+            return
+        for lease in [lease for lease in self._leases.values() if lease.ttl_s is not None]:
+            self._lapse(lease, "mqtt_lost")
+
+    async def run(self) -> None:
+        while True:
+            await self._clock.sleep(self._tick_s)
+            self.check()
+
+    def check(self) -> None:
+        now = self._clock.monotonic()
+        for lease in [
+            le for le in self._leases.values() if le.deadline is not None and le.deadline <= now
+        ]:
+            self._lapse(lease, "lease_expired")
+
+    def _lapse(self, lease: Lease, reason: LapseReason) -> None:
+        if self._leases.get(lease.key) is not lease:
+            return
+        del self._leases[lease.key]
+        log.info("lease_lapsed", key=str(lease.key), reason=reason)
+        task = asyncio.create_task(self._call(lease, reason))
+        self._lapsing.add(task)
+        task.add_done_callback(self._lapsing.discard)
+
+    @staticmethod
+    async def _call(lease: Lease, reason: LapseReason) -> None:
+        try:
+            await lease.on_lapse(reason)
+        except Exception:
+            log.exception("lease_fallback_failed", key=str(lease.key), reason=reason)
+
+    async def settle(self) -> None:
+        """Wait for fallbacks in progress (tests, shutdown)."""
+        while self._lapsing:
+            await asyncio.gather(*self._lapsing, return_exceptions=True)

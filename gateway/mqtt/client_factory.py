@@ -1,0 +1,62 @@
+"""Build a fresh aiomqtt client per connection attempt (a reused client does not reconnect well)."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import uuid
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from gateway.config.models import MqttConfig
+
+__all__ = ["make_client"]
+
+_CLIENT_LOG = logging.getLogger("pilebridge.mqtt.client")
+_CLIENT_LOG.setLevel(logging.ERROR)
+"""paho/aiomqtt chatter ("N pending publish calls") is noise at our in-flight window; the
+link logs connection changes itself."""
+
+
+def make_client(config: MqttConfig, *, will_topic: str, default_client_id: str) -> aiomqtt.Client:
+    """An MQTT 5 client with the gateway's Last Will and an explicit clean_start.
+
+    aiomqtt defaults to clean_start=FIRST_ONLY, which is "first connect of this client
+    object"; with a fresh client per attempt that would start clean every time. We set it
+    explicitly from `session_expiry_s` instead.
+    """
+    persistent = config.session_expiry_s > 0
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    if persistent:
+        props.SessionExpiryInterval = config.session_expiry_s
+    tls_context = _tls_context(config) if config.tls else None
+    return aiomqtt.Client(
+        config.host,
+        config.port,
+        username=config.username,
+        password=config.password.get_secret_value() if config.password else None,
+        identifier=config.client_id or default_client_id or f"pilebridge-{uuid.uuid4().hex[:8]}",
+        protocol=aiomqtt.ProtocolVersion.V5,
+        will=aiomqtt.Will(will_topic, b"offline", qos=1, retain=True),
+        clean_start=not persistent,
+        keepalive=config.keepalive_s,
+        max_inflight_messages=config.max_inflight,
+        properties=props,
+        tls_context=tls_context,
+        tls_insecure=config.tls.insecure if config.tls else None,
+        timeout=10.0,
+        logger=_CLIENT_LOG,
+    )
+
+
+def _tls_context(config: MqttConfig) -> ssl.SSLContext:
+    tls = config.tls
+    assert tls is not None
+    context = ssl.create_default_context(cafile=str(tls.ca) if tls.ca else None)
+    if tls.cert:
+        context.load_cert_chain(str(tls.cert), str(tls.key) if tls.key else None)
+    if tls.insecure:
+        context.check_hostname = False
+    return context

@@ -1,0 +1,264 @@
+"""The gateway's one MQTT connection: availability, info, outbox delivery and command intake.
+
+Each connection attempt uses a fresh client; between attempts the delay comes from the shared
+backoff generator. While connected, two tasks share the session: `_deliver` drains the outbox
+in order (a row is acknowledged to the outbox only after its PUBACK), `_receive` takes commands.
+When either fails the session ends, rows not acknowledged are sent again on the next session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import aiomqtt
+import structlog
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from gateway.backoff import backoff_delays
+from gateway.clock import Clock, SystemClock, format_ts
+from gateway.commands.router import CommandRouter
+from gateway.config.models import MqttConfig
+from gateway.model import CommandRequest, CommandResult
+from gateway.mqtt.client_factory import make_client
+from gateway.outbox import Outbox, OutboxRow
+from gateway.topics import Topics
+
+__all__ = ["MqttLink"]
+
+log = structlog.get_logger("gateway.mqtt")
+
+_MAX_COMMANDS_IN_FLIGHT = 64
+
+
+class MqttLink:
+    def __init__(
+        self,
+        config: MqttConfig,
+        topics: Topics,
+        outbox: Outbox,
+        router: CommandRouter,
+        *,
+        info: Callable[[], dict[str, Any]],
+        clock: Clock | None = None,
+        client_id: str = "",
+    ) -> None:
+        self._config = config
+        self._topics = topics
+        self._outbox = outbox
+        self._router = router
+        self._info = info
+        self._clock = clock or SystemClock()
+        self._client_id = client_id
+        self._client: aiomqtt.Client | None = None
+        self._listeners: list[Callable[[bool], None]] = []
+        self._stopping = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._flush_timeout_s = 5.0
+        self._command_slots = asyncio.Semaphore(_MAX_COMMANDS_IN_FLIGHT)
+        self._command_tasks: set[asyncio.Task[None]] = set()
+        self.delivered = 0
+        self.connects = 0
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    def on_connection_change(self, listener: Callable[[bool], None]) -> None:
+        """Called with True on every connect and False on every loss (leases use it)."""
+        self._listeners.append(listener)
+
+    async def run(self) -> None:
+        self._finished.clear()
+        try:
+            await self._run()
+        finally:
+            self._finished.set()
+
+    async def _run(self) -> None:
+        delays = backoff_delays(self._config.reconnect_min_s, self._config.reconnect_max_s)
+        was_down_logged = False
+        while not self._stopping.is_set():
+            client = make_client(
+                self._config,
+                will_topic=self._topics.availability,
+                default_client_id=self._client_id,
+            )
+            try:
+                async with client:
+                    self._set_connected(client)
+                    log.info("mqtt_connected", host=self._config.host, port=self._config.port)
+                    was_down_logged = False
+                    delays = backoff_delays(
+                        self._config.reconnect_min_s, self._config.reconnect_max_s
+                    )
+                    await self._session(client)
+                    return  # a session only ends without error when we are stopping
+            except aiomqtt.MqttError as exc:
+                if self._client is not None or not was_down_logged:
+                    log.warning(
+                        "mqtt_unavailable",
+                        host=self._config.host,
+                        port=self._config.port,
+                        error=str(exc),
+                        outbox_depth=self._outbox.depth,
+                    )
+                    was_down_logged = True
+            finally:
+                self._set_connected(None)
+            try:
+                async with asyncio.timeout(next(delays)):
+                    await self._stopping.wait()
+            except TimeoutError:
+                pass
+
+    async def stop(self, flush_timeout_s: float = 5.0) -> None:
+        """Deliver what the outbox holds (bounded by the timeout), say `offline`, disconnect."""
+        self._flush_timeout_s = flush_timeout_s
+        self._stopping.set()
+        await self._finished.wait()
+
+    def _set_connected(self, client: aiomqtt.Client | None) -> None:
+        was = self._client is not None
+        self._client = client
+        if (client is not None) != was:
+            if client is not None:
+                self.connects += 1
+            for listener in self._listeners:
+                listener(client is not None)
+
+    async def _session(self, client: aiomqtt.Client) -> None:
+        await client.publish(self._topics.availability, b"online", qos=1, retain=True)
+        info = json.dumps(self._info(), separators=(",", ":")).encode()
+        await client.publish(self._topics.info, info, qos=1, retain=True)
+        for topic_filter in self._topics.command_filters:
+            await client.subscribe(topic_filter, qos=1)
+        try:
+            async with asyncio.TaskGroup() as group:
+                deliver = group.create_task(self._deliver(client), name="mqtt-deliver")
+                receive = group.create_task(self._receive(client), name="mqtt-receive")
+                await group.create_task(self._stopping.wait(), name="mqtt-stop-wait")
+                await self._flush(deliver)
+                await client.publish(self._topics.availability, b"offline", qos=1, retain=True)
+                deliver.cancel()
+                receive.cancel()
+        except BaseExceptionGroup as group_error:
+            mqtt_errors = group_error.subgroup(aiomqtt.MqttError)
+            if mqtt_errors is not None:
+                raise mqtt_errors.exceptions[0] from None
+            raise
+
+    async def _flush(self, deliver: asyncio.Task[None]) -> None:
+        try:
+            async with asyncio.timeout(self._flush_timeout_s):
+                empty = asyncio.ensure_future(self._outbox.wait_empty())
+                try:
+                    await asyncio.wait({empty, deliver}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    empty.cancel()
+        except TimeoutError:
+            log.warning("mqtt_flush_incomplete", outbox_depth=self._outbox.depth)
+
+    async def _deliver(self, client: aiomqtt.Client) -> None:
+        cursor = 0  # a new session starts again at the oldest row not acknowledged
+        batch = self._config.outbox.batch_size
+        while True:
+            rows = await self._outbox.fetch(cursor, batch)
+            results = await asyncio.gather(
+                *(self._publish_row(client, row) for row in rows), return_exceptions=True
+            )
+            acked = _acked_prefix(rows, results)
+            if acked:
+                self._outbox.ack(acked)
+                self.delivered += len(acked)
+            if len(acked) < len(rows):
+                failure = next(r for r in results if isinstance(r, BaseException))
+                raise aiomqtt.MqttError(f"publish failed: {failure}")
+            cursor = rows[-1].seq
+
+    @staticmethod
+    async def _publish_row(client: aiomqtt.Client, row: OutboxRow) -> None:
+        await client.publish(row.topic, row.payload, qos=1, retain=row.retain)
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            topic = str(message.topic)
+            payload = (
+                message.payload
+                if isinstance(message.payload, bytes)
+                else str(message.payload).encode()
+            )
+            await self._command_slots.acquire()
+            task = asyncio.create_task(
+                self._handle_command(client, topic, payload, message.properties)
+            )
+            self._command_tasks.add(task)
+            task.add_done_callback(self._command_done)
+
+    def _command_done(self, task: asyncio.Task[None]) -> None:
+        self._command_tasks.discard(task)
+        self._command_slots.release()
+
+    async def _handle_command(
+        self, client: aiomqtt.Client, topic: str, payload: bytes, properties: Properties | None
+    ) -> None:
+        parsed = self._topics.parse_command(topic)
+        if parsed is None:
+            return
+        kind, device_id, name = parsed
+        request, args, rejection = self._router.parse(kind, device_id, name, payload)
+        bound = log.bind(
+            device_id=device_id, command=name, request_id=request.request_id if request else None
+        )
+        if rejection is not None:
+            bound.warning("command_rejected", reason=rejection.reason)
+            result = rejection
+        else:
+            assert request is not None
+            bound.info("command_received", args=request.payload)
+            result = await self._router.dispatch(request, args)
+            bound.info("command_result", status=result.status.value, reason=result.reason)
+        await self._publish_result(client, topic, request, result, properties)
+
+    async def _publish_result(
+        self,
+        client: aiomqtt.Client,
+        topic: str,
+        request: CommandRequest | None,
+        result: CommandResult,
+        request_props: Properties | None,
+    ) -> None:
+        body = {
+            "id": request.request_id if request else None,
+            "status": result.status.value,
+            "reason": result.reason,
+            "detail": dict(result.detail),
+            "ts": format_ts(self._clock.time()),
+        }
+        data = json.dumps(body, separators=(",", ":"), default=str).encode()
+        try:
+            await client.publish(Topics.result_topic(topic), data, qos=1)
+            response_topic = (
+                getattr(request_props, "ResponseTopic", None) if request_props else None
+            )
+            if response_topic:
+                props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+                correlation = getattr(request_props, "CorrelationData", None)
+                if correlation is not None:
+                    props.CorrelationData = correlation
+                await client.publish(response_topic, data, qos=1, properties=props)
+        except aiomqtt.MqttError as exc:
+            log.warning("command_result_not_sent", topic=topic, error=str(exc))
+
+
+def _acked_prefix(rows: list[OutboxRow], results: list[Any]) -> list[int]:
+    """Seqs acknowledged before the first failure: later ones are re-sent to keep order."""
+    acked: list[int] = []
+    for row, result in zip(rows, results, strict=True):
+        if isinstance(result, BaseException):
+            break
+        acked.append(row.seq)
+    return acked

@@ -1,0 +1,242 @@
+"""The one place that turns model records into MQTT messages (topic, JSON body, retain, drop policy).
+
+Bodies are plain dicts without `ts`/`seq`; the outbox stamps those when it accepts the record,
+and serialises once. Fields that are None are left out, so "not reported" never reads as 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gateway.clock import format_ts
+from gateway.model import (
+    ActiveTransaction,
+    ChargerEvent,
+    ChargerLimit,
+    ChargerState,
+    ChargerTelemetry,
+    DeviceKind,
+    EvseState,
+    MeterState,
+    MeterTelemetry,
+    PhaseValues,
+    Record,
+    SetpointState,
+    SiteTelemetry,
+    StorageState,
+    StorageTelemetry,
+    TransactionEvent,
+)
+from gateway.topics import Topics
+
+__all__ = ["OutgoingMessage", "to_message"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    topic: str
+    body: dict[str, Any]
+    retain: bool
+    droppable: bool
+    """True for telemetry: may be dropped (oldest first) when the outbox is full."""
+
+
+def _dt(value: datetime | None) -> str | None:
+    return None if value is None else format_ts(value.timestamp())
+
+
+def _compact(**fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _phases(phases: Mapping[str, PhaseValues] | None) -> dict[str, Any] | None:
+    if not phases:
+        return None
+    return {
+        name: _compact(
+            power_w=p.power_w, current_a=p.current_a, voltage_v=p.voltage_v, energy_wh=p.energy_wh
+        )
+        for name, p in phases.items()
+    }
+
+
+def _charger_telemetry(r: ChargerTelemetry, t: Topics) -> OutgoingMessage:
+    body = _compact(
+        evse=r.evse,
+        power_w=r.power_w,
+        energy_wh=r.energy_wh,
+        current_a=r.current_a,
+        voltage_v=r.voltage_v,
+        soc_pct=r.soc_pct,
+        frequency_hz=r.frequency_hz,
+        temperature_c=r.temperature_c,
+        power_offered_w=r.power_offered_w,
+        phases=_phases(r.phases),
+        transaction_id=r.transaction_id,
+        sampled_at=_dt(r.sampled_at),
+    )
+    return OutgoingMessage(
+        t.device(DeviceKind.CHARGER, r.charger_id, "telemetry"), body, False, True
+    )
+
+
+def _transaction(r: TransactionEvent, t: Topics) -> OutgoingMessage:
+    body = _compact(
+        event=r.event,
+        transaction_id=r.transaction_id,
+        evse=r.evse,
+        id_tag=r.id_tag,
+        energy_wh=r.energy_wh,
+        meter_start_wh=r.meter_start_wh,
+        meter_now_wh=r.meter_now_wh,
+        started_at=_dt(r.started_at),
+        stopped_at=_dt(r.stopped_at),
+        stop_reason=r.stop_reason,
+    )
+    topic = t.device(DeviceKind.CHARGER, r.charger_id, "transaction")
+    return OutgoingMessage(topic, body, False, False)
+
+
+def _charger_event(r: ChargerEvent, t: Topics) -> OutgoingMessage:
+    body = {"event": r.event, "data": dict(r.data)}
+    return OutgoingMessage(t.device(DeviceKind.CHARGER, r.charger_id, "event"), body, False, False)
+
+
+def _evse(e: EvseState) -> dict[str, Any]:
+    connectors = {str(k): v for k, v in e.connectors.items()} if e.connectors else None
+    return _compact(status=e.status, error_code=e.error_code, connectors=connectors)
+
+
+def _active(tx: ActiveTransaction) -> dict[str, Any]:
+    return _compact(
+        transaction_id=tx.transaction_id,
+        evse=tx.evse,
+        id_tag=tx.id_tag,
+        started_at=_dt(tx.started_at),
+        meter_start_wh=tx.meter_start_wh,
+    )
+
+
+def _limit(lim: ChargerLimit) -> dict[str, Any]:
+    return _compact(
+        evse=lim.evse,
+        power_w=lim.power_w,
+        current_a=lim.current_a,
+        expires_at=_dt(lim.expires_at),
+        source=lim.source,
+    )
+
+
+def _charger_state(r: ChargerState, t: Topics) -> OutgoingMessage:
+    body = _compact(
+        connected=r.connected,
+        ocpp_version=r.ocpp_version,
+        vendor=r.vendor,
+        model=r.model,
+        firmware=r.firmware,
+        serial=r.serial,
+        evses={str(k): _evse(v) for k, v in sorted(r.evses.items())},
+        transactions=[_active(tx) for tx in r.transactions],
+        limits=[_limit(lim) for lim in r.limits],
+        last_seen=_dt(r.last_seen),
+        reason=r.reason,
+    )
+    return OutgoingMessage(t.device(DeviceKind.CHARGER, r.charger_id, "state"), body, True, False)
+
+
+def _storage_telemetry(r: StorageTelemetry, t: Topics) -> OutgoingMessage:
+    body = _compact(
+        power_w=r.power_w,
+        soc_pct=r.soc_pct,
+        soh_pct=r.soh_pct,
+        voltage_v=r.voltage_v,
+        current_a=r.current_a,
+        temperature_c=r.temperature_c,
+        max_charge_w=r.max_charge_w,
+        max_discharge_w=r.max_discharge_w,
+        frequency_hz=r.frequency_hz,
+        energy_charged_wh=r.energy_charged_wh,
+        energy_discharged_wh=r.energy_discharged_wh,
+    )
+    return OutgoingMessage(
+        t.device(DeviceKind.STORAGE, r.device_id, "telemetry"), body, False, True
+    )
+
+
+def _setpoint(s: SetpointState | None) -> dict[str, Any] | None:
+    if s is None:
+        return None
+    return _compact(power_w=s.power_w, expires_at=_dt(s.expires_at), source=s.source)
+
+
+def _storage_state(r: StorageState, t: Topics) -> OutgoingMessage:
+    body = _compact(
+        connected=r.connected,
+        mode=r.mode,
+        setpoint=_setpoint(r.setpoint),
+        limits=_compact(
+            max_charge_w=r.max_charge_w,
+            max_discharge_w=r.max_discharge_w,
+            soc_min_pct=r.soc_min_pct,
+            soc_max_pct=r.soc_max_pct,
+        ),
+        fallback_power_w=r.fallback_power_w,
+        alarms=list(r.alarms),
+        identity=dict(r.identity) if r.identity else None,
+        reason=r.reason,
+    )
+    return OutgoingMessage(t.device(DeviceKind.STORAGE, r.device_id, "state"), body, True, False)
+
+
+def _meter_telemetry(r: MeterTelemetry, t: Topics) -> OutgoingMessage:
+    body = _compact(
+        power_w=r.power_w,
+        energy_wh=r.energy_wh,
+        energy_export_wh=r.energy_export_wh,
+        frequency_hz=r.frequency_hz,
+        voltage_v=r.voltage_v,
+        current_a=r.current_a,
+        phases=_phases(r.phases),
+    )
+    return OutgoingMessage(t.device(DeviceKind.METER, r.device_id, "telemetry"), body, False, True)
+
+
+def _meter_state(r: MeterState, t: Topics) -> OutgoingMessage:
+    body = _compact(
+        connected=r.connected,
+        identity=dict(r.identity) if r.identity else None,
+        reason=r.reason,
+    )
+    return OutgoingMessage(t.device(DeviceKind.METER, r.device_id, "state"), body, True, False)
+
+
+def _site_telemetry(r: SiteTelemetry, t: Topics) -> OutgoingMessage:
+    body = _compact(
+        chargers_power_w=r.chargers_power_w,
+        storage_power_w=r.storage_power_w,
+        grid_power_w=r.grid_power_w,
+        import_limit_w=r.import_limit_w,
+        export_limit_w=r.export_limit_w,
+        limit_source=r.limit_source,
+    )
+    return OutgoingMessage(t.device(DeviceKind.SITE, "", "telemetry"), body, False, True)
+
+
+_BUILDERS: dict[type, Callable[[Any, Topics], OutgoingMessage]] = {
+    ChargerTelemetry: _charger_telemetry,
+    TransactionEvent: _transaction,
+    ChargerEvent: _charger_event,
+    ChargerState: _charger_state,
+    StorageTelemetry: _storage_telemetry,
+    StorageState: _storage_state,
+    MeterTelemetry: _meter_telemetry,
+    MeterState: _meter_state,
+    SiteTelemetry: _site_telemetry,
+}
+
+
+def to_message(record: Record, topics: Topics) -> OutgoingMessage:
+    return _BUILDERS[type(record)](record, topics)

@@ -1,0 +1,36 @@
+"""The single entry for records: twin update, in-process listeners, then the durable outbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from gateway.model import Record
+from gateway.outbox import Outbox
+from gateway.payloads import to_message
+from gateway.topics import Topics
+from gateway.twins import DeviceTwins
+
+__all__ = ["Recorder"]
+
+
+class Recorder:
+    def __init__(self, outbox: Outbox, topics: Topics, twins: DeviceTwins | None = None) -> None:
+        self._outbox = outbox
+        self._topics = topics
+        self.twins = twins or DeviceTwins()
+        self._listeners: list[Callable[[Record], None]] = []
+
+    def subscribe(self, listener: Callable[[Record], None]) -> None:
+        """In-process consumers (site controller, metrics) see each record as it is made."""
+        self._listeners.append(listener)
+
+    def record(self, record: Record) -> asyncio.Future[None]:
+        """Accept a record; the future resolves when it is durable (await it for transactions)."""
+        self.twins.update(record)
+        for listener in self._listeners:
+            listener(record)
+        message = to_message(record, self._topics)
+        return self._outbox.put(
+            message.topic, message.body, retain=message.retain, droppable=message.droppable
+        )

@@ -1,0 +1,117 @@
+"""Shared fixtures: a private Mosquitto per test, an MQTT collector, gateway configs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from gateway.config.models import Config
+from gateway.demo.broker import PrivateMosquitto
+
+
+@pytest.fixture
+async def mosquitto() -> AsyncIterator[PrivateMosquitto]:
+    """A real Mosquitto on a free loopback port; tests may stop and restart it."""
+    broker = PrivateMosquitto()
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.stop()
+        broker.cleanup()
+
+
+class Collector:
+    """A real MQTT subscriber that records every message it gets (persistent session)."""
+
+    def __init__(self, host: str, port: int, topic: str) -> None:
+        self.host, self.port, self.topic = host, port, topic
+        self.messages: list[aiomqtt.Message] = []
+        self._client_id = f"collector-{uuid.uuid4().hex[:8]}"
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+        self.subscribed = asyncio.Event()
+
+    async def __aenter__(self) -> Collector:
+        self._task = asyncio.create_task(self._run())
+        async with asyncio.timeout(10):
+            await self.subscribed.wait()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _run(self) -> None:
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    self.host,
+                    self.port,
+                    identifier=self._client_id,
+                    protocol=aiomqtt.ProtocolVersion.V5,
+                    clean_start=False,
+                    properties=props,
+                ) as client:
+                    await client.subscribe(self.topic, qos=1)
+                    self.subscribed.set()
+                    async for message in client.messages:
+                        self.messages.append(message)
+                        self._changed.set()
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.1)
+
+    def on(self, suffix: str) -> list[aiomqtt.Message]:
+        return [m for m in self.messages if str(m.topic).endswith(suffix)]
+
+    def json(self, suffix: str) -> list[dict[str, Any]]:
+        return [json.loads(m.payload) for m in self.on(suffix)]  # type: ignore[arg-type]
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    def factory(broker: PrivateMosquitto | None = None, **sections: Any) -> Config:
+        raw: dict[str, Any] = {
+            "site": {"id": "test-site"},
+            "state_dir": str(tmp_path / "state"),
+            "http": {"host": "127.0.0.1", "port": 0},
+            "mqtt": {
+                "host": broker.host if broker else "127.0.0.1",
+                "port": broker.port if broker else 1,
+                "enabled": broker is not None,
+                "topic_prefix": f"t{uuid.uuid4().hex[:6]}",
+                "reconnect_min_s": 0.05,
+                "reconnect_max_s": 0.5,
+                "outbox": {"synchronous": "normal"},
+            },
+            "ocpp": {"enabled": False},
+        }
+        for key, value in sections.items():
+            if isinstance(value, dict) and isinstance(raw.get(key), dict):
+                raw[key] = {**raw[key], **value}
+            else:
+                raw[key] = value
+        return Config.model_validate(raw)
+
+    return factory
