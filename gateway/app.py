@@ -13,6 +13,7 @@ from gateway.commands.router import CommandRouter
 from gateway.config.models import Config
 from gateway.driver_api import Driver, DriverContext
 from gateway.leases import LeaseTable
+from gateway.metrics import OUTBOX_DEPTH, OUTBOX_DROPPED
 from gateway.mqtt.link import MqttLink
 from gateway.outbox import Outbox
 from gateway.recorder import Recorder
@@ -39,6 +40,8 @@ class Gateway:
             clock=self.clock,
         )
         self.recorder = Recorder(self.outbox, self.topics)
+        OUTBOX_DEPTH.set_function(lambda: self.outbox.depth)
+        OUTBOX_DROPPED.set_function(lambda: self.outbox.dropped)
         self.router = CommandRouter()
         self.leases = LeaseTable(self.clock)
         self.link: MqttLink | None = None

@@ -22,6 +22,7 @@ from gateway.backoff import backoff_delays
 from gateway.clock import Clock, SystemClock, format_ts
 from gateway.commands.router import CommandRouter
 from gateway.config.models import MqttConfig
+from gateway.metrics import COMMAND_RESULTS, MESSAGES, MQTT_CONNECTED, OUTBOX_DELIVERED
 from gateway.model import CommandRequest, CommandResult
 from gateway.mqtt.client_factory import make_client
 from gateway.outbox import Outbox, OutboxRow
@@ -125,6 +126,7 @@ class MqttLink:
         was = self._client is not None
         self._client = client
         if (client is not None) != was:
+            MQTT_CONNECTED.set(1 if client is not None else 0)
             if client is not None:
                 self.connects += 1
             for listener in self._listeners:
@@ -174,6 +176,8 @@ class MqttLink:
             if acked:
                 self._outbox.ack(acked)
                 self.delivered += len(acked)
+                OUTBOX_DELIVERED.inc(len(acked))
+                MESSAGES.labels("mqtt", "out").inc(len(acked))
             if len(acked) < len(rows):
                 failure = next(r for r in results if isinstance(r, BaseException))
                 raise aiomqtt.MqttError(f"publish failed: {failure}")
@@ -208,6 +212,7 @@ class MqttLink:
         parsed = self._topics.parse_command(topic)
         if parsed is None:
             return
+        MESSAGES.labels("mqtt", "in").inc()
         kind, device_id, name = parsed
         request, args, rejection = self._router.parse(kind, device_id, name, payload)
         bound = log.bind(
@@ -221,6 +226,9 @@ class MqttLink:
             bound.info("command_received", args=request.payload)
             result = await self._router.dispatch(request, args)
             bound.info("command_result", status=result.status.value, reason=result.reason)
+        COMMAND_RESULTS.labels(
+            kind if request else "invalid", name if request else "invalid", result.status.value
+        ).inc()
         await self._publish_result(client, topic, request, result, properties)
 
     async def _publish_result(

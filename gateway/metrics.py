@@ -1,0 +1,78 @@
+"""Prometheus metrics of the gateway, in one registry per process.
+
+Drivers update these as they work (cheap: a counter increment is a lock and an add); the
+HTTP endpoint renders them. Label values are bounded sets (protocol, direction, status,
+device ids from the config) so the series count stays small on an edge box.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = [
+    "COMMAND_RESULTS",
+    "CONTROLLER_IMPORT_W",
+    "CONTROLLER_LIMIT_W",
+    "MESSAGES",
+    "MODBUS_POLL_ERRORS",
+    "MODBUS_POLL_SECONDS",
+    "MQTT_CONNECTED",
+    "OCPP_CHARGERS_CONNECTED",
+    "OUTBOX_DELIVERED",
+    "OUTBOX_DEPTH",
+    "OUTBOX_DROPPED",
+    "REGISTRY",
+]
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+MESSAGES = Counter(
+    "pilebridge_messages_total",
+    "Protocol messages handled, by protocol (ocpp, modbus, mqtt) and direction (in, out).",
+    ["protocol", "direction"],
+    registry=REGISTRY,
+)
+OCPP_CHARGERS_CONNECTED = Gauge(
+    "pilebridge_ocpp_chargers_connected", "Chargers with an open OCPP session.", registry=REGISTRY
+)
+COMMAND_RESULTS = Counter(
+    "pilebridge_command_results_total",
+    "Command results by target kind, command and status.",
+    ["target", "command", "status"],
+    registry=REGISTRY,
+)
+OUTBOX_DEPTH = Gauge(
+    "pilebridge_outbox_depth", "Records waiting for the broker.", registry=REGISTRY
+)
+OUTBOX_DROPPED = Gauge(
+    "pilebridge_outbox_dropped_total",
+    "Telemetry records dropped from a full outbox (durable across restarts).",
+    registry=REGISTRY,
+)
+OUTBOX_DELIVERED = Counter(
+    "pilebridge_outbox_delivered_total", "Records acknowledged by the broker.", registry=REGISTRY
+)
+MQTT_CONNECTED = Gauge(
+    "pilebridge_mqtt_connected", "1 while connected to the broker.", registry=REGISTRY
+)
+MODBUS_POLL_SECONDS = Histogram(
+    "pilebridge_modbus_poll_seconds",
+    "Time for one complete poll of a Modbus device.",
+    ["device"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    registry=REGISTRY,
+)
+MODBUS_POLL_ERRORS = Counter(
+    "pilebridge_modbus_poll_errors_total",
+    "Failed Modbus polls by device and kind (timeout, exception, connection, decode).",
+    ["device", "kind"],
+    registry=REGISTRY,
+)
+CONTROLLER_IMPORT_W = Gauge(
+    "pilebridge_controller_grid_import_w",
+    "Grid import the site controller last saw (W).",
+    registry=REGISTRY,
+)
+CONTROLLER_LIMIT_W = Gauge(
+    "pilebridge_controller_grid_limit_w", "Grid import limit in force (W).", registry=REGISTRY
+)
