@@ -21,6 +21,7 @@ from paho.mqtt.properties import Properties
 from gateway.backoff import backoff_delays
 from gateway.clock import Clock, SystemClock, format_ts
 from gateway.commands.router import CommandRouter
+from gateway.commands.schemas import COMMAND_SCHEMAS
 from gateway.config.models import MqttConfig
 from gateway.metrics import COMMAND_RESULTS, MESSAGES, MQTT_CONNECTED, OUTBOX_DELIVERED
 from gateway.model import CommandRequest, CommandResult
@@ -226,8 +227,10 @@ class MqttLink:
             bound.info("command_received", args=request.payload)
             result = await self._router.dispatch(request, args)
             bound.info("command_result", status=result.status.value, reason=result.reason)
+        known = request is not None and (request.target, name) in COMMAND_SCHEMAS
+        # Label values stay a bounded set: topics from outside may carry any name.
         COMMAND_RESULTS.labels(
-            kind if request else "invalid", name if request else "invalid", result.status.value
+            kind if known else "invalid", name if known else "invalid", result.status.value
         ).inc()
         await self._publish_result(client, topic, request, result, properties)
 
