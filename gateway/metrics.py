@@ -21,6 +21,7 @@ __all__ = [
     "OUTBOX_DELIVERED",
     "OUTBOX_DEPTH",
     "OUTBOX_DROPPED",
+    "PUBLISH_REFUSED",
     "REGISTRY",
 ]
 
@@ -51,6 +52,11 @@ OUTBOX_DROPPED = Gauge(
 )
 OUTBOX_DELIVERED = Counter(
     "pilebridge_outbox_delivered_total", "Records acknowledged by the broker.", registry=REGISTRY
+)
+PUBLISH_REFUSED = Counter(
+    "pilebridge_mqtt_publish_refused_total",
+    "Records the broker refused with a PUBACK failure code (e.g. ACL); logged, not retried.",
+    registry=REGISTRY,
 )
 MQTT_CONNECTED = Gauge(
     "pilebridge_mqtt_connected", "1 while connected to the broker.", registry=REGISTRY

@@ -44,7 +44,9 @@ class PrivateMosquitto:
     queued messages of persistent subscribers, as a production broker would.
     """
 
-    def __init__(self, port: int | None = None, *, persistence: bool = True) -> None:
+    def __init__(
+        self, port: int | None = None, *, persistence: bool = True, acl_rules: str | None = None
+    ) -> None:
         binary = mosquitto_binary()
         if binary is None:
             raise FileNotFoundError("mosquitto is not installed (apt-get install mosquitto)")
@@ -55,6 +57,7 @@ class PrivateMosquitto:
         # Started as root, Mosquitto drops to its own user: it must be able to write here.
         self._dir.chmod(0o777)
         self._persistence = persistence
+        self._acl_rules = acl_rules
         self._proc: asyncio.subprocess.Process | None = None
 
     def _write_config(self) -> Path:
@@ -72,6 +75,11 @@ class PrivateMosquitto:
                 f"persistence_location {self._dir}/",
                 "autosave_interval 1",
             ]
+        if self._acl_rules is not None:
+            acl = self._dir / "acl"
+            acl.write_text(self._acl_rules)
+            acl.chmod(0o644)
+            lines.append(f"acl_file {acl}")
         conf.write_text("\n".join(lines) + "\n")
         return conf
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiomqtt
@@ -23,8 +23,15 @@ from gateway.clock import Clock, SystemClock, format_ts
 from gateway.commands.router import CommandRouter
 from gateway.commands.schemas import COMMAND_SCHEMAS
 from gateway.config.models import MqttConfig
-from gateway.metrics import COMMAND_RESULTS, MESSAGES, MQTT_CONNECTED, OUTBOX_DELIVERED
+from gateway.metrics import (
+    COMMAND_RESULTS,
+    MESSAGES,
+    MQTT_CONNECTED,
+    OUTBOX_DELIVERED,
+    PUBLISH_REFUSED,
+)
 from gateway.model import CommandRequest, CommandResult
+from gateway.mqtt.batch_publisher import BatchPublisher, PublishRefused
 from gateway.mqtt.client_factory import make_client
 from gateway.outbox import Outbox, OutboxRow
 from gateway.topics import Topics
@@ -57,6 +64,7 @@ class MqttLink:
         self._client_id = client_id
         self._client: aiomqtt.Client | None = None
         self._listeners: list[Callable[[bool], None]] = []
+        self._extra: list[tuple[str, Callable[[str, bytes], Coroutine[Any, Any, None]]]] = []
         self._stopping = asyncio.Event()
         self._finished = asyncio.Event()
         self._flush_timeout_s = 5.0
@@ -72,6 +80,22 @@ class MqttLink:
     def on_connection_change(self, listener: Callable[[bool], None]) -> None:
         """Called with True on every connect and False on every loss (leases use it)."""
         self._listeners.append(listener)
+
+    def subscribe_extra(
+        self, topic_filter: str, handler: Callable[[str, bytes], Coroutine[Any, Any, None]]
+    ) -> None:
+        """A non-command subscription (e.g. Home Assistant's birth topic), renewed on every
+        connect; `handler(topic, payload)` runs for each message that matches it."""
+        self._extra.append((topic_filter, handler))
+
+    async def publish_direct(
+        self, topic: str, payload: bytes, *, retain: bool = False, qos: int = 1
+    ) -> None:
+        """Publish outside the outbox (no seq, not durable); MqttError when not connected."""
+        client = self._client
+        if client is None:
+            raise aiomqtt.MqttError("not connected to the broker")
+        await client.publish(topic, payload, qos=qos, retain=retain)
 
     async def run(self) -> None:
         self._finished.clear()
@@ -137,7 +161,7 @@ class MqttLink:
         await client.publish(self._topics.availability, b"online", qos=1, retain=True)
         info = json.dumps(self._info(), separators=(",", ":")).encode()
         await client.publish(self._topics.info, info, qos=1, retain=True)
-        for topic_filter in self._topics.command_filters:
+        for topic_filter in (*self._topics.command_filters, *(f for f, _ in self._extra)):
             await client.subscribe(topic_filter, qos=1)
         try:
             async with asyncio.TaskGroup() as group:
@@ -166,27 +190,21 @@ class MqttLink:
             log.warning("mqtt_flush_incomplete", outbox_depth=self._outbox.depth)
 
     async def _deliver(self, client: aiomqtt.Client) -> None:
+        publisher = BatchPublisher(client)
         cursor = 0  # a new session starts again at the oldest row not acknowledged
         batch = self._config.outbox.batch_size
         while True:
             rows = await self._outbox.fetch(cursor, batch)
-            results = await asyncio.gather(
-                *(self._publish_row(client, row) for row in rows), return_exceptions=True
-            )
-            acked = _acked_prefix(rows, results)
-            if acked:
-                self._outbox.ack(acked)
-                self.delivered += len(acked)
-                OUTBOX_DELIVERED.inc(len(acked))
-                MESSAGES.labels("mqtt", "out").inc(len(acked))
-            if len(acked) < len(rows):
-                failure = next(r for r in results if isinstance(r, BaseException))
-                raise aiomqtt.MqttError(f"publish failed: {failure}")
+            outcomes = await publisher.publish(rows)
+            done = _settled_prefix(rows, outcomes)
+            if done:
+                self._outbox.ack(done)
+                self.delivered += len(done)
+                OUTBOX_DELIVERED.inc(len(done))
+                MESSAGES.labels("mqtt", "out").inc(len(done))
+            if len(done) < len(rows):
+                raise aiomqtt.MqttError(f"publish failed: {outcomes[len(done)]}")
             cursor = rows[-1].seq
-
-    @staticmethod
-    async def _publish_row(client: aiomqtt.Client, row: OutboxRow) -> None:
-        await client.publish(row.topic, row.payload, qos=1, retain=row.retain)
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
@@ -196,9 +214,12 @@ class MqttLink:
                 if isinstance(message.payload, bytes)
                 else str(message.payload).encode()
             )
+            extra = next((h for f, h in self._extra if message.topic.matches(f)), None)
             await self._command_slots.acquire()
             task = asyncio.create_task(
-                self._handle_command(client, topic, payload, message.properties)
+                extra(topic, payload)
+                if extra is not None
+                else self._handle_command(client, topic, payload, message.properties)
             )
             self._command_tasks.add(task)
             task.add_done_callback(self._command_done)
@@ -265,11 +286,18 @@ class MqttLink:
             log.warning("command_result_not_sent", topic=topic, error=str(exc))
 
 
-def _acked_prefix(rows: list[OutboxRow], results: list[Any]) -> list[int]:
-    """Seqs acknowledged before the first failure: later ones are re-sent to keep order."""
-    acked: list[int] = []
-    for row, result in zip(rows, results, strict=True):
-        if isinstance(result, BaseException):
+def _settled_prefix(rows: list[OutboxRow], outcomes: list[BaseException | None]) -> list[int]:
+    """Seqs settled before the first transport failure; later rows are re-sent to keep order.
+
+    A row the broker refused (PUBACK failure code, e.g. an ACL) is settled too: sending it
+    again cannot succeed and would hold up everything behind it. It is logged and counted.
+    """
+    settled: list[int] = []
+    for row, outcome in zip(rows, outcomes, strict=True):
+        if isinstance(outcome, PublishRefused):
+            log.error("mqtt_publish_refused", topic=row.topic, seq=row.seq, reason=str(outcome))
+            PUBLISH_REFUSED.inc()
+        elif outcome is not None:
             break
-        acked.append(row.seq)
-    return acked
+        settled.append(row.seq)
+    return settled

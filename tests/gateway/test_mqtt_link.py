@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from gateway.app import Gateway
 from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
+from gateway.metrics import PUBLISH_REFUSED
 from gateway.model import ChargerId, ChargerTelemetry, TransactionEvent
 from tests.conftest import Collector
 
@@ -181,3 +182,26 @@ async def test_outage_while_idle_delivers_every_record_exactly_once(
             await collector.wait_for(lambda: len(collector.messages) >= 220, timeout=20)
             await asyncio.sleep(0.3)
             assert seqs(collector, "/telemetry") == list(range(1, 221))
+
+
+async def test_a_record_the_broker_refuses_does_not_block_the_rest(
+    make_config: Callable[..., Config],
+) -> None:
+    # Anonymous clients may only read: Mosquitto answers a denied QoS 1 publish from an
+    # MQTT 5 client with PUBACK 0x87 (not authorized), as a site ACL would.
+    broker = PrivateMosquitto(acl_rules="topic read #\n")
+    await broker.start()
+    try:
+        config = make_config(broker)
+        async with running(config) as gateway:
+            before = PUBLISH_REFUSED._value.get()
+            for i in range(5):
+                gateway.recorder.record(telemetry(i))
+            async with asyncio.timeout(15):
+                while gateway.outbox.depth:
+                    await asyncio.sleep(0.02)
+            assert PUBLISH_REFUSED._value.get() - before == 5
+            assert gateway.link is not None and gateway.link.connected
+    finally:
+        await broker.stop()
+        broker.cleanup()
