@@ -18,6 +18,7 @@ from gateway.mqtt.link import MqttLink
 from gateway.outbox import Outbox
 from gateway.recorder import Recorder
 from gateway.sdnotify import SystemdNotifier
+from gateway.site import SiteController
 from gateway.supervisor import Supervisor
 from gateway.topics import Topics
 
@@ -57,6 +58,7 @@ class Gateway:
             )
             self.link.on_connection_change(self.leases.mqtt_connection_changed)
         self.drivers: list[Driver] = []
+        self.site = SiteController(config, self.recorder, self.router, self.leases, self.clock)
         self.supervisor = Supervisor(clock=self.clock, notifier=SystemdNotifier())
         self.started = asyncio.Event()
         self.started_at = self.clock.time()
@@ -106,6 +108,8 @@ class Gateway:
         self.supervisor.add("leases", self.leases.run)
         for driver in self.drivers:
             self.supervisor.add(driver.name, driver.run, stop=driver.stop)
+        if self.site.has_work:
+            self.supervisor.add("site", self.site.run)  # stops first: it sends commands to drivers
 
     async def serve(self, *, install_signal_handlers: bool = True) -> None:
         try:

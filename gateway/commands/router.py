@@ -39,6 +39,9 @@ class CommandRouter:
             raise ValueError(f"no schema for command {target}/{name}")
         self._handlers[(target, name)] = handler
 
+    def handles(self, target: DeviceKind, name: str) -> bool:
+        return (target, name) in self._handlers
+
     def add_device(self, kind: DeviceKind, device_id: str) -> None:
         self._devices[kind].add(device_id)
 

@@ -42,7 +42,13 @@ class SiteConfig(Strict):
     id: Identifier
     grid_import_limit_w: Annotated[float, Field(gt=0)] | None = None
     grid_export_limit_w: Annotated[float, Field(ge=0)] | None = None
-    controller_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    grid_meter: str | None = None
+    """Modbus meter at the grid connection (a `modbus.devices[].id` of kind meter); default:
+    the only meter, if there is exactly one."""
+    controller_interval_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    """How often the site controller re-plans (and site telemetry is published)."""
+    controller_margin_w: Annotated[float, Field(ge=0)] = 1000.0
+    """Kept below the import limit, so a load step does not overshoot at once."""
 
 
 class HttpConfig(Strict):
@@ -183,3 +189,19 @@ class Config(Strict):
     ocpp: OcppConfig = Field(default_factory=OcppConfig)
     modbus: ModbusConfig = Field(default_factory=ModbusConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @model_validator(mode="after")
+    def _grid_meter_exists(self) -> Config:
+        meters = [d.id for d in self.modbus.devices if d.kind == "meter"]
+        if self.site.grid_meter is not None and self.site.grid_meter not in meters:
+            raise ValueError(
+                f"site.grid_meter {self.site.grid_meter!r} is not a meter in modbus.devices"
+                f" (meters: {', '.join(meters) or 'none'})"
+            )
+        return self
+
+    @property
+    def grid_meter_id(self) -> str | None:
+        """The meter at the grid connection, if the site has one."""
+        meters = [d.id for d in self.modbus.devices if d.kind == "meter"]
+        return self.site.grid_meter or (meters[0] if len(meters) == 1 else None)

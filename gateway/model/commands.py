@@ -28,6 +28,9 @@ class CommandRequest:
     name: str
     request_id: str | None
     payload: Mapping[str, Any]
+    source: str = "command"
+    """Who asked: `command` (the control centre over MQTT) or `site_controller`. Drivers
+    record it with the limit or setpoint in force, so `state` says who set it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,6 @@
+"""The site controller: hold grid import (and export) inside the limit in force."""
+
+from gateway.site.controller import SiteController
+from gateway.site.planner import SitePlan, plan
+
+__all__ = ["SiteController", "SitePlan", "plan"]
