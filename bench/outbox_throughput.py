@@ -54,6 +54,7 @@ def config(broker: PrivateMosquitto, state_dir: Path, sync: str) -> Config:
                 "reconnect_max_s": 0.2,
             },
             "ocpp": {"enabled": False},
+            "http": {"enabled": False},
             "logging": {"level": "warning"},
         }
     )

@@ -12,6 +12,8 @@ from gateway.clock import Clock, SystemClock, format_ts
 from gateway.commands.router import CommandRouter
 from gateway.config.models import Config
 from gateway.driver_api import Driver, DriverContext
+from gateway.homeassistant import DiscoveryPublisher
+from gateway.http import HealthReporter, HttpServer, ops_routes
 from gateway.leases import LeaseTable
 from gateway.metrics import OUTBOX_DEPTH, OUTBOX_DROPPED
 from gateway.mqtt.link import MqttLink
@@ -62,6 +64,14 @@ class Gateway:
         self.supervisor = Supervisor(clock=self.clock, notifier=SystemdNotifier())
         self.started = asyncio.Event()
         self.started_at = self.clock.time()
+        self.health = HealthReporter(self)
+        self.http: HttpServer | None = None
+        if config.http.enabled:
+            self.http = HttpServer(config.http.host, config.http.port, ops_routes(self.health))
+        self.discovery: DiscoveryPublisher | None = None
+        if config.homeassistant.enabled and self.link is not None:
+            self.discovery = DiscoveryPublisher(config, self.topics, self.link, self.recorder.twins)
+            self.recorder.subscribe(self.discovery.on_record)
 
     def info(self) -> dict[str, Any]:
         """The retained `gateway/info` payload."""
@@ -92,11 +102,16 @@ class Gateway:
             state_dir=self.config.state_dir,
         )
         try:
+            if self.http is not None:
+                await self.http.start()  # bound before READY; port in use -> OSError
+                self.supervisor.add("http", self.http.run, stop=self.http.stop)
             self.drivers = build_drivers(context)
             for driver in self.drivers:
                 await driver.start()
         except BaseException:
             await self._stop_drivers()
+            if self.http is not None:
+                await self.http.stop()
             await self.outbox.close()
             raise
         if self.link is not None:
@@ -106,6 +121,8 @@ class Gateway:
                 "mqtt_disabled", detail="records wait in the outbox until MQTT is configured"
             )
         self.supervisor.add("leases", self.leases.run)
+        if self.discovery is not None:
+            self.supervisor.add("homeassistant", self.discovery.run)
         for driver in self.drivers:
             self.supervisor.add(driver.name, driver.run, stop=driver.stop)
         if self.site.has_work:

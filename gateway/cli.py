@@ -49,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     check.set_defaults(handler=_cmd_check_config)
 
+    status = sub.add_parser("status", help="devices, connections, last values, outbox (on site)")
+    status.add_argument(
+        "-c", "--config", type=Path, help="config file (default /etc/pilebridge/pilebridge.yaml)"
+    )
+    status.add_argument("--url", help="health endpoint URL instead of the one in the config")
+    status.add_argument("--json", action="store_true", help="print the raw health document")
+    status.set_defaults(handler=_cmd_status)
+
     demo = sub.add_parser("demo", help="a whole simulated site on this machine")
     from gateway.demo import add_arguments as add_demo_arguments
 
@@ -106,6 +114,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"pilebridge: cannot start: {exc}", file=sys.stderr)
         return 3
     return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from gateway.status import run_status
+
+    return run_status(args.config, url=args.url, as_json=args.json)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

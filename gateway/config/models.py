@@ -11,6 +11,7 @@ __all__ = [
     "AuthorizeConfig",
     "ChargerConfig",
     "Config",
+    "HomeAssistantConfig",
     "HttpConfig",
     "LoggingConfig",
     "ModbusConfig",
@@ -52,9 +53,20 @@ class SiteConfig(Strict):
 
 
 class HttpConfig(Strict):
+    """Health (`GET /healthz`) and metrics (`GET /metrics`); loopback unless scraped from afar."""
+
     enabled: bool = True
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    """0: an ephemeral port (tests); the bound port is logged and kept on the server."""
+
+
+class HomeAssistantConfig(Strict):
+    """Home Assistant MQTT discovery: chargers, EVSEs, batteries and meters as HA devices."""
+
+    enabled: bool = False
+    discovery_prefix: Annotated[str, Field(pattern=r"^[^#+]+$", min_length=1)] = "homeassistant"
+    """Where HA listens for discovery (HA's own setting of the same name)."""
 
 
 class TlsConfig(Strict):
@@ -111,6 +123,11 @@ class ChargerConfig(Strict):
     """Unit for charging profiles sent to this charger; default W for 2.x, A for 1.6."""
     bidirectional: bool = False
     """The charger can discharge (V2G); negative limits are sent on OCPP 2.1 only."""
+    ping_interval_s: Annotated[float, Field(ge=0)] | None = None
+    """Websocket ping interval for this charger; None: `ocpp.ping_interval_s`; 0: no pings
+    (for chargers that ignore pings and would be disconnected for it)."""
+    ping_timeout_s: Annotated[float, Field(gt=0)] | None = None
+    """Time to wait for a pong before closing; None: `ocpp.ping_timeout_s`."""
 
 
 class OcppTlsConfig(Strict):
@@ -134,10 +151,29 @@ class OcppConfig(Strict):
     """Websocket ping interval; None or 0 disables pings for chargers that ignore them."""
     ping_timeout_s: Annotated[float, Field(gt=0)] | None = 60.0
     call_timeout_s: Annotated[float, Field(gt=0, le=300)] = 30.0
+    max_frame_bytes: Annotated[int, Field(ge=4096, le=16 * 1024 * 1024)] = 1024 * 1024
+    """Largest websocket message accepted from a charger (NotifyReport can be large)."""
 
     @model_validator(mode="after")
     def _unique_ids(self) -> OcppConfig:
         _require_unique([c.id for c in self.chargers], "chargers")
+        return self
+
+    @model_validator(mode="after")
+    def _security_profiles(self) -> OcppConfig:
+        """Profiles 1/2 need a password, 2/3 a TLS listener, 3 a CA for client certificates."""
+        for charger in self.chargers:
+            profile = charger.security_profile
+            if profile in (1, 2) and charger.password is None:
+                raise ValueError(
+                    f"charger {charger.id!r}: security_profile {profile} needs a password"
+                )
+            if profile in (2, 3) and self.tls is None:
+                raise ValueError(
+                    f"charger {charger.id!r}: security_profile {profile} needs ocpp.tls"
+                )
+            if profile == 3 and self.tls is not None and self.tls.ca is None:
+                raise ValueError(f"charger {charger.id!r}: security_profile 3 needs ocpp.tls.ca")
         return self
 
 
@@ -157,7 +193,14 @@ class ModbusDeviceConfig(Strict):
     soc_max_pct: Annotated[float, Field(ge=0, le=100)] = 95.0
     fallback_power_w: float = 0.0
     revert_timeout_s: Annotated[float, Field(ge=0)] = 60.0
-    """Written to the device's own reversion timer so it fails safe if the gateway dies."""
+    """Written to the device's own reversion timer so it fails safe if the gateway dies.
+    The gateway rewrites the setpoint every third of this; 0: no device timer (not advised)."""
+    invert_power: bool = False
+    """Negate the device's power readings for devices that report the opposite
+    sign from their profile (e.g. meters that count export as positive)."""
+    initial_mode: Literal["idle", "manual", "auto"] = "manual"
+    """Storage mode at start: `manual` takes setpoints from MQTT, `auto` leaves the battery to
+    the site controller (or the device's own logic), `idle` holds it at 0 W."""
 
     @model_validator(mode="after")
     def _soc_window(self) -> ModbusDeviceConfig:
@@ -185,6 +228,7 @@ class Config(Strict):
     site: SiteConfig
     state_dir: Path = Path("/var/lib/pilebridge")
     http: HttpConfig = Field(default_factory=HttpConfig)
+    homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     ocpp: OcppConfig = Field(default_factory=OcppConfig)
     modbus: ModbusConfig = Field(default_factory=ModbusConfig)

@@ -36,7 +36,7 @@ def test_an_empty_battery_leaves_it_to_the_chargers_in_equal_shares() -> None:
         )
     )
     assert decided.storage_setpoints_w == {}
-    assert decided.charger_limits_w == {"a": 16500, "b": 16500}  # 44 kW − 11 kW, shared
+    assert decided.charger_limits_w == {"a": 16500, "b": 16500}  # 44 kW - 11 kW, shared
 
 
 def test_a_peak_larger_than_the_battery_uses_both() -> None:

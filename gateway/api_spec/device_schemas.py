@@ -1,0 +1,252 @@
+"""Schemas of the device payloads: charger, battery, meter and site records.
+
+They describe the bodies `gateway/payloads.py` builds, field by field, with units and the sign
+convention; every object forbids unknown properties, so an undocumented field fails the tests.
+"""
+
+from __future__ import annotations
+
+from gateway.api_spec.schema_parts import LOAD, Schema, integer, num, obj, record, text, time
+
+__all__ = [
+    "CHARGER_EVENT",
+    "CHARGER_STATE",
+    "CHARGER_TELEMETRY",
+    "CHARGER_TRANSACTION",
+    "METER_STATE",
+    "METER_TELEMETRY",
+    "SITE_TELEMETRY",
+    "STORAGE_STATE",
+    "STORAGE_TELEMETRY",
+]
+
+_PHASES: Schema = {
+    "type": "object",
+    "description": "Per-phase values by phase name (L1, L2, L3, N)",
+    "propertyNames": {"pattern": "^[A-Za-z0-9_-]+$"},
+    "additionalProperties": obj(
+        {
+            "power_w": num("Phase power, W. " + LOAD),
+            "current_a": num("Phase current, A"),
+            "voltage_v": num("Phase voltage, V"),
+            "energy_wh": num("Phase energy register, Wh"),
+        }
+    ),
+}
+_POWER = num("Active power, W. " + LOAD)
+_IDENTITY: Schema = {
+    "type": "object",
+    "description": "Manufacturer, model, serial, firmware as the device reports them",
+}
+
+CHARGER_TELEMETRY = record(
+    "Charger telemetry",
+    "One meter sample of one EVSE (evse 0: the whole charger). Not retained; may be dropped when the outbox is full.",
+    {
+        "evse": integer("EVSE number (OCPP 1.6: connector id); 0 = the whole charger"),
+        "power_w": _POWER,
+        "energy_wh": num("Energy register of the EVSE, Wh (monotonic)"),
+        "current_a": num("Current, A"),
+        "voltage_v": num("Voltage, V"),
+        "soc_pct": num("EV state of charge, % (only when the EV reports it)"),
+        "frequency_hz": num("Grid frequency, Hz"),
+        "temperature_c": num("Temperature, °C"),
+        "power_offered_w": num("Power the charger offers the EV, W"),
+        "phases": _PHASES,
+        "transaction_id": text("Transaction the sample belongs to"),
+        "sampled_at": time(
+            "When the charger took the sample (only when its clock looked plausible)"
+        ),
+    },
+    ("evse",),
+)
+
+CHARGER_TRANSACTION = record(
+    "Charging transaction",
+    "A charging session started, progressed or ended. Never dropped from the outbox.",
+    {
+        "event": {
+            "type": "string",
+            "enum": ["started", "updated", "ended"],
+            "description": "What happened",
+        },
+        "transaction_id": text("Transaction id (OCPP 1.6: integer as a string)"),
+        "evse": integer("EVSE (connector) of the session"),
+        "id_tag": text("Id tag that authorised the session"),
+        "energy_wh": num("Session energy so far, Wh: meter now minus meter at start"),
+        "meter_start_wh": num("Meter at the start of the session, Wh"),
+        "meter_now_wh": num("Meter now, Wh"),
+        "started_at": time("Session start"),
+        "stopped_at": time("Session end"),
+        "stop_reason": text("Why the session ended, as the charger reported it"),
+    },
+    ("event", "transaction_id", "evse"),
+)
+
+CHARGER_EVENT = record(
+    "Charger event",
+    "Something a charger reported that is neither telemetry nor a transaction (firmware status, security event, data transfer, ...). Never dropped.",
+    {
+        "event": text("snake_case event name, e.g. firmware_status, security_event, data_transfer"),
+        "data": {"type": "object", "description": "The message's fields as the charger sent them"},
+    },
+    ("event", "data"),
+)
+
+_EVSE_STATE = obj(
+    {
+        "status": text("OCPP status: Available, Preparing, Charging, SuspendedEV, Faulted, ..."),
+        "error_code": text("OCPP error code when not NoError"),
+        "connectors": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Status per connector id (2.x EVSEs with several connectors)",
+        },
+    },
+    ("status",),
+)
+
+CHARGER_STATE = record(
+    "Charger state",
+    "The charger's digital twin. Retained: a consumer that (re)connects reads the latest at once.",
+    {
+        "connected": {"type": "boolean", "description": "An OCPP session is open"},
+        "ocpp_version": text("Negotiated OCPP version: 1.6, 2.0.1 or 2.1"),
+        "vendor": text("From BootNotification"),
+        "model": text("From BootNotification"),
+        "firmware": text("From BootNotification"),
+        "serial": text("From BootNotification"),
+        "evses": {
+            "type": "object",
+            "propertyNames": {"pattern": "^[0-9]+$"},
+            "additionalProperties": _EVSE_STATE,
+            "description": "State per EVSE number (0: the charger itself)",
+        },
+        "transactions": {
+            "type": "array",
+            "description": "Active sessions",
+            "items": obj(
+                {
+                    "transaction_id": text("Transaction id"),
+                    "evse": integer("EVSE of the session"),
+                    "id_tag": text("Authorising id tag"),
+                    "started_at": time("Session start"),
+                    "meter_start_wh": num("Meter at the start, Wh"),
+                },
+                ("transaction_id", "evse"),
+            ),
+        },
+        "limits": {
+            "type": "array",
+            "description": "Charging limits in force, as the gateway sent them",
+            "items": obj(
+                {
+                    "evse": integer("EVSE (0: charger-wide)"),
+                    "power_w": num("Power limit, W"),
+                    "current_a": num("Current limit, A"),
+                    "expires_at": time("When the limit lapses unless renewed"),
+                    "source": text("Who set it: command, controller, config"),
+                },
+                ("evse",),
+            ),
+        },
+        "last_seen": time("Last message from the charger"),
+        "reason": text("Why the state changed when the gateway did it (e.g. lease_expired)"),
+    },
+    ("connected",),
+)
+
+STORAGE_TELEMETRY = record(
+    "Battery telemetry",
+    "One poll of a battery inverter. Not retained; may be dropped when the outbox is full.",
+    {
+        "power_w": num("Battery power, W. " + LOAD + " Positive charges the battery."),
+        "soc_pct": num("State of charge, %"),
+        "soh_pct": num("State of health, %"),
+        "voltage_v": num("Voltage, V"),
+        "current_a": num("Current, A"),
+        "temperature_c": num("Temperature, °C"),
+        "max_charge_w": num("Charge power the device allows now, W (≥ 0)"),
+        "max_discharge_w": num("Discharge power the device allows now, W (≥ 0)"),
+        "frequency_hz": num("Grid frequency, Hz"),
+        "energy_charged_wh": num("Energy charged counter, Wh (monotonic)"),
+        "energy_discharged_wh": num("Energy discharged counter, Wh (monotonic)"),
+    },
+)
+
+STORAGE_STATE = record(
+    "Battery state",
+    "The battery's digital twin. Retained.",
+    {
+        "connected": {"type": "boolean", "description": "Modbus polls succeed"},
+        "mode": {
+            "type": "string",
+            "enum": ["idle", "manual", "auto"],
+            "description": "Who decides the battery's power",
+        },
+        "setpoint": obj(
+            {
+                "power_w": num("Active setpoint, W. " + LOAD),
+                "expires_at": time("When the setpoint lapses unless renewed"),
+                "source": text("Who set it: command, controller"),
+            },
+            ("power_w",),
+            description="Active setpoint",
+        ),
+        "limits": obj(
+            {
+                "max_charge_w": num("Configured charge limit, W"),
+                "max_discharge_w": num("Configured discharge limit, W"),
+                "soc_min_pct": num("No discharge below, %"),
+                "soc_max_pct": num("No charge above, %"),
+            },
+            description="Limits the gateway enforces",
+        ),
+        "fallback_power_w": num("Power the device returns to when a setpoint lapses, W"),
+        "alarms": {"type": "array", "items": {"type": "string"}, "description": "Active alarms"},
+        "identity": _IDENTITY,
+        "reason": text(
+            "Why the state last changed when the gateway did it (lease_expired, mqtt_lost, ...)"
+        ),
+    },
+    ("connected",),
+)
+
+METER_TELEMETRY = record(
+    "Meter telemetry",
+    "One poll of a grid or sub-meter. Not retained; may be dropped when the outbox is full.",
+    {
+        "power_w": num("Active power, W. " + LOAD + " At the grid meter: positive = import."),
+        "energy_wh": num("Imported energy register, Wh (monotonic)"),
+        "energy_export_wh": num("Exported energy register, Wh (monotonic)"),
+        "frequency_hz": num("Frequency, Hz"),
+        "voltage_v": num("Voltage, V"),
+        "current_a": num("Current, A"),
+        "phases": _PHASES,
+    },
+)
+
+METER_STATE = record(
+    "Meter state",
+    "The meter's digital twin. Retained.",
+    {
+        "connected": {"type": "boolean", "description": "Modbus polls succeed"},
+        "identity": _IDENTITY,
+        "reason": text("Why the state last changed"),
+    },
+    ("connected",),
+)
+
+SITE_TELEMETRY = record(
+    "Site telemetry",
+    "Site totals computed by the gateway. Not retained; may be dropped when the outbox is full.",
+    {
+        "chargers_power_w": num("Sum of all chargers, W. " + LOAD),
+        "storage_power_w": num("Sum of all batteries, W. " + LOAD),
+        "grid_power_w": num("Grid meter, W; positive = import"),
+        "import_limit_w": num("Grid import limit in force, W"),
+        "export_limit_w": num("Grid export limit in force, W"),
+        "limit_source": text("Where the limit comes from: config or command"),
+    },
+    ("chargers_power_w", "storage_power_w"),
+)

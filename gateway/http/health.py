@@ -1,0 +1,168 @@
+"""The `/healthz` document: what a technician or a monitor needs to know at a glance.
+
+`status` is `ok`, `degraded` (the broker or a device is not connected: the gateway still
+works and buffers) or `down` (a supervised component is not running). Only `down` answers
+HTTP 503, so a load balancer or a watchdog script acts on real failures, not on a charger
+that went home for the night. Device values are the same JSON bodies that go to MQTT.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gateway import __version__
+from gateway.clock import format_ts
+from gateway.model import (
+    ChargerEvent,
+    ChargerState,
+    ChargerTelemetry,
+    DeviceKind,
+    MeterState,
+    MeterTelemetry,
+    Record,
+    SiteTelemetry,
+    StorageState,
+    StorageTelemetry,
+    TransactionEvent,
+)
+from gateway.payloads import to_message
+from gateway.twins import DeviceTwin
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+
+__all__ = ["HealthReporter"]
+
+_GROUPS = {
+    "chargers": DeviceKind.CHARGER,
+    "storage": DeviceKind.STORAGE,
+    "meters": DeviceKind.METER,
+}
+
+
+class HealthReporter:
+    """Builds the health document from the gateway's supervisor, link, outbox and twins."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+        self._updated: dict[tuple[DeviceKind, str], float] = {}
+        gateway.recorder.subscribe(self._on_record)
+
+    def _on_record(self, record: Record) -> None:
+        kind = _KINDS.get(type(record))
+        if kind is not None:
+            device_id = getattr(record, "charger_id", None) or getattr(record, "device_id", "site")
+            self._updated[(kind, str(device_id))] = self._gateway.clock.time()
+
+    def document(self) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, document)."""
+        gw = self._gateway
+        now = gw.clock.time()
+        components = [
+            {
+                "name": c.name,
+                "running": c.running,
+                "restarts": c.restarts,
+                "last_error": c.last_error,
+            }
+            for c in gw.supervisor.components
+        ]
+        problems = [f"component {c['name']} is not running" for c in components if not c["running"]]
+        down = bool(problems)
+        mqtt = {
+            "enabled": gw.config.mqtt.enabled,
+            "host": gw.config.mqtt.host,
+            "port": gw.config.mqtt.port,
+            "connected": gw.link.connected if gw.link else False,
+            "connects": gw.link.connects if gw.link else 0,
+        }
+        if gw.config.mqtt.enabled and not mqtt["connected"]:
+            problems.append("not connected to the MQTT broker (records wait in the outbox)")
+        devices = self._devices(now)
+        for entries in devices.values():
+            problems += [
+                f"{d['kind']} {d['id']} is not connected"
+                for d in entries
+                if d["connected"] is False
+            ]
+        site = gw.recorder.twins.get(DeviceKind.SITE, "site")  # the twins' key for the site
+        site_telemetry = site.telemetry.get(0) if site else None
+        document = {
+            "status": "down" if down else ("degraded" if problems else "ok"),
+            "problems": problems,
+            "version": __version__,
+            "site_id": gw.config.site.id,
+            "started_at": format_ts(gw.started_at),
+            "uptime_s": round(max(0.0, now - gw.started_at), 3),
+            "components": components,
+            "mqtt": mqtt,
+            "outbox": {
+                "depth": gw.outbox.depth,
+                "dropped": gw.outbox.dropped,
+                "last_seq": gw.outbox.last_seq,
+            },
+            "devices": devices,
+            "site": self._body(site_telemetry),
+        }
+        return (503 if down else 200), document
+
+    def _devices(self, now: float) -> dict[str, list[dict[str, Any]]]:
+        cfg = self._gateway.config
+        wanted: dict[str, list[tuple[DeviceKind, str]]] = {
+            "chargers": [(DeviceKind.CHARGER, c.id) for c in cfg.ocpp.chargers],
+            "storage": [
+                (DeviceKind.STORAGE, d.id) for d in cfg.modbus.devices if d.kind == "storage"
+            ],
+            "meters": [(DeviceKind.METER, d.id) for d in cfg.modbus.devices if d.kind == "meter"],
+        }
+        twins = self._gateway.recorder.twins
+        for key, kind in _GROUPS.items():
+            known = {device_id for _, device_id in wanted[key]}
+            # Devices not in the config (chargers admitted with allow_unknown_chargers) too.
+            wanted[key] += [
+                (kind, t.device_id) for t in twins.of_kind(kind) if t.device_id not in known
+            ]
+        return {
+            key: [
+                self._device(kind, device_id, twins.get(kind, device_id), now)
+                for kind, device_id in ids
+            ]
+            for key, ids in wanted.items()
+        }
+
+    def _device(
+        self, kind: DeviceKind, device_id: str, twin: DeviceTwin | None, now: float
+    ) -> dict[str, Any]:
+        state = twin.state if twin else None
+        updated = self._updated.get((kind, device_id))
+        return {
+            "id": device_id,
+            "kind": kind.value,
+            "connected": None if state is None else bool(state.connected),
+            "updated_at": None if updated is None else format_ts(updated),
+            "age_s": None if updated is None else round(max(0.0, now - updated), 3),
+            "state": self._body(state),
+            "telemetry": {
+                str(evse): self._body(record) for evse, record in sorted(twin.telemetry.items())
+            }
+            if twin
+            else {},
+        }
+
+    def _body(self, record: Record | None) -> dict[str, Any] | None:
+        if record is None:
+            return None
+        return to_message(record, self._gateway.topics).body
+
+
+_KINDS: dict[type, DeviceKind] = {
+    ChargerState: DeviceKind.CHARGER,
+    ChargerTelemetry: DeviceKind.CHARGER,
+    TransactionEvent: DeviceKind.CHARGER,
+    ChargerEvent: DeviceKind.CHARGER,
+    StorageState: DeviceKind.STORAGE,
+    StorageTelemetry: DeviceKind.STORAGE,
+    MeterState: DeviceKind.METER,
+    MeterTelemetry: DeviceKind.METER,
+    SiteTelemetry: DeviceKind.SITE,
+}

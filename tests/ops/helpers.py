@@ -1,0 +1,70 @@
+"""Shared by the ops tests: a gateway run in-process, and HTTP GETs against it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.app import Gateway
+from gateway.config.models import Config
+
+__all__ = ["get", "health", "metric", "running_gateway", "wait_until"]
+
+
+@asynccontextmanager
+async def running_gateway(
+    config: Config, before_serve: Callable[[Gateway], object] | None = None
+) -> AsyncIterator[Gateway]:
+    gateway = Gateway(config)
+    await gateway.start()
+    if before_serve is not None:
+        before_serve(gateway)
+    task = asyncio.create_task(gateway.serve(install_signal_handlers=False))
+    try:
+        yield gateway
+    finally:
+        gateway.request_stop()
+        await asyncio.wait_for(task, 20)
+
+
+async def get(port: int, path: str) -> tuple[int, str, bytes]:
+    """(status, content type, body) of a GET on loopback."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:])}
+    return int(lines[0].split(" ")[1]), headers.get("content-type", ""), body
+
+
+async def health(gateway: Gateway) -> tuple[int, dict[str, Any]]:
+    assert gateway.http is not None and gateway.http.port
+    status, content_type, body = await get(gateway.http.port, "/healthz")
+    assert content_type == "application/json"
+    return status, json.loads(body)
+
+
+async def metric(gateway: Gateway, name: str, **labels: str) -> float | None:
+    """One sample from /metrics, parsed with prometheus_client's own parser."""
+    assert gateway.http is not None and gateway.http.port
+    status, _, body = await get(gateway.http.port, "/metrics")
+    assert status == 200
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return None
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)
