@@ -23,7 +23,9 @@ class DriverKind:
     enabled: Callable[[Config], bool]
 
 
-DRIVER_KINDS: tuple[DriverKind, ...] = ()
+DRIVER_KINDS: tuple[DriverKind, ...] = (
+    DriverKind("modbus", "drivers.modbus", lambda c: bool(c.modbus.devices)),
+)
 
 
 def build_drivers(context: DriverContext) -> list[Driver]:

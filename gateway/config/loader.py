@@ -201,8 +201,28 @@ def _check_files(config: Config) -> Iterator[ConfigProblem]:
     from gateway.config.register_maps import find_register_map  # local: avoids an import cycle
 
     for i, device in enumerate(config.modbus.devices):
-        if device.profile != "sunspec" and find_register_map(device.profile) is None:
+        if device.profile == "sunspec":
+            continue
+        path = find_register_map(device.profile)
+        key = f"modbus.devices[{i}].profile"
+        if path is None:
             yield ConfigProblem(
-                f"modbus.devices[{i}].profile",
+                key,
                 f"register map {device.profile!r} not found (use 'sunspec' or a file under config/registers/)",
             )
+            continue
+        yield from _check_register_map(key, path, device.kind)
+
+
+def _check_register_map(key: str, path: Path, kind: str) -> Iterator[ConfigProblem]:
+    """The map file's content must be valid too: address, type, scale, units, control points."""
+    from drivers.modbus.register_map import RegisterMapError, load_register_map  # local: optional
+
+    try:
+        spec = load_register_map(path)
+    except RegisterMapError as exc:
+        for problem in exc.problems:
+            yield ConfigProblem(key, f"{path.name}: {problem}")
+        return
+    if spec.kind != kind:
+        yield ConfigProblem(key, f"{path.name} describes a {spec.kind}, the device is a {kind}")

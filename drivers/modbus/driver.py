@@ -1,0 +1,140 @@
+"""The Modbus driver: one task per device, command handlers, and the storage capability objects.
+
+A site controller reaches batteries through `driver.storage(device_id)` (a StorageControl:
+`power_w()`, `soc_pct()`, `limits`, `async set_power_w(w, source="controller")`) and
+meters through `driver.meter(device_id)` (`power_w()`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import structlog
+
+from drivers.modbus.device import ModbusDevice
+from drivers.modbus.errors import ExceptionReply, LinkError, VerifyError
+from drivers.modbus.storage import NotAccepted, StorageControl
+from gateway.commands.schemas import ModeCommand, SetpointCommand
+from gateway.driver_api import DriverContext
+from gateway.model import CommandRequest, CommandResult, DeviceKind
+
+__all__ = ["MeterView", "ModbusDriver"]
+
+log = structlog.get_logger("drivers.modbus")
+
+CONTROLLER_SOURCES = frozenset({"site_controller", "controller"})
+"""`CommandRequest.source` values that mean the in-process site controller, not MQTT."""
+
+
+class MeterView:
+    """Read side of a meter for the site controller."""
+
+    def __init__(self, device: ModbusDevice) -> None:
+        self.device = device
+
+    @property
+    def connected(self) -> bool:
+        return self.device.connected
+
+    def power_w(self) -> float | None:
+        """Grid power at the meter, load convention (positive = import)."""
+        value = self.device.values.get("power_w")
+        return float(value) if isinstance(value, int | float) else None
+
+
+class ModbusDriver:
+    name = "modbus"
+
+    def __init__(self, context: DriverContext) -> None:
+        self.context = context
+        self.devices: dict[str, ModbusDevice] = {}
+        self._storage: dict[str, StorageControl] = {}
+        self._meters: dict[str, MeterView] = {}
+        for cfg in context.config.modbus.devices:
+            device = ModbusDevice(cfg, record=context.recorder.record, clock=context.clock)
+            self.devices[cfg.id] = device
+            if cfg.kind == "storage":
+                self._storage[cfg.id] = StorageControl(device, cfg, context.leases, context.clock)
+            else:
+                self._meters[cfg.id] = MeterView(device)
+                device.on_state = device.publish_meter_state
+
+    def storage(self, device_id: str) -> StorageControl:
+        return self._storage[device_id]
+
+    def meter(self, device_id: str) -> MeterView:
+        return self._meters[device_id]
+
+    @property
+    def storage_ids(self) -> list[str]:
+        return list(self._storage)
+
+    @property
+    def meter_ids(self) -> list[str]:
+        return list(self._meters)
+
+    async def start(self) -> None:
+        router = self.context.router
+        router.register(DeviceKind.STORAGE, "setpoint", self._setpoint)
+        router.register(DeviceKind.STORAGE, "mode", self._mode)
+        for device_id, storage in self._storage.items():
+            router.add_device(DeviceKind.STORAGE, device_id)
+            storage.publish_state()
+        for meter in self._meters.values():
+            meter.device.publish_meter_state()
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            for device_id, device in self.devices.items():
+                group.create_task(device.run(), name=f"modbus-{device_id}")
+
+    async def stop(self) -> None:
+        for device in self.devices.values():
+            with contextlib.suppress(Exception):
+                await device.stop()
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def _setpoint(self, request: CommandRequest, args: SetpointCommand) -> CommandResult:
+        storage = self._storage[request.device_id]
+        # The site controller reaches batteries through the router too (request.source
+        # "site_controller"); its setpoints belong to mode auto, MQTT's to mode manual.
+        origin = getattr(request, "source", None)
+        source = "controller" if origin in CONTROLLER_SOURCES else "command"
+        try:
+            outcome = await storage.set_power_w(args.power_w, source=source, ttl_s=args.ttl_s)
+        except Exception as exc:
+            return _failure(exc)
+        detail: dict[str, object] = {
+            "requested_power_w": outcome.requested_w,
+            "applied_power_w": outcome.applied_w,
+            "clamped": outcome.clamped,
+        }
+        if args.ttl_s is not None:
+            expires = datetime.fromtimestamp(storage.clock.time() + args.ttl_s, UTC)
+            detail["expires_at"] = expires.isoformat().replace("+00:00", "Z")
+        return CommandResult.accepted(outcome.reason, **detail)
+
+    async def _mode(self, request: CommandRequest, args: ModeCommand) -> CommandResult:
+        storage = self._storage[request.device_id]
+        try:
+            await storage.set_mode(args.mode)
+        except Exception as exc:
+            return _failure(exc)
+        return CommandResult.accepted(mode=args.mode)
+
+
+def _failure(exc: Exception) -> CommandResult:
+    if isinstance(exc, NotAccepted):
+        return CommandResult.rejected(str(exc))
+    if isinstance(exc, LinkError):
+        return CommandResult.timeout(f"device did not answer: {exc}")
+    if isinstance(exc, ExceptionReply):
+        return CommandResult.rejected(f"device refused: {exc}", modbus_exception=exc.code)
+    if isinstance(exc, VerifyError):
+        return CommandResult.failed(f"setpoint not confirmed by the device: {exc}")
+    if isinstance(exc, ValueError):
+        return CommandResult.failed(str(exc))
+    raise exc

@@ -1,0 +1,241 @@
+"""Setpoints on a simulated battery: clamping, leases and fallback, device reversion, modes."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from drivers.modbus.driver import ModbusDriver
+from drivers.modbus.errors import ExceptionReply
+from drivers.modbus.storage import NotAccepted
+from gateway.clock import FakeClock, SystemClock
+from gateway.commands.schemas import ModeCommand, SetpointCommand
+from gateway.config.models import Config
+from gateway.leases import LeaseTable
+from gateway.model import CommandStatus, DeviceKind, StorageState
+from simulators.inverter import BatteryParams, InverterSimulator
+from tests.drivers.modbus.conftest import device_config, eventually, running_device
+
+PARAMS = BatteryParams(capacity_wh=100_000, max_charge_w=50_000, max_discharge_w=40_000)
+
+
+async def test_clamped_to_config_and_device_limits(clock: FakeClock) -> None:
+    async with InverterSimulator(params=PARAMS, clock=clock) as sim:
+        cfg = device_config(sim.port, max_charge_w=30_000)  # discharge: only the device's 40 kW
+        async with running_device(cfg, clock) as run:
+            await eventually(lambda: run.device.connected, clock)
+            assert run.storage is not None
+            out = await run.storage.set_power_w(45_000, source="command")
+            assert (out.applied_w, out.clamped) == (30_000, True)
+            assert out.reason is not None and "max_charge_w 30000" in out.reason
+            out = await run.storage.set_power_w(-45_000, source="command")
+            assert (out.applied_w, out.clamped) == (-40_000, True)
+            out = await run.storage.set_power_w(-12_000, source="command")
+            assert (out.applied_w, out.clamped, out.reason) == (-12_000, False, None)
+            await eventually(lambda: sim.battery.power_w == pytest.approx(-12_000), clock)
+            assert sim.storage.writes[-1][1:] == (704, "WSetRvrt", 0)
+
+
+async def test_soc_window_blocks_discharge_below_min_and_follows_soc(clock: FakeClock) -> None:
+    async with InverterSimulator(params=PARAMS, soc_pct=10.5, clock=clock) as sim:
+        cfg = device_config(sim.port, soc_min_pct=10, soc_max_pct=90)
+        async with running_device(cfg, clock) as run:
+            await eventually(lambda: run.device.connected, clock)
+            assert run.storage is not None
+            out = await run.storage.set_power_w(-20_000, source="command")
+            assert out.applied_w == -20_000
+            # 0.5 % of 100 kWh at 20 kW is ~90 s: the gateway re-clamps as the SoC falls.
+            await eventually(lambda: run.storage is not None and run.storage.setpoint_w == 0, clock,
+                             step_s=2.0)  # fmt: skip
+            assert run.storage.soc_pct() is not None and run.storage.soc_pct() <= 10.05  # type: ignore[operator]
+            out = await run.storage.set_power_w(-5_000, source="command")
+            assert out.applied_w == 0 and out.clamped and "soc_min_pct" in (out.reason or "")
+            out = await run.storage.set_power_w(5_000, source="command")
+            assert out.applied_w == 5_000
+
+
+async def test_lease_expiry_returns_to_fallback_and_state_says_why(clock: FakeClock) -> None:
+    async with InverterSimulator(params=PARAMS, clock=clock) as sim:
+        cfg = device_config(sim.port, fallback_power_w=-1_000)
+        async with running_device(cfg, clock) as run:
+            assert run.storage is not None and run.leases is not None
+            await eventually(lambda: run.device.connected, clock)
+            await run.storage.set_power_w(-25_000, source="command", ttl_s=30)
+            state = run.of(StorageState)[-1]
+            assert state.setpoint is not None and state.setpoint.power_w == -25_000
+            assert state.setpoint.expires_at is not None and state.reason is None
+            await clock.advance(20)
+            run.leases.check()
+            assert sim.battery.power_w == pytest.approx(-25_000)  # renewed in time: still held
+            await run.storage.set_power_w(-25_000, source="command", ttl_s=30)  # renewal
+            await clock.advance(25)
+            run.leases.check()
+            assert run.storage.setpoint_w == -25_000
+            await clock.advance(10)
+            run.leases.check()
+            await run.leases.settle()
+            assert run.storage.setpoint_w == -1_000
+            state = run.of(StorageState)[-1]
+            assert state.reason == "lease_expired"
+            assert state.setpoint is not None and state.setpoint.source == "fallback"
+            await eventually(lambda: sim.battery.power_w == pytest.approx(-1_000), clock)
+
+
+async def test_mqtt_loss_counts_as_a_lapse(clock: FakeClock) -> None:
+    async with (
+        InverterSimulator(params=PARAMS, clock=clock) as sim,
+        running_device(device_config(sim.port), clock) as run,
+    ):
+        assert run.storage is not None and run.leases is not None
+        await eventually(lambda: run.device.connected, clock)
+        await run.storage.set_power_w(15_000, source="command", ttl_s=600)
+        run.leases.mqtt_connection_changed(False)
+        await run.leases.settle()
+        assert run.of(StorageState)[-1].reason == "mqtt_lost"
+        assert run.storage.setpoint_w == 0.0
+        await eventually(lambda: sim.battery.power_w == 0.0, clock)
+
+
+async def test_gateway_refreshes_faster_than_the_device_reverts(clock: FakeClock) -> None:
+    async with InverterSimulator(params=PARAMS, clock=clock) as sim:
+        cfg = device_config(sim.port, revert_timeout_s=30, poll_interval_s=1.0)
+        async with running_device(cfg, clock) as run:
+            assert run.storage is not None
+            await eventually(lambda: run.device.connected, clock)
+            await run.storage.set_power_w(-10_000, source="command")
+            written = sum(1 for w in sim.storage.writes if w[2] == "WSetRvrtTms")
+            for _ in range(120):  # two minutes, poll by poll: four times the device's own timer
+                polls = run.device.polls
+                await clock.advance(1.0)
+                await eventually(lambda: run.device.polls > polls)  # noqa: B023
+            assert sim.battery.power_w == pytest.approx(-10_000)
+            assert sum(1 for w in sim.storage.writes if w[2] == "WSetRvrtTms") >= written + 3
+        # The gateway is gone: the device's WSetRvrtTms runs out and it reverts by itself.
+        await clock.advance(31)
+        sim.sync()
+        assert sim.battery.power_w == 0.0
+
+
+async def test_legacy_124_device_reversion_timer(clock: FakeClock) -> None:
+    async with InverterSimulator(profile="sunspec-legacy", params=PARAMS, clock=clock) as sim:
+        cfg = device_config(sim.port, revert_timeout_s=20)
+        async with running_device(cfg, clock) as run:
+            await eventually(lambda: run.device.connected, clock)
+            assert run.storage is not None and run.device.profile is not None
+            assert run.device.profile.control is not None
+            assert run.device.profile.control.revert_field == "124 InOutWRte_RvrtTms"
+            out = await run.storage.set_power_w(-8_000, source="command")
+            assert out.applied_w == pytest.approx(-8_000)
+            await eventually(lambda: sim.battery.power_w == pytest.approx(-8_000), clock)
+        await clock.advance(21)
+        sim.sync()
+        assert sim.battery.power_w == 0.0
+
+
+async def test_modes_gate_who_may_set_power(clock: FakeClock) -> None:
+    async with (
+        InverterSimulator(params=PARAMS, clock=clock) as sim,
+        running_device(device_config(sim.port), clock) as run,
+    ):
+        storage = run.storage
+        assert storage is not None and run.leases is not None
+        await eventually(lambda: run.device.connected, clock)
+        with pytest.raises(NotAccepted, match="need mode 'auto'"):
+            await storage.set_power_w(1_000, source="controller")
+        await storage.set_power_w(9_000, source="command", ttl_s=60)
+        await storage.set_mode("idle")
+        assert storage.setpoint_w == 0.0 and run.leases.get((DeviceKind.STORAGE, "bess-1")) is None
+        with pytest.raises(NotAccepted, match="mode 'idle'"):
+            await storage.set_power_w(1_000, source="command")
+        await storage.set_mode("auto")
+        assert sim.storage.writes[-1][1:] == (704, "WSetEna", 0)  # control handed back
+        out = await storage.set_power_w(2_000, source="controller")
+        assert out.applied_w == 2_000
+        assert run.of(StorageState)[-1].mode == "auto"
+        assert run.of(StorageState)[-1].setpoint.source == "controller"
+
+
+async def test_offline_device_rejects_and_device_refusal_surfaces(clock: FakeClock) -> None:
+    async with (
+        InverterSimulator(params=PARAMS, clock=clock) as sim,
+        running_device(device_config(sim.port), clock) as run,
+    ):
+        assert run.storage is not None
+        with pytest.raises(NotAccepted, match="not connected"):
+            await run.storage.set_power_w(1_000, source="command")
+        await eventually(lambda: run.device.connected, clock)
+        sim.faults.exception(4, n=1)  # server device failure on the first write
+        with pytest.raises(ExceptionReply) as err:
+            await run.storage.set_power_w(1_000, source="command")
+        assert err.value.code == 4
+
+
+async def test_device_alarms_reach_the_state(clock: FakeClock) -> None:
+    async with (
+        InverterSimulator(params=PARAMS, clock=clock) as sim,
+        running_device(device_config(sim.port), clock) as run,
+    ):
+        await eventually(lambda: run.device.connected, clock)
+        sim.faults.freeze()  # keep the simulator from rewriting the bitfields
+        sim.storage.set_values(701, {"Alrm": 1 << 7})
+        sim.storage.set_values(802, {"Evt1": 1 << 13})
+        await eventually(lambda: run.of(StorageState)[-1].alarms != (), clock)
+        assert run.of(StorageState)[-1].alarms == ("over_temp", "under_soc_min_alarm")
+
+
+async def test_held_setpoint_is_rewritten_after_the_device_returns() -> None:
+    clock = SystemClock()
+    async with (
+        InverterSimulator(params=PARAMS) as sim,
+        running_device(device_config(sim.port, revert_timeout_s=600), clock) as run,
+    ):
+        assert run.storage is not None
+        await eventually(lambda: run.device.connected)
+        await run.storage.set_power_w(-7_000, source="command")
+        await sim.drop(refuse_s=0.5)
+        sim.storage.write(sim.storage.image.address_of(704, "WSetEna"), [0], sim.clock.monotonic())
+        assert sim.battery.power_w == 0.0  # as after a reboot: the setpoint is gone
+        await eventually(lambda: not run.device.connected)
+        await eventually(lambda: run.device.connected)
+        await eventually(lambda: sim.battery.power_w == pytest.approx(-7_000))
+
+
+async def test_router_requests_from_the_site_controller_belong_to_mode_auto(
+    clock: FakeClock,
+) -> None:
+
+    async with InverterSimulator(params=PARAMS, clock=clock) as sim:
+        config = Config.model_validate(
+            {"site": {"id": "s"}, "modbus": {"devices": [device_config(sim.port).model_dump()]}}
+        )
+        records: list[Any] = []
+        context: Any = SimpleNamespace(
+            config=config, recorder=SimpleNamespace(record=records.append), router=None,
+            leases=LeaseTable(clock), clock=clock,
+        )  # fmt: skip
+        driver = ModbusDriver(context)
+        device = driver.devices["bess-1"]
+        task = asyncio.create_task(device.run())
+        try:
+            await eventually(lambda: device.connected, clock)
+            ctl = SimpleNamespace(device_id="bess-1", source="site_controller")
+            mqtt = SimpleNamespace(device_id="bess-1", source=None)
+            args = SetpointCommand(power_w=-3_000, ttl_s=30)
+            refused = await driver._setpoint(ctl, args)  # type: ignore[arg-type]
+            assert refused.status is CommandStatus.REJECTED and "mode 'auto'" in (
+                refused.reason or ""
+            )
+            await driver._mode(mqtt, ModeCommand(mode="auto"))  # type: ignore[arg-type]
+            ok = await driver._setpoint(ctl, args)  # type: ignore[arg-type]
+            assert ok.status is CommandStatus.ACCEPTED and ok.detail["applied_power_w"] == -3_000
+            assert driver.storage("bess-1").state().setpoint.source == "controller"  # type: ignore[union-attr]
+            assert context.leases.get((DeviceKind.STORAGE, "bess-1")) is None
+            manual = await driver._setpoint(mqtt, args)  # type: ignore[arg-type]
+            assert manual.status is CommandStatus.REJECTED and "mode 'manual'" in (
+                manual.reason or ""
+            )
+        finally:
+            task.cancel()
