@@ -33,6 +33,10 @@ class BareChargePoint(ChargePoint):  # type: ignore[misc]
     def on_meter_values(self, **_: Any) -> call_result.MeterValues:
         return call_result.MeterValues()
 
+    @on(Action.status_notification)
+    def on_status(self, **_: Any) -> call_result.StatusNotification:
+        return call_result.StatusNotification()
+
     @on(Action.boot_notification)
     def on_boot(self, **_: Any) -> call_result.BootNotification:
         return call_result.BootNotification(

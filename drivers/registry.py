@@ -24,6 +24,7 @@ class DriverKind:
 
 
 DRIVER_KINDS: tuple[DriverKind, ...] = (
+    DriverKind("ocpp", "drivers.ocpp", lambda c: c.ocpp.enabled),
     DriverKind("modbus", "drivers.modbus", lambda c: bool(c.modbus.devices)),
 )
 

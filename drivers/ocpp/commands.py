@@ -1,0 +1,139 @@
+"""MQTT commands -> OCPP calls (interfaces.md "Commands"): start, stop, availability, reset,
+unlock, trigger. Each is a builder from (OCPP version, validated args) to (action, payload);
+sending and judging the answer is shared (calls.py). `limit` lives in limits.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
+from drivers.ocpp.hub import Hub
+from drivers.ocpp.limits import LimitCommands
+from drivers.ocpp.validation import request_validator
+from gateway.commands.router import CommandHandler, CommandRouter
+from gateway.commands.schemas import (
+    AvailabilityCommand,
+    ResetCommand,
+    StartCommand,
+    StopCommand,
+    TriggerCommand,
+    UnlockCommand,
+)
+from gateway.model import CommandRequest, CommandResult, DeviceKind
+
+__all__ = ["OcppCommands"]
+
+_Call = tuple[str, dict[str, Any], dict[str, Any]]
+"""(OCPP action, payload, extra result detail)."""
+_Build = Callable[[str, Any], _Call]
+
+
+class OcppCommands:
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self._remote_start_ids = itertools.count(int(time.time()) % 1_000_000_000)
+        self.limits = LimitCommands(hub)
+
+    def register(self, router: CommandRouter) -> None:
+        for name, build in (
+            ("start", self._start),
+            ("stop", self._stop),
+            ("availability", self._availability),
+            ("reset", self._reset),
+            ("unlock", self._unlock),
+            ("trigger", self._trigger),
+        ):
+            router.register(DeviceKind.CHARGER, name, self._simple(build))
+        router.register(DeviceKind.CHARGER, "limit", self.limits.limit)
+
+    def _simple(self, build: _Build) -> CommandHandler:
+        """A handler: build the call for the charger's version, send it, judge the answer."""
+
+        async def handler(request: CommandRequest, args: Any) -> CommandResult:
+            try:
+                session = online_session(self._hub, request.device_id)
+                action, payload, detail = build(session.version, args)
+                answer = await call_charger(self._hub, session, action, payload)
+            except Refusal as refusal:
+                return refusal.result
+            return judge(action, answer, **detail)
+
+        return handler
+
+    # -- commands: (version, args) -> (action, payload, detail) ----------------------------
+
+    def _start(self, version: str, args: StartCommand) -> _Call:
+        if version == "1.6":
+            payload: dict[str, Any] = {"idTag": args.id_tag}
+            if args.evse is not None:
+                payload["connectorId"] = args.evse
+            return "RemoteStartTransaction", payload, {}
+        remote_id = next(self._remote_start_ids)
+        payload = {
+            "idToken": {"idToken": args.id_tag, "type": "Central"},
+            "remoteStartId": remote_id,
+        }
+        if args.evse is not None:
+            payload["evseId"] = args.evse
+        return "RequestStartTransaction", payload, {"remote_start_id": remote_id}
+
+    def _stop(self, version: str, args: StopCommand) -> _Call:
+        if version == "1.6":
+            try:
+                tx_id = int(args.transaction_id)
+            except ValueError:
+                raise Refusal(
+                    CommandResult.rejected("OCPP 1.6 transaction ids are integers")
+                ) from None
+            return "RemoteStopTransaction", {"transactionId": tx_id}, {}
+        return "RequestStopTransaction", {"transactionId": args.transaction_id}, {}
+
+    def _availability(self, version: str, args: AvailabilityCommand) -> _Call:
+        status = "Operative" if args.operative else "Inoperative"
+        if version == "1.6":
+            return "ChangeAvailability", {"connectorId": args.evse or 0, "type": status}, {}
+        payload: dict[str, Any] = {"operationalStatus": status}
+        if args.evse:
+            payload["evse"] = {"id": args.evse}
+        return "ChangeAvailability", payload, {}
+
+    def _reset(self, version: str, args: ResetCommand) -> _Call:
+        if version == "1.6":
+            return "Reset", {"type": "Soft" if args.type == "soft" else "Hard"}, {}
+        # 2.0.1 B11/B12: OnIdle waits for transactions to end, Immediate does not.
+        return "Reset", {"type": "OnIdle" if args.type == "soft" else "Immediate"}, {}
+
+    def _unlock(self, version: str, args: UnlockCommand) -> _Call:
+        if version == "1.6":
+            return "UnlockConnector", {"connectorId": args.evse}, {}
+        return "UnlockConnector", {"evseId": args.evse, "connectorId": 1}, {}
+
+    def _trigger(self, version: str, args: TriggerCommand) -> _Call:
+        allowed = _trigger_messages(version)
+        if args.message not in allowed:
+            raise Refusal(
+                CommandResult.rejected(
+                    f"OCPP {version} cannot trigger {args.message!r}", allowed=sorted(allowed)
+                )
+            )
+        payload: dict[str, Any] = {"requestedMessage": args.message}
+        if args.evse is not None:
+            if version == "1.6":
+                payload["connectorId"] = args.evse
+            else:
+                payload["evse"] = {"id": args.evse}
+        return "TriggerMessage", payload, {}
+
+
+def _trigger_messages(version: str) -> frozenset[str]:
+    validator = request_validator(version, "TriggerMessage")
+    assert validator is not None
+    schema = validator.schema
+    prop = schema["properties"]["requestedMessage"]
+    if "enum" in prop:
+        return frozenset(prop["enum"])
+    return frozenset(schema["definitions"]["MessageTriggerEnumType"]["enum"])

@@ -1,0 +1,119 @@
+"""The OCPP driver: the websocket server, one session per charger, commands, durable state.
+
+A charger that reconnects replaces its old session (the old connection is closed; its
+disconnect does not overwrite the new session's state). The retained state of every
+configured charger is published at start as disconnected, with what the store remembers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from websockets.asyncio.server import ServerConnection
+
+from drivers.ocpp.commands import OcppCommands
+from drivers.ocpp.hub import Hub
+from drivers.ocpp.server import OcppServer
+from drivers.ocpp.session import Session
+from drivers.ocpp.session_v2 import Session2
+from drivers.ocpp.session_v16 import Session16
+from drivers.ocpp.transactions import TransactionStore
+from gateway.driver_api import DriverContext
+from gateway.metrics import OCPP_CHARGERS_CONNECTED
+from gateway.model import DeviceKind
+
+__all__ = ["OcppDriver"]
+
+log = structlog.get_logger("drivers.ocpp")
+
+_FLUSH_EVERY_S = 30.0
+
+
+class OcppDriver:
+    name = "ocpp"
+
+    def __init__(self, context: DriverContext) -> None:
+        self._context = context
+        self.store = TransactionStore(context.state_dir / "transactions.sqlite")
+        self.hub = Hub(
+            context.config.ocpp, context.recorder, self.store, context.clock, context.leases
+        )
+        self.server = OcppServer(self.hub, self._serve_session)
+        self.commands = OcppCommands(self.hub)
+        self._stopping = asyncio.Event()
+        self._sessions: set[asyncio.Task[None]] = set()
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def start(self) -> None:
+        await self.store.open()
+        try:
+            await self.server.start()
+        except BaseException:
+            await self.store.close()
+            raise
+        self.commands.register(self._context.router)
+        for charger_id in self.hub.chargers:
+            self._context.router.add_device(DeviceKind.CHARGER, charger_id)
+            self.hub.book(charger_id).connected = False
+            self.hub.publish_state(charger_id)
+        await self.commands.limits.restore_limits()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_FLUSH_EVERY_S):
+                    await self._stopping.wait()
+            await self.store.flush()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await self.server.stop()
+        if self._sessions:
+            await asyncio.wait(self._sessions, timeout=5)
+        await self.store.close()
+
+    async def _serve_session(self, ws: ServerConnection, charger_id: str, version: str) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._sessions.add(task)
+        try:
+            await self._serve(ws, charger_id, version)
+        finally:
+            self._sessions.discard(task)
+
+    async def _serve(self, ws: ServerConnection, charger_id: str, version: str) -> None:
+        hub = self.hub
+        cls: type[Session] = Session16 if version == "1.6" else Session2
+        session = cls(ws, charger_id, version, hub)
+        old = hub.sessions.get(charger_id)
+        hub.sessions[charger_id] = session
+        if old is not None:
+            # In the background: the old peer is often a dead TCP connection, and waiting for
+            # its closing handshake would hold up the new session's BootNotification.
+            session.log.info("session_replaced")
+            closing = asyncio.create_task(old.close("replaced by a new connection"))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+        if charger_id not in hub.chargers:
+            session.log.warning("unknown_charger_admitted")
+            self._context.router.add_device(DeviceKind.CHARGER, charger_id)
+        book = hub.book(charger_id)
+        book.connected = True
+        book.version = version
+        OCPP_CHARGERS_CONNECTED.set(len(hub.sessions))
+        session.log.info("charger_connected", subprotocol=ws.subprotocol)
+        session.publish_state()
+        try:
+            await session.run()
+        finally:
+            if hub.sessions.get(charger_id) is session:
+                del hub.sessions[charger_id]
+                book.connected = False
+                session.publish_state()
+                OCPP_CHARGERS_CONNECTED.set(len(hub.sessions))

@@ -1,0 +1,72 @@
+"""What every OCPP session shares: config, recorder, transaction store, charger books, sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import structlog
+
+from drivers.ocpp.core.authorize import TagAuthorizer
+from drivers.ocpp.core.profiles import ChargerRating
+from drivers.ocpp.state import ChargerBook
+from drivers.ocpp.transactions import TransactionStore
+from gateway.clock import Clock
+from gateway.config.models import ChargerConfig, OcppConfig
+from gateway.leases import LeaseTable
+from gateway.model import ChargerId
+from gateway.recorder import Recorder
+
+if TYPE_CHECKING:
+    from drivers.ocpp.session import Session
+
+__all__ = ["Hub"]
+
+log = structlog.get_logger("drivers.ocpp")
+
+
+@dataclass
+class Hub:
+    config: OcppConfig
+    recorder: Recorder
+    store: TransactionStore
+    clock: Clock
+    leases: LeaseTable
+    authorizer: TagAuthorizer = field(init=False)
+    chargers: dict[str, ChargerConfig] = field(init=False)
+    books: dict[str, ChargerBook] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    _admitted: dict[str, ChargerConfig] = field(default_factory=dict)
+    """Default configs of unknown chargers let in by `allow_unknown_chargers`."""
+
+    def __post_init__(self) -> None:
+        self.authorizer = TagAuthorizer(
+            self.config.authorize.tags, accept_all=self.config.authorize.accept_all
+        )
+        self.chargers = {c.id: c for c in self.config.chargers}
+
+    def charger_config(self, charger_id: str) -> ChargerConfig:
+        """The configured charger, or defaults for an unknown one (allow_unknown_chargers)."""
+        config = self.chargers.get(charger_id) or self._admitted.get(charger_id)
+        if config is None:
+            config = self._admitted[charger_id] = ChargerConfig(id=charger_id)
+        return config
+
+    def rating(self, charger_id: str) -> ChargerRating:
+        cfg = self.charger_config(charger_id)
+        return ChargerRating(
+            cfg.max_power_w, cfg.phases, cfg.voltage_v, cfg.rate_unit, cfg.bidirectional
+        )
+
+    def book(self, charger_id: str) -> ChargerBook:
+        book = self.books.get(charger_id)
+        if book is None:
+            book = self.books[charger_id] = ChargerBook(ChargerId(charger_id))
+            book.load_identity(self.store.identity(charger_id))
+        return book
+
+    def publish_state(self, charger_id: str, reason: str | None = None) -> Awaitable[None]:
+        """Record the charger's retained state (identity, EVSEs, open transactions, limits)."""
+        book = self.book(charger_id)
+        return self.recorder.record(book.state(self.store.open_for(charger_id), reason))

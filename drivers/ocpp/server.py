@@ -1,0 +1,158 @@
+"""The OCPP websocket endpoint: `/ocpp/{id}` and `/{id}`, sub-protocol choice, authentication.
+
+Refusals happen during the HTTP upgrade, before any OCPP traffic: an unknown id gets 404
+(unless `allow_unknown_chargers`), missing or wrong credentials 401 (OCPP 1.6 Security
+Whitepaper §2.4, 2.0.1 A00.FR.204). The sub-protocol is the newest both sides offer
+(2.0.1 Part 4 §3.1.2); a charger offering none is treated as 1.6 (many 1.6 chargers in the
+field send no `Sec-WebSocket-Protocol`) and logged; one offering only unknown versions is
+refused with 400.
+"""
+
+from __future__ import annotations
+
+import http
+import os
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from urllib.parse import unquote, urlsplit
+
+import structlog
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import NegotiationError
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from drivers.ocpp.core.auth import check_basic, check_client_certificate, effective_profile
+from drivers.ocpp.hub import Hub
+
+__all__ = ["SUBPROTOCOLS", "OcppServer", "charger_id_from_path"]
+
+log = structlog.get_logger("drivers.ocpp.server")
+
+SUBPROTOCOLS: dict[str, str] = {"ocpp2.1": "2.1", "ocpp2.0.1": "2.0.1", "ocpp1.6": "1.6"}
+"""Offered sub-protocol -> OCPP version, newest first (the order of preference)."""
+
+SessionHandler = Callable[[ServerConnection, str, str], Awaitable[None]]
+
+
+def charger_id_from_path(path: str) -> str | None:
+    """The percent-decoded charger id of `/ocpp/{id}` or `/{id}`, or None."""
+    raw = urlsplit(path).path
+    rest = raw[len("/ocpp/") :] if raw.startswith("/ocpp/") else raw[1:]
+    rest = rest.rstrip("/")
+    if not rest or "/" in rest:
+        return None
+    charger_id = unquote(rest)
+    return charger_id if charger_id and len(charger_id) <= 128 else None
+
+
+class OcppServer:
+    def __init__(self, hub: Hub, on_session: SessionHandler) -> None:
+        self._hub = hub
+        self._on_session = on_session
+        self._server: Server | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        cfg = self._hub.config
+        try:
+            self._server = await serve(
+                self._handler,
+                cfg.host,
+                cfg.port,
+                process_request=self._process_request,
+                select_subprotocol=self._select_subprotocol,
+                subprotocols=[Subprotocol(p) for p in SUBPROTOCOLS],
+                ping_interval=cfg.ping_interval_s or None,
+                ping_timeout=cfg.ping_timeout_s,
+                ssl=self._ssl_context(),
+                max_size=cfg.max_frame_bytes,
+                server_header="PileBridge",
+            )
+        except OSError as exc:
+            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            error = OSError(f"cannot listen on {cfg.host}:{cfg.port}: {reason}")
+            error.errno = exc.errno
+            raise error from exc
+        log.info("ocpp_listening", host=cfg.host, port=self.port, tls=cfg.tls is not None)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close(close_connections=True)
+            await self._server.wait_closed()
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        tls = self._hub.config.tls
+        if tls is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2  # 2.0.1 A00.FR.309
+        context.load_cert_chain(tls.cert, tls.key)
+        if tls.ca is not None:
+            context.load_verify_locations(tls.ca)
+            context.verify_mode = ssl.CERT_OPTIONAL  # required per charger (profile 3)
+        return context
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        charger_id = charger_id_from_path(request.path)
+        bound = log.bind(charger_id=charger_id, path=request.path[:200])
+        if charger_id is None:
+            bound.warning("connection_refused", reason="no charger id in path")
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "No charger id in path\n")
+        cfg = self._hub.chargers.get(charger_id)
+        if cfg is None:
+            if not self._hub.config.allow_unknown_chargers:
+                bound.warning("connection_refused", reason="unknown charger")
+                return connection.respond(http.HTTPStatus.NOT_FOUND, "Unknown charger\n")
+            return None
+        password = cfg.password.get_secret_value() if cfg.password is not None else None
+        profile = effective_profile(cfg.security_profile, password is not None)
+        if profile in (1, 2):
+            outcome = check_basic(request.headers.get("Authorization"), charger_id, password)
+        elif profile == 3:
+            peercert = connection.transport.get_extra_info("peercert")
+            outcome = check_client_certificate(peercert, charger_id)
+        else:
+            outcome = "ok"
+        if profile >= 2 and connection.transport.get_extra_info("sslcontext") is None:
+            outcome = "wrong"
+        if outcome != "ok":
+            bound.warning("connection_refused", reason=f"credentials {outcome}", profile=profile)
+            response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
+            if profile in (1, 2):
+                response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
+            return response
+        if cfg.ping_interval_s is not None:
+            connection.ping_interval = cfg.ping_interval_s or None
+        if cfg.ping_timeout_s is not None:
+            connection.ping_timeout = cfg.ping_timeout_s
+        return None
+
+    @staticmethod
+    def _select_subprotocol(
+        connection: ServerConnection, offered: Sequence[Subprotocol]
+    ) -> Subprotocol | None:
+        if not offered:
+            log.warning(
+                "no_subprotocol_offered",
+                charger_id=charger_id_from_path(connection.request.path)
+                if connection.request
+                else None,
+                assumed="ocpp1.6",
+            )
+            return None
+        for name in SUBPROTOCOLS:
+            if name in offered:
+                return Subprotocol(name)
+        raise NegotiationError(f"no supported OCPP version among {', '.join(offered)}")
+
+    async def _handler(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        charger_id = charger_id_from_path(connection.request.path)
+        assert charger_id is not None
+        version = SUBPROTOCOLS.get(connection.subprotocol or "ocpp1.6", "1.6")
+        await self._on_session(connection, charger_id, version)

@@ -1,0 +1,242 @@
+"""One charger's OCPP-J connection: reading frames, answering CALLs, sending commands.
+
+The gateway speaks OCPP-J itself on top of the `ocpp` package's schemas instead of running the
+package's ChargePoint loop: that loop costs several times the CPU of this one per message (it
+validates in a thread and converts every key through regular expressions), does not answer
+invalid JSON, answers 1.6 errors with 2.x codes, turns optional extra fields into
+InternalError, and mangles 43 OCPP 2.1 field names (`dischargeLimit_L2`, ...). Here handlers
+get the camelCase payload as sent and return the camelCase response.
+
+Incoming CALLs are handled one at a time, in order (the charger waits for each answer anyway).
+Commands to the charger go through a per-session queue and worker task, never from inside a
+handler: OCPP-J allows one outstanding CALL per direction (1.6 §4.1.1, 2.0.1 Part 4 §4.1.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import structlog
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from drivers.ocpp.frames import (
+    BadFrame,
+    CallFrame,
+    ErrorFrame,
+    ErrorKind,
+    ResultFrame,
+    call_error,
+    parse_frame,
+)
+from drivers.ocpp.hub import Hub
+from drivers.ocpp.validation import (
+    is_known_action,
+    outgoing_violation,
+    request_validator,
+    violation,
+)
+from gateway.clock import format_ts
+from gateway.metrics import MESSAGES
+
+__all__ = ["CallRefused", "ChargerOffline", "Session"]
+
+_IN = MESSAGES.labels("ocpp", "in")
+_OUT = MESSAGES.labels("ocpp", "out")
+_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+Handler = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class CallRefused(Exception):
+    """The charger answered a command with a CALLERROR."""
+
+    def __init__(self, code: str, description: str, details: Any) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code, self.description, self.details = code, description, details
+
+
+class ChargerOffline(Exception):
+    """The session ended before the charger answered."""
+
+
+class Session:
+    HANDLERS: ClassVar[dict[str, Handler]] = {}
+    """action -> handler, filled by each version's subclass."""
+
+    def __init__(self, ws: ServerConnection, charger_id: str, version: str, hub: Hub) -> None:
+        self.ws = ws
+        self.charger_id = charger_id
+        self.version = version
+        self.hub = hub
+        self.log = structlog.get_logger("drivers.ocpp").bind(
+            charger_id=charger_id, ocpp_version=version
+        )
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any], float, asyncio.Future[Any]]] = (
+            asyncio.Queue()
+        )
+        self._worker: asyncio.Task[None] | None = None
+        self.closed = asyncio.Event()
+        self.last_energy_wh: dict[int, float] = {}
+        """Latest energy register per EVSE: the reference that reveals kWh/Wh mislabels."""
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the connection until it closes."""
+        self._worker = asyncio.create_task(self._work(), name=f"ocpp-cmd-{self.charger_id}")
+        try:
+            while True:
+                raw = await self.ws.recv()
+                await self.on_frame(raw)
+        except ConnectionClosed as exc:
+            self.log.info("charger_disconnected", code=exc.rcvd.code if exc.rcvd else None)
+        finally:
+            self.closed.set()
+            self._worker.cancel()
+            for fut in self._pending.values():
+                if not fut.done():
+                    fut.set_exception(ChargerOffline())
+            while not self._queue.empty():
+                *_, fut = self._queue.get_nowait()
+                if not fut.done():
+                    fut.set_exception(ChargerOffline())
+
+    async def close(self, reason: str) -> None:
+        await self.ws.close(1000, reason)
+        await self.closed.wait()
+
+    # -- incoming -----------------------------------------------------------------------
+
+    async def on_frame(self, raw: str | bytes) -> None:
+        _IN.inc()
+        frame = parse_frame(raw, self.version)
+        if type(frame) is CallFrame:
+            await self._on_call(frame)
+        elif type(frame) is ResultFrame:
+            self._resolve(frame.unique_id, frame.payload, None)
+        elif type(frame) is ErrorFrame:
+            refused = CallRefused(frame.code, frame.description, frame.details)
+            self._resolve(frame.unique_id, None, refused)
+        elif type(frame) is BadFrame:
+            self.log.warning("bad_frame", reason=frame.reason, frame=str(raw)[:200])
+            if frame.reply is not None:
+                await self._send(frame.reply)
+        else:
+            self.log.debug("send_frame_ignored", action=getattr(frame, "action", None))
+
+    async def _on_call(self, frame: CallFrame) -> None:
+        action, uid = frame.action, frame.unique_id
+        handler = self.HANDLERS.get(action)
+        if handler is None:
+            known = is_known_action(self.version, action)
+            kind: ErrorKind = "not_supported" if known else "not_implemented"
+            self.log.info("action_not_handled", action=action, known=known)
+            await self._send(call_error(uid, kind, self.version, f"{action} is not handled"))
+            return
+        validator = request_validator(self.version, action)
+        if validator is not None:
+            problem = violation(validator, frame.payload)
+            if problem is not None:
+                self.log.warning("invalid_payload", action=action, problem=str(problem))
+                await self._send(call_error(uid, problem.kind, self.version, str(problem)))
+                return
+        try:
+            response = await handler(self, frame.payload)
+        except Exception as exc:
+            self.log.exception("handler_failed", action=action)
+            description = f"{type(exc).__name__} while handling {action}"
+            await self._send(call_error(uid, "internal", self.version, description))
+            return
+        await self._send(_DUMPS([3, uid, response]))
+
+    def _resolve(self, unique_id: str, payload: Any, error: Exception | None) -> None:
+        fut = self._pending.pop(unique_id, None)
+        if fut is None or fut.done():
+            self.log.warning("unexpected_response", unique_id=unique_id)
+            return
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(payload)
+
+    async def _send(self, text: str) -> None:
+        _OUT.inc()
+        await self.ws.send(text)
+
+    # -- outgoing (commands) ------------------------------------------------------------
+
+    async def submit(self, action: str, payload: dict[str, Any], timeout_s: float) -> Any:
+        """Queue a CALL to the charger; returns its CALLRESULT payload.
+
+        Raises CallRefused (CALLERROR), TimeoutError (no answer in time) or ChargerOffline.
+        """
+        if self.closed.is_set():
+            raise ChargerOffline()
+        problem = outgoing_violation(self.version, action, payload)
+        if problem is not None:
+            raise ValueError(
+                f"{action} payload does not match the OCPP {self.version} schema: {problem}"
+            )
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((action, payload, timeout_s, fut))
+        return await fut
+
+    async def _work(self) -> None:
+        while True:
+            action, payload, timeout_s, fut = await self._queue.get()
+            if fut.done():
+                continue
+            try:
+                result = await self._call(action, payload, timeout_s)
+            except asyncio.CancelledError:
+                if not fut.done():
+                    fut.set_exception(ChargerOffline())
+                raise
+            except Exception as exc:
+                if not fut.done():
+                    fut.set_exception(exc)
+            else:
+                if not fut.done():
+                    fut.set_result(result)
+
+    async def _call(self, action: str, payload: dict[str, Any], timeout_s: float) -> Any:
+        uid = str(uuid.uuid4())
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[uid] = fut
+        self.log.info("command_sent", action=action, unique_id=uid)
+        try:
+            await self._send(
+                json.dumps([2, uid, action, payload], separators=(",", ":"), default=_decimal)
+            )
+            async with asyncio.timeout(timeout_s):
+                return await fut
+        except ConnectionClosed as exc:
+            raise ChargerOffline() from exc
+        finally:
+            self._pending.pop(uid, None)
+
+    # -- helpers for handlers -----------------------------------------------------------
+
+    def now_s(self) -> float:
+        return self.hub.clock.time()
+
+    def now_iso(self) -> str:
+        return format_ts(self.hub.clock.time())
+
+    def publish_state(self, reason: str | None = None) -> Awaitable[None]:
+        book = self.hub.book(self.charger_id)
+        book.last_seen_s = self.now_s()
+        return self.hub.publish_state(self.charger_id, reason)
+
+
+def _decimal(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

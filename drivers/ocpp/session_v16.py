@@ -1,0 +1,196 @@
+"""OCPP 1.6J messages from a charge point (OCPP 1.6 §4 "Operations initiated by Charge Point").
+
+Transactions (§4.8 StartTransaction, §4.10 StopTransaction) are written to the durable store
+and their MQTT records made durable before the charger gets its answer. Field quirks: a
+StartTransaction resent for the same session gets the same transactionId; a StopTransaction
+for an unknown id is answered (the charger would otherwise retry forever) and published; the
+ids 0 and -1 some chargers use mean "the open transaction on this charger".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from drivers.ocpp.core.energy import correct_energy_scale
+from drivers.ocpp.core.status import evse_state_v16
+from drivers.ocpp.core.timestamps import event_time
+from drivers.ocpp.core.transactions import StoredTransaction, fold_v16_stop, v16_start_key
+from drivers.ocpp.session import Handler, Session
+from drivers.ocpp.telemetry import record_meter_values, transaction_event
+from gateway.model import ChargerEvent, ChargerId
+
+__all__ = ["Session16"]
+
+_PLACEHOLDER_IDS = ("0", "-1")
+
+
+def _id_text(raw: object) -> str:
+    """1.6 transaction ids are integers; `12.0` and `"12"` from lenient chargers mean 12."""
+    try:
+        return str(int(float(str(raw))))
+    except ValueError:
+        return str(raw)
+
+
+async def boot_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    book = s.hub.book(s.charger_id)
+    book.version = "1.6"
+    book.vendor = p.get("chargePointVendor")
+    book.model = p.get("chargePointModel")
+    book.firmware = p.get("firmwareVersion")
+    book.serial = p.get("chargePointSerialNumber") or p.get("chargeBoxSerialNumber")
+    s.log.info("charger_booted", vendor=book.vendor, model=book.model, firmware=book.firmware)
+    await s.hub.store.save_identity(s.charger_id, book.identity_json())
+    s.publish_state()
+    return {
+        "status": "Accepted",
+        "currentTime": s.now_iso(),
+        "interval": s.hub.config.heartbeat_interval_s,
+    }
+
+
+async def heartbeat(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    s.hub.book(s.charger_id).last_seen_s = s.now_s()
+    return {"currentTime": s.now_iso()}
+
+
+async def status_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    book = s.hub.book(s.charger_id)
+    state = evse_state_v16(p["status"], p.get("errorCode"))
+    if book.evses.get(p["connectorId"]) != state:
+        book.evses[p["connectorId"]] = state
+        s.publish_state()
+    return {}
+
+
+async def authorize(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    return {"idTagInfo": {"status": s.hub.authorizer.status(p["idTag"])}}
+
+
+async def start_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    store = s.hub.store
+    id_tag: str = p["idTag"]
+    status = s.hub.authorizer.status(id_tag)
+    key = v16_start_key(p)
+    existing = store.by_start_key(s.charger_id, key)
+    if existing is not None:
+        s.log.warning("duplicate_start_transaction", transaction_id=existing.transaction_id)
+        return {"transactionId": int(existing.transaction_id), "idTagInfo": {"status": status}}
+    meter_start = float(p["meterStart"])
+    tx = StoredTransaction(
+        s.charger_id,
+        store.allocate_id(),
+        p["connectorId"],
+        id_tag,
+        meter_start_wh=meter_start,
+        meter_last_wh=meter_start,
+        started_at=event_time(p["timestamp"], s.now_s()).timestamp(),
+        start_key=key,
+    )
+    await asyncio.gather(store.save(tx), s.hub.recorder.record(transaction_event("started", tx)))
+    s.last_energy_wh[tx.evse] = meter_start
+    s.log.info("transaction_started", transaction_id=tx.transaction_id, evse=tx.evse)
+    s.publish_state()
+    return {"transactionId": int(tx.transaction_id), "idTagInfo": {"status": status}}
+
+
+def _find(s: Session, transaction_id: str) -> StoredTransaction | None:
+    tx = s.hub.store.get(s.charger_id, transaction_id)
+    if tx is None and transaction_id in _PLACEHOLDER_IDS:
+        open_now = s.hub.store.open_for(s.charger_id)
+        if len(open_now) == 1:
+            return open_now[0]
+    return tx
+
+
+async def stop_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    store = s.hub.store
+    tx_id = _id_text(p["transactionId"])
+    id_tag = p.get("idTag")
+    answer: dict[str, Any] = {}
+    if id_tag:
+        answer["idTagInfo"] = {"status": s.hub.authorizer.status(id_tag)}
+    tx = _find(s, tx_id)
+    evse = tx.evse if tx is not None else 0
+    data = p.get("transactionData")
+    if isinstance(data, list):
+        record_meter_values(s, evse, data, tx, tx_id, v2=False)
+    meter_stop = float(p["meterStop"])
+    if tx is not None and tx.meter_start_wh is not None:
+        meter_stop = correct_energy_scale(meter_stop, tx.meter_start_wh)
+    if tx is None:
+        s.log.warning("stop_for_unknown_transaction", transaction_id=tx_id)
+    outcome = fold_v16_stop(
+        tx,
+        charger_id=s.charger_id,
+        transaction_id=tx_id,
+        id_tag=id_tag,
+        meter_stop_wh=meter_stop,
+        at_s=event_time(p["timestamp"], s.now_s()).timestamp(),
+        reason=p.get("reason"),
+    )
+    if not outcome.events:
+        s.log.info("duplicate_stop_transaction", transaction_id=tx_id)
+        return answer
+    tx = outcome.tx
+    await asyncio.gather(store.save(tx), s.hub.recorder.record(transaction_event("ended", tx)))
+    s.log.info("transaction_ended", transaction_id=tx.transaction_id, reason=tx.stop_reason)
+    s.publish_state()
+    return answer
+
+
+async def meter_values(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    evse: int = p["connectorId"]
+    raw_id = p.get("transactionId")
+    tx_id = None if raw_id is None else _id_text(raw_id)
+    if tx_id is None or tx_id in _PLACEHOLDER_IDS:
+        tx = s.hub.store.open_on(s.charger_id, evse)
+    else:
+        tx = s.hub.store.get(s.charger_id, tx_id)
+    if tx is not None:
+        tx_id = tx.transaction_id
+    samples = record_meter_values(s, evse, p["meterValue"], tx, tx_id, v2=False)
+    if tx is not None and not tx.ended:
+        energies = [x.telemetry.energy_wh for x in samples if x.telemetry.energy_wh is not None]
+        if energies:
+            # Not awaited: an `updated` event lost in a crash is superseded by the next one
+            # and by `ended`; waiting for its commit would cost a thread round trip per sample.
+            s.hub.store.note_meter(tx, energies[-1])
+            s.hub.recorder.record(transaction_event("updated", tx))
+    return {}
+
+
+def event(name: str) -> Handler:
+    """A message that is published as a ChargerEvent and answered with an empty payload."""
+
+    async def handler(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+        s.log.info("charger_event", kind=name, data=p)
+        s.hub.recorder.record(ChargerEvent(ChargerId(s.charger_id), name, p))
+        return {}
+
+    return handler
+
+
+async def data_transfer(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    """§4.3: vendor data is published; the gateway implements no vendor extension."""
+    await event("data_transfer")(s, p)
+    return {"status": "UnknownVendorId"}
+
+
+class Session16(Session):
+    HANDLERS = {
+        "BootNotification": boot_notification,
+        "Heartbeat": heartbeat,
+        "StatusNotification": status_notification,
+        "Authorize": authorize,
+        "StartTransaction": start_transaction,
+        "StopTransaction": stop_transaction,
+        "MeterValues": meter_values,
+        "DataTransfer": data_transfer,
+        "FirmwareStatusNotification": event("firmware_status"),
+        "DiagnosticsStatusNotification": event("diagnostics_status"),
+        "SecurityEventNotification": event("security_event"),
+        "SignedFirmwareStatusNotification": event("firmware_status"),
+        "LogStatusNotification": event("log_status"),
+    }

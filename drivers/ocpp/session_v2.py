@@ -1,0 +1,151 @@
+"""OCPP 2.0.1 and 2.1 messages from a charging station (2.0.1 Part 2: B, C, E, G, J, L, N, P).
+
+Transactions arrive as TransactionEvent (E01-E15): Started / Updated / Ended with the charger's
+own transaction id. The meter at start is the `Transaction.Begin` reading, else the first
+energy register seen in the transaction. An event for a transaction the gateway has not seen
+(its Started was lost) still publishes `started` first, so consumers always see a pair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from drivers.ocpp.core.status import evse_state
+from drivers.ocpp.core.timestamps import event_time
+from drivers.ocpp.core.transactions import Reading, fold_v2_event
+from drivers.ocpp.session import Session
+from drivers.ocpp.session_v16 import event, heartbeat
+from drivers.ocpp.telemetry import record_meter_values, transaction_event
+
+__all__ = ["Session2"]
+
+
+async def boot_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    station = p["chargingStation"]
+    book = s.hub.book(s.charger_id)
+    book.version = s.version
+    book.vendor = station.get("vendorName")
+    book.model = station.get("model")
+    book.firmware = station.get("firmwareVersion")
+    book.serial = station.get("serialNumber")
+    s.log.info("charger_booted", vendor=book.vendor, model=book.model, reason=p.get("reason"))
+    await s.hub.store.save_identity(s.charger_id, book.identity_json())
+    s.publish_state()
+    return {
+        "status": "Accepted",
+        "currentTime": s.now_iso(),
+        "interval": s.hub.config.heartbeat_interval_s,
+    }
+
+
+async def status_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    book = s.hub.book(s.charger_id)
+    evse: int = p["evseId"]
+    connectors = book.connectors.setdefault(evse, {})
+    connectors[p["connectorId"]] = p["connectorStatus"]
+    state = evse_state(connectors)
+    if book.evses.get(evse) != state:
+        book.evses[evse] = state
+        s.publish_state()
+    return {}
+
+
+async def authorize(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    token = p["idToken"]
+    status = s.hub.authorizer.token_status(token.get("idToken"), token.get("type"))
+    return {"idTokenInfo": {"status": status}}
+
+
+async def meter_values(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    evse: int = p["evseId"]
+    tx = s.hub.store.open_on(s.charger_id, evse) if evse else None
+    tx_id = tx.transaction_id if tx is not None else None
+    record_meter_values(s, evse, p["meterValue"], tx, tx_id, v2=True)
+    return {}
+
+
+async def transaction_event_handler(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    store = s.hub.store
+    info = p["transactionInfo"]
+    tx_id: str = info["transactionId"]
+    event_type: str = p["eventType"]
+    evse_field = p.get("evse")
+    evse = evse_field.get("id") if isinstance(evse_field, dict) else None
+    token = p.get("idToken")
+    token = token if isinstance(token, dict) else {}
+    id_tag = token.get("idToken")
+    answer: dict[str, Any] = {}
+    if id_tag is not None:
+        status = s.hub.authorizer.token_status(id_tag, token.get("type"))
+        answer["idTokenInfo"] = {"status": status}
+
+    tx = store.get(s.charger_id, tx_id)
+    meter_values = p.get("meterValue") or ()
+    if tx is not None and tx.ended:
+        s.log.info("event_for_ended_transaction", transaction_id=tx_id, event_type=event_type)
+        record_meter_values(s, tx.evse, meter_values, None, tx_id, v2=True)
+        return answer
+    tx_evse = evse or (tx.evse if tx is not None else 0)
+    samples = record_meter_values(s, tx_evse, meter_values, tx, tx_id, v2=True)
+    readings = [
+        Reading(x.telemetry.energy_wh, x.context)
+        for x in samples
+        if x.telemetry.energy_wh is not None
+    ]
+    outcome = fold_v2_event(
+        tx,
+        charger_id=s.charger_id,
+        transaction_id=tx_id,
+        event_type=event_type,
+        evse=evse,
+        id_tag=id_tag,
+        at_s=event_time(p["timestamp"], s.now_s()).timestamp(),
+        stopped_reason=info.get("stoppedReason"),
+        readings=readings,
+    )
+    assert outcome is not None  # an ended transaction returned above
+    tx = outcome.tx
+    writes: list[Any] = [s.hub.recorder.record(transaction_event(k, tx)) for k in outcome.events]
+    if outcome.save:
+        writes.append(store.save(tx))
+    elif tx.meter_last_wh is not None:
+        store.note_meter(tx, tx.meter_last_wh)
+    if outcome.save:  # started, ended, a new id token or meter start: durable before the answer
+        await asyncio.gather(*writes)
+    if "started" in outcome.events or "ended" in outcome.events:
+        s.log.info("transaction_event", transaction_id=tx_id, events=outcome.events)
+        s.publish_state()
+    return answer
+
+
+async def data_transfer(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    """P01/P02: vendor data is published; the gateway implements no vendor extension."""
+    await event("data_transfer")(s, p)
+    return {"status": "UnknownVendorId"}
+
+
+class Session2(Session):
+    """OCPP 2.0.1 and 2.1 (2.1 is a superset for everything handled here)."""
+
+    HANDLERS = {
+        "BootNotification": boot_notification,
+        "Heartbeat": heartbeat,
+        "StatusNotification": status_notification,
+        "Authorize": authorize,
+        "TransactionEvent": transaction_event_handler,
+        "MeterValues": meter_values,
+        "DataTransfer": data_transfer,
+        "FirmwareStatusNotification": event("firmware_status"),
+        "SecurityEventNotification": event("security_event"),
+        "NotifyEvent": event("notify_event"),
+        "LogStatusNotification": event("log_status"),
+        "NotifyReport": event("notify_report"),
+        "NotifyMonitoringReport": event("notify_monitoring_report"),
+        "NotifyChargingLimit": event("notify_charging_limit"),
+        "ClearedChargingLimit": event("cleared_charging_limit"),
+        "ReportChargingProfiles": event("report_charging_profiles"),
+        "NotifyCustomerInformation": event("notify_customer_information"),
+        "NotifyDisplayMessages": event("notify_display_messages"),
+        "PublishFirmwareStatusNotification": event("publish_firmware_status"),
+    }

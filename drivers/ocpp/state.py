@@ -1,0 +1,86 @@
+"""What the gateway knows about one charger across its sessions -> the retained `state` record.
+
+A charger's identity, EVSE statuses and limits outlive a websocket session (a reconnect must
+not blank the state a control centre reads); the open transactions come from the durable
+store, so they are right after a gateway restart too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from drivers.ocpp.core.transactions import StoredTransaction
+from gateway.model import ActiveTransaction, ChargerId, ChargerLimit, ChargerState, EvseState
+
+__all__ = ["ChargerBook"]
+
+
+def _dt(epoch_s: float | None) -> datetime | None:
+    return None if epoch_s is None else datetime.fromtimestamp(epoch_s, UTC)
+
+
+@dataclass
+class ChargerBook:
+    charger_id: ChargerId
+    connected: bool = False
+    version: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    serial: str | None = None
+    evses: dict[int, EvseState] = field(default_factory=dict)
+    connectors: dict[int, dict[int, str]] = field(default_factory=dict)
+    """2.x: connector statuses per EVSE, folded into `evses`."""
+    limits: dict[int, ChargerLimit] = field(default_factory=dict)
+    last_seen_s: float | None = None
+
+    def identity_json(self) -> str:
+        return json.dumps(
+            {
+                "version": self.version,
+                "vendor": self.vendor,
+                "model": self.model,
+                "firmware": self.firmware,
+                "serial": self.serial,
+            },
+            sort_keys=True,
+        )
+
+    def load_identity(self, identity_json: str | None) -> None:
+        if not identity_json:
+            return
+        data = json.loads(identity_json)
+        self.version = data.get("version")
+        self.vendor = data.get("vendor")
+        self.model = data.get("model")
+        self.firmware = data.get("firmware")
+        self.serial = data.get("serial")
+
+    def state(
+        self, transactions: list[StoredTransaction], reason: str | None = None
+    ) -> ChargerState:
+        return ChargerState(
+            self.charger_id,
+            self.connected,
+            ocpp_version=self.version,
+            vendor=self.vendor,
+            model=self.model,
+            firmware=self.firmware,
+            serial=self.serial,
+            evses=dict(self.evses),
+            transactions=tuple(
+                ActiveTransaction(
+                    tx.transaction_id,
+                    tx.evse,
+                    tx.id_tag,
+                    _dt(tx.started_at),
+                    tx.meter_start_wh,
+                )
+                for tx in transactions
+            ),
+            limits=tuple(self.limits[evse] for evse in sorted(self.limits)),
+            last_seen=_dt(self.last_seen_s),
+            reason=reason,
+        )

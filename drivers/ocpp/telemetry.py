@@ -1,0 +1,101 @@
+"""Meter samples and transaction events from a session into the recorder.
+
+Shared by every OCPP version: each meterValue element becomes a telemetry record (published
+without waiting: telemetry may be dropped under overload), and transaction events are built
+from the durable store's rows (their records are awaited before the charger is answered).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from drivers.ocpp.core.energy import correct_energy_scale, correct_power_scale, session_energy_wh
+from drivers.ocpp.core.meter import MeterSample, read_meter_value
+from drivers.ocpp.core.transactions import StoredTransaction
+from gateway.model import ChargerId, ChargerTelemetry, TransactionEvent, TransactionEventKind
+
+if TYPE_CHECKING:
+    from drivers.ocpp.session import Session
+
+__all__ = ["record_meter_values", "transaction_event"]
+
+
+def record_meter_values(
+    session: Session,
+    evse: int,
+    meter_values: Iterable[Any],
+    transaction: StoredTransaction | None,
+    transaction_id: str | None,
+    *,
+    v2: bool,
+) -> list[MeterSample]:
+    """Publish one telemetry record per meterValue element; returns the translated samples."""
+    charger_id = ChargerId(session.charger_id)
+    max_power_w = session.hub.charger_config(session.charger_id).max_power_w
+    now_s = session.now_s()
+    record = session.hub.recorder.record
+    samples = []
+    for meter_value in meter_values:
+        if not isinstance(meter_value, dict):
+            continue
+        sample = read_meter_value(
+            meter_value,
+            charger_id=charger_id,
+            evse=evse,
+            transaction_id=transaction_id,
+            now_s=now_s,
+            v2=v2,
+        )
+        if sample.skipped:
+            session.log.debug("sampled_values_skipped", values=sample.skipped)
+        sample.telemetry = _sane(session, sample, evse, transaction, max_power_w)
+        record(sample.telemetry)
+        samples.append(sample)
+    return samples
+
+
+def _sane(
+    session: Session,
+    sample: MeterSample,
+    evse: int,
+    transaction: StoredTransaction | None,
+    max_power_w: float,
+) -> ChargerTelemetry:
+    t = sample.telemetry
+    energy, power = t.energy_wh, t.power_w
+    if energy is not None:
+        reference = session.last_energy_wh.get(evse)
+        if reference is None and transaction is not None:
+            reference = transaction.meter_last_wh or transaction.meter_start_wh
+        energy = correct_energy_scale(energy, reference)
+        session.last_energy_wh[evse] = energy
+    if power is not None:
+        power = correct_power_scale(power, max_power_w)
+    if energy != t.energy_wh or power != t.power_w:
+        session.log.warning("unit_mislabel_corrected", evse=evse, energy_wh=energy, power_w=power)
+        return dataclasses.replace(t, energy_wh=energy, power_w=power)
+    return t
+
+
+def _dt(epoch_s: float | None) -> datetime | None:
+    return None if epoch_s is None else datetime.fromtimestamp(epoch_s, UTC)
+
+
+def transaction_event(kind: TransactionEventKind, tx: StoredTransaction) -> TransactionEvent:
+    """The MQTT transaction record for `tx` as it stands (energy = meter now - meter at start)."""
+    return TransactionEvent(
+        ChargerId(tx.charger_id),
+        kind,
+        tx.transaction_id,
+        tx.evse,
+        id_tag=tx.id_tag,
+        energy_wh=session_energy_wh(tx.meter_start_wh, tx.meter_last_wh),
+        meter_start_wh=tx.meter_start_wh,
+        meter_now_wh=tx.meter_last_wh,
+        started_at=_dt(tx.started_at),
+        stopped_at=_dt(tx.stopped_at) if kind == "ended" else None,
+        stop_reason=tx.stop_reason if kind == "ended" else None,
+    )

@@ -1,0 +1,232 @@
+"""Durable transactions: `state_dir/transactions.sqlite` (transactions are money).
+
+A transaction is written (and the write committed with `synchronous=FULL`) before the charger
+gets its answer, so a gateway restart or a charger reconnect never loses a started session and
+never hands out a 1.6 transaction id twice. All rows live in memory too: lookups on the hot
+path (MeterValues) cost a dict access; only the last meter reading is written lazily (it is a
+convenience for 2.x `Ended` events without a register value, not the billing basis).
+Writes run on one database thread, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from drivers.ocpp.core.transactions import StoredTransaction
+
+__all__ = ["StoredLimit", "StoredTransaction", "TransactionStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS transactions (
+    charger_id TEXT NOT NULL,
+    transaction_id TEXT NOT NULL,
+    evse INTEGER NOT NULL,
+    id_tag TEXT,
+    meter_start_wh REAL,
+    meter_last_wh REAL,
+    started_at REAL,
+    stopped_at REAL,
+    stop_reason TEXT,
+    ended INTEGER NOT NULL DEFAULT 0,
+    start_key TEXT,
+    PRIMARY KEY (charger_id, transaction_id)
+);
+CREATE TABLE IF NOT EXISTS chargers (charger_id TEXT PRIMARY KEY, identity TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS limits (
+    charger_id TEXT NOT NULL,
+    evse INTEGER NOT NULL,
+    power_w REAL,
+    current_a REAL,
+    expires_at REAL,
+    PRIMARY KEY (charger_id, evse)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+_KEEP_ENDED_S = 7 * 86_400
+"""Ended transactions stay known this long: late StopTransaction retries and MeterValues."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLimit:
+    charger_id: str
+    evse: int
+    power_w: float | None
+    current_a: float | None
+    expires_at: float | None
+    """Wall-clock epoch seconds the limit's TTL ends; None: held until cleared."""
+
+
+_COLUMNS = [f.name for f in fields(StoredTransaction)]
+
+
+class TransactionStore:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._db: sqlite3.Connection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocpp-tx-db")
+        self._by_id: dict[tuple[str, str], StoredTransaction] = {}
+        self._by_start_key: dict[tuple[str, str], StoredTransaction] = {}
+        self._identities: dict[str, str] = {}
+        self._next_id = 1
+        self._dirty: set[tuple[str, str]] = set()
+        self.stored_limits: list[StoredLimit] = []
+        """Limits in force when the gateway last stopped (read at open)."""
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        rows, identities, limits, next_id = await loop.run_in_executor(
+            self._executor, self._open_sync
+        )
+        self.stored_limits = [StoredLimit(*row) for row in limits]
+        for row in rows:
+            tx = StoredTransaction(*row)
+            tx.ended = bool(tx.ended)
+            self._index(tx)
+        self._identities = dict(identities)
+        self._next_id = next_id
+
+    def _open_sync(self) -> tuple[list[Any], list[Any], list[Any], int]:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(_SCHEMA)
+        cutoff = time.time() - _KEEP_ENDED_S
+        db.execute("DELETE FROM transactions WHERE ended = 1 AND stopped_at < ?", (cutoff,))
+        rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM transactions").fetchall()
+        identities = db.execute("SELECT charger_id, identity FROM chargers").fetchall()
+        limits = db.execute(
+            "SELECT charger_id, evse, power_w, current_a, expires_at FROM limits"
+        ).fetchall()
+        meta = db.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
+        self._db = db
+        return rows, identities, limits, int(meta[0]) if meta else 1
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self.flush()
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self._db.close)
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    def _index(self, tx: StoredTransaction) -> None:
+        self._by_id[(tx.charger_id, tx.transaction_id)] = tx
+        if tx.start_key is not None:
+            self._by_start_key[(tx.charger_id, tx.start_key)] = tx
+
+    # -- lookups (in memory, hot path) --------------------------------------------------
+
+    def get(self, charger_id: str, transaction_id: str) -> StoredTransaction | None:
+        return self._by_id.get((charger_id, transaction_id))
+
+    def by_start_key(self, charger_id: str, start_key: str) -> StoredTransaction | None:
+        return self._by_start_key.get((charger_id, start_key))
+
+    def open_for(self, charger_id: str) -> list[StoredTransaction]:
+        return [tx for (cid, _), tx in self._by_id.items() if cid == charger_id and not tx.ended]
+
+    def open_on(self, charger_id: str, evse: int) -> StoredTransaction | None:
+        for tx in self.open_for(charger_id):
+            if tx.evse == evse:
+                return tx
+        return None
+
+    def allocate_id(self) -> str:
+        """A new 1.6 transaction id (integer, never reused: the counter is saved with the row)."""
+        value = self._next_id
+        self._next_id += 1
+        return str(value)
+
+    def identity(self, charger_id: str) -> str | None:
+        """The charger's last BootNotification identity as JSON (state after a restart)."""
+        return self._identities.get(charger_id)
+
+    # -- writes -----------------------------------------------------------------------
+
+    async def save(self, tx: StoredTransaction) -> None:
+        """Insert or update `tx`; returns when the row is committed to disk."""
+        self._index(tx)
+        self._dirty.discard((tx.charger_id, tx.transaction_id))
+        row = tuple(getattr(tx, name) for name in _COLUMNS)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._save_sync, [row], self._next_id)
+
+    def note_meter(self, tx: StoredTransaction, meter_wh: float) -> None:
+        """Remember the latest reading; written with the next save or flush."""
+        tx.meter_last_wh = meter_wh
+        self._dirty.add((tx.charger_id, tx.transaction_id))
+
+    async def flush(self) -> None:
+        if not self._dirty or self._db is None:
+            return
+        rows = []
+        for key in self._dirty:
+            tx = self._by_id.get(key)
+            if tx is not None:
+                rows.append(tuple(getattr(tx, name) for name in _COLUMNS))
+        self._dirty.clear()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._save_sync, rows, self._next_id)
+
+    async def save_identity(self, charger_id: str, identity_json: str) -> None:
+        if self._identities.get(charger_id) == identity_json:
+            return
+        self._identities[charger_id] = identity_json
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._identity_sync, charger_id, identity_json)
+
+    def _save_sync(self, rows: list[tuple[Any, ...]], next_id: int) -> None:
+        assert self._db is not None
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                f"INSERT OR REPLACE INTO transactions ({', '.join(_COLUMNS)}) "
+                f"VALUES ({placeholders})",
+                rows,
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_id', ?)", (next_id,)
+            )
+
+    async def save_limit(self, charger_id: str, evse: int, limit: StoredLimit | None) -> None:
+        """Remember the limit in force on `evse` (None: there is none), so a restarted
+        gateway still reports it and still withdraws it when its TTL runs out.
+
+        After close (the gateway is stopping, MQTT going away lapses TTL leases) nothing is
+        written: the stored limit is restored, with its TTL, by the next start.
+        """
+        if self._db is None:
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._limit_sync, charger_id, evse, limit)
+
+    def _limit_sync(self, charger_id: str, evse: int, limit: StoredLimit | None) -> None:
+        assert self._db is not None
+        with self._db:
+            self._db.execute("BEGIN")
+            if limit is None:
+                self._db.execute(
+                    "DELETE FROM limits WHERE charger_id = ? AND evse = ?", (charger_id, evse)
+                )
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO limits VALUES (?, ?, ?, ?, ?)",
+                    (charger_id, evse, limit.power_w, limit.current_a, limit.expires_at),
+                )
+
+    def _identity_sync(self, charger_id: str, identity_json: str) -> None:
+        assert self._db is not None
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT OR REPLACE INTO chargers (charger_id, identity) VALUES (?, ?)",
+                (charger_id, identity_json),
+            )

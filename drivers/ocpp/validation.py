@@ -1,0 +1,167 @@
+"""Payload validation against the JSON schemas shipped with the `ocpp` package.
+
+Validation runs inline (no executor hop: a thread round trip costs more than the check) and
+maps the first schema violation onto the CALLERROR kind the standard names for it (1.6
+§4.2.3, 2.0.1 Part 4 §4.3). Two things real chargers do are tolerated instead of refused,
+because refusing them would lose data the charger cannot resend differently:
+- properties the schema does not know (vendor extensions; 2.x has customData for that, 1.6
+  has nothing) -- the extra fields are ignored;
+- inside a SampledValue: a `value` of the wrong JSON type (numbers in 1.6, strings in 2.x) and
+  measurands, units, contexts, phases or locations the enum does not list -- the meter
+  translation reads both kinds of value and skips what it does not know, sample by sample;
+- 1.6 `meterStart` / `meterStop` / `transactionId` as a decimal number or a numeric string
+  (the schema says integer): refusing a StopTransaction for it would make the charger resend
+  it forever and lose the session.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft4Validator
+from jsonschema.exceptions import ValidationError
+
+from drivers.ocpp.fastschema import Check, compile_schema
+from drivers.ocpp.frames import ErrorKind
+
+__all__ = [
+    "SchemaViolation",
+    "is_known_action",
+    "outgoing_violation",
+    "request_validator",
+    "violation",
+]
+
+_DIRS = {"1.6": "v16", "2.0.1": "v201", "2.1": "v21"}
+_KINDS: dict[str, ErrorKind] = {
+    "type": "type",
+    "maxLength": "type",
+    "minLength": "type",
+    "required": "occurrence",
+    "minItems": "occurrence",
+    "maxItems": "occurrence",
+    "enum": "property",
+    "minimum": "property",
+    "maximum": "property",
+    "multipleOf": "property",
+    "pattern": "property",
+    "format": "property",
+}
+
+
+_LENIENT_IN_SAMPLES = frozenset({"type", "enum", "maxLength"})
+_NUMERIC_FIELDS = frozenset({"meterStart", "meterStop", "transactionId"})
+
+
+class SchemaViolation(Exception):
+    def __init__(self, kind: ErrorKind, message: str, path: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.path = path
+
+
+def _schema_name(version: str, action: str, response: bool) -> str:
+    if version == "1.6":
+        return f"{action}{'Response' if response else ''}.json"
+    return f"{action}{'Response' if response else 'Request'}.json"
+
+
+@functools.cache
+def _schema_files(version: str) -> frozenset[str]:
+    folder = resources.files("ocpp") / _DIRS[version] / "schemas"
+    return frozenset(p.name for p in folder.iterdir())
+
+
+def is_known_action(version: str, action: str) -> bool:
+    """Whether `action` exists in that OCPP version at all (NotSupported vs NotImplemented)."""
+    return _schema_name(version, action, False) in _schema_files(version)
+
+
+@functools.cache
+def request_validator(version: str, action: str, response: bool = False) -> Draft4Validator | None:
+    name = _schema_name(version, action, response)
+    if name not in _schema_files(version):
+        return None
+    path = resources.files("ocpp") / _DIRS[version] / "schemas" / name
+    return Draft4Validator(json.loads(path.read_text(encoding="utf-8-sig")))
+
+
+def _numeric(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+def _tolerated(error: ValidationError) -> bool:
+    if error.validator == "additionalProperties":
+        return True
+    path = error.absolute_path
+    if error.validator == "type" and path and path[-1] in _NUMERIC_FIELDS:
+        return _numeric(error.instance)
+    return error.validator in _LENIENT_IN_SAMPLES and "sampledValue" in error.absolute_path
+
+
+_FAST: dict[int, Check | None] = {}
+"""Compiled checks by validator identity (validators are cached for the process lifetime)."""
+
+
+def _fast_check(validator: Draft4Validator) -> Check | None:
+    key = id(validator)
+    if key not in _FAST:
+        _FAST[key] = compile_schema(validator.schema)
+    return _FAST[key]
+
+
+def violation(validator: Draft4Validator, payload: dict[str, Any]) -> SchemaViolation | None:
+    """The first violation that is not tolerated, or None when the payload may be handled.
+
+    The compiled check answers for valid payloads (nearly all); `jsonschema` only explains
+    the invalid ones.
+    """
+    fast = _fast_check(validator)
+    if fast is not None and fast(payload):
+        return None
+    for error in validator.iter_errors(payload):
+        if _tolerated(error):
+            continue
+        where = "/".join(str(p) for p in error.absolute_path) or "payload"
+        kind = _KINDS.get(str(error.validator), "format")
+        return SchemaViolation(kind, f"{where}: {error.message}"[:200], where)
+    return None
+
+
+@functools.cache
+def _outgoing_validator(version: str, action: str) -> Draft4Validator | None:
+    name = _schema_name(version, action, False)
+    if name not in _schema_files(version):
+        return None
+    path = resources.files("ocpp") / _DIRS[version] / "schemas" / name
+    schema = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=Decimal)
+    return Draft4Validator(schema)
+
+
+def outgoing_violation(version: str, action: str, payload: dict[str, Any]) -> str | None:
+    """Check a CALL the gateway is about to send (a bug here must not reach a charger).
+
+    Numbers are compared as decimals: OCPP 1.6 limits are `multipleOf 0.1`, which binary
+    floats such as 7.1 fail.
+    """
+    validator = _outgoing_validator(version, action)
+    if validator is None:
+        return f"no {action} in OCPP {version}"
+    exact = json.loads(json.dumps(payload), parse_float=Decimal)
+    error = next(iter(validator.iter_errors(exact)), None)
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "payload"
+    return f"{where}: {error.message}"
