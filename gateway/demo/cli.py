@@ -1,8 +1,9 @@
-"""Options of `pilebridge demo` and the choice of broker (configured, private, or none)."""
+"""Options of `pilebridge demo`, the choice of broker (configured, private, or none), the run."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import sys
 import tempfile
@@ -20,7 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="broker to publish to (default: 127.0.0.1:1883 if reachable, else a private Mosquitto)",
     )
     parser.add_argument(
-        "--chargers", type=int, default=3, metavar="N", help="simulated charge points (default 3)"
+        "--chargers",
+        type=int,
+        default=4,
+        metavar="N",
+        help="simulated charge points, mixed OCPP 1.6J / 2.0.1 (default 4)",
     )
     parser.add_argument(
         "--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)"
@@ -37,7 +42,7 @@ async def choose_broker(spec: str | None) -> tuple[str, int, PrivateMosquitto | 
     if await broker_reachable("127.0.0.1", 1883, 0.5):
         return "127.0.0.1", 1883, None, "MQTT broker 127.0.0.1:1883 (found running)"
     if mosquitto_binary():
-        broker = PrivateMosquitto()
+        broker = PrivateMosquitto(persistence=False)
         await broker.start()
         return broker.host, broker.port, broker, f"private Mosquitto on {broker.host}:{broker.port}"
     return (
@@ -48,21 +53,67 @@ async def choose_broker(spec: str | None) -> tuple[str, int, PrivateMosquitto | 
     )
 
 
+def hints(host: str, port: int) -> list[str]:
+    if not port:
+        return ["no broker: records wait in the outbox; start one and pass --mqtt HOST:PORT"]
+    where = f"-h {host} -p {port}"
+    return [
+        f"watch:     mosquitto_sub {where} -t 'pilebridge/#' -v",
+        f"battery:   mosquitto_pub {where} -t pilebridge/demo/storage/bess-1/cmd/mode "
+        '-m \'{"mode":"manual"}\'   (the site controller drives it in auto mode)',
+        f"setpoint:  mosquitto_pub {where} -t pilebridge/demo/storage/bess-1/cmd/setpoint "
+        '-m \'{"id":"1","power_w":-20000,"ttl_s":60}\'',
+        f"limit:     mosquitto_pub {where} -t pilebridge/demo/charger/CP-1/cmd/limit -m '{{\"power_w\":7000}}'",
+        f"results:   mosquitto_sub {where} -t 'pilebridge/demo/+/+/cmd/+/result' -v",
+    ]
+
+
 async def run_demo(args: argparse.Namespace) -> int:
     from gateway.demo.site import DemoSite
+    from gateway.demo.view import LiveView, TopicTap
+    from gateway.logs import configure_logging
 
+    ui = not args.no_ui and sys.stdout.isatty()
     host, port, private, how = await choose_broker(args.mqtt)
     state_dir = args.state_dir or Path(tempfile.mkdtemp(prefix="pilebridge-demo-"))
-    print(f"pilebridge demo: {how}", file=sys.stderr)
+    # With the live view, logs go to a file so they do not tear the screen.
+    log_path = state_dir / "demo.log"
+    configure_logging("info", "json" if ui else "auto", stream=log_path.open("a") if ui else None)
+    print(
+        f"pilebridge demo: {how}; {args.chargers} chargers, 1 battery, 1 grid meter",
+        file=sys.stderr,
+    )
+    for line in hints(host, port):
+        print(f"  {line}", file=sys.stderr)
+    site = DemoSite(mqtt_host=host, mqtt_port=port, chargers=args.chargers, state_dir=state_dir)
+    tasks: list[asyncio.Task[None]] = []
     try:
-        site = DemoSite(
-            mqtt_host=host,
-            mqtt_port=port,
-            chargers=args.chargers,
-            state_dir=state_dir,
-        )
-        return await site.run(duration_s=args.duration, ui=not args.no_ui)
+        gateway = await site.start()
+        serve = asyncio.create_task(gateway.serve(install_signal_handlers=True), name="gateway")
+        tasks.append(asyncio.create_task(site.drive(), name="demo-driver"))
+        if ui:
+            tap = TopicTap(host, port) if port else None
+            if tap:
+                tasks.append(asyncio.create_task(tap.run(), name="demo-tap"))
+            tasks.append(
+                asyncio.create_task(LiveView(site, tap, hints(host, port)).run(), name="demo-view")
+            )
+        if args.duration is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(args.duration):
+                    await asyncio.shield(serve)
+        else:
+            await asyncio.shield(serve)  # until Ctrl-C / SIGTERM stops the gateway
+        for task in tasks:
+            task.cancel()
+        await site.stop()
+        await serve
+        if ui:
+            print(f"logs: {log_path}", file=sys.stderr)
+        return 0
     finally:
+        for task in tasks:
+            task.cancel()
         if private is not None:
             with contextlib.suppress(Exception):
                 await private.stop()

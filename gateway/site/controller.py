@@ -72,6 +72,7 @@ class SiteController:
         self._missing_grid_logged = False
         self._last_grid: MeterTelemetry | None = None
         self._grid_seen_at = -1e9
+        self._started_at = clock.monotonic()
         recorder.subscribe(self._on_record)
         router.register(DeviceKind.SITE, "grid_limit", self._grid_limit_command)
 
@@ -109,7 +110,8 @@ class SiteController:
             return SitePlan()
         CONTROLLER_LIMIT_W.set(self.limits.import_w)
         if grid is None:
-            if not self._missing_grid_logged:
+            starting = self._clock.monotonic() - self._started_at < self._stale_after()
+            if not self._missing_grid_logged and not starting:
                 log.warning(
                     "controller_no_grid_reading",
                     meter=self._config.grid_meter_id,
@@ -134,9 +136,14 @@ class SiteController:
         await self._apply(decided)
         return decided
 
+    def _stale_after(self) -> float:
+        return 3 * max(self._interval, self._poll_interval())
+
     def _grid_power_w(self) -> float | None:
-        stale_after = 3 * max(self._interval, self._poll_interval())
-        if self._last_grid is None or self._clock.monotonic() - self._grid_seen_at > stale_after:
+        if (
+            self._last_grid is None
+            or self._clock.monotonic() - self._grid_seen_at > self._stale_after()
+        ):
             return None
         return self._last_grid.power_w
 
@@ -188,7 +195,10 @@ class SiteController:
 
     async def _apply(self, decided: SitePlan) -> None:
         """Batteries first (they cover a peak without slowing anyone), then chargers."""
-        setpoints = {**{k: v for k, v in self._setpoints.items() if v}, **decided.storage_setpoints_w}
+        setpoints = {
+            **{k: v for k, v in self._setpoints.items() if v},
+            **decided.storage_setpoints_w,
+        }
         ttl = max(30.0, 10 * self._interval)
         for device_id, power in setpoints.items():  # renewed every tick while non-zero
             args = SetpointCommand(power_w=power, ttl_s=ttl)
@@ -197,7 +207,9 @@ class SiteController:
                 self._setpoints[device_id] = power
         for charger_id, limit in decided.charger_limits_w.items():
             limit_args = LimitCommand(power_w=limit)
-            if await self._send(DeviceKind.CHARGER, charger_id, "limit", limit_args, {"power_w": limit}):
+            if await self._send(
+                DeviceKind.CHARGER, charger_id, "limit", limit_args, {"power_w": limit}
+            ):
                 if limit is None:
                     self._charger_limits.pop(charger_id, None)
                 else:

@@ -40,13 +40,17 @@ class Site:
         self.sent: list[tuple[CommandRequest, Any]] = []
         for target, name in ((DeviceKind.CHARGER, "limit"), (DeviceKind.STORAGE, "setpoint")):
             self.router.register(target, name, self._handler)
-        self.controller = SiteController(config, self.recorder, self.router, self.leases, self.clock)
+        self.controller = SiteController(
+            config, self.recorder, self.router, self.leases, self.clock
+        )
 
     async def _handler(self, request: CommandRequest, args: Any) -> CommandResult:
         self.sent.append((request, args))
         return CommandResult.accepted()
 
-    def feed(self, grid_w: float, a_w: float, b_w: float, *, mode: str = "auto", soc: float = 60) -> None:
+    def feed(
+        self, grid_w: float, a_w: float, b_w: float, *, mode: str = "auto", soc: float = 60
+    ) -> None:
         self.recorder.record(MeterTelemetry(DeviceId("grid-1"), power_w=grid_w))
         self.recorder.record(ChargerTelemetry(ChargerId("CP-A"), 1, power_w=a_w))
         self.recorder.record(ChargerTelemetry(ChargerId("CP-B"), 1, power_w=b_w))
@@ -62,11 +66,21 @@ async def site(make_config: Callable[..., Config], tmp_path: Path) -> AsyncItera
     config = make_config(
         None,
         site={"id": "s", "grid_import_limit_w": 100_000, "controller_margin_w": 1000},
-        ocpp={"chargers": [{"id": "CP-A", "max_power_w": 22000}, {"id": "CP-B", "max_power_w": 22000}]},
-        modbus={"devices": [
-            {"id": "bess-1", "kind": "storage", "host": "127.0.0.1", "max_charge_w": 30000, "max_discharge_w": 30000},
-            {"id": "grid-1", "kind": "meter", "host": "127.0.0.1"},
-        ]},
+        ocpp={
+            "chargers": [{"id": "CP-A", "max_power_w": 22000}, {"id": "CP-B", "max_power_w": 22000}]
+        },
+        modbus={
+            "devices": [
+                {
+                    "id": "bess-1",
+                    "kind": "storage",
+                    "host": "127.0.0.1",
+                    "max_charge_w": 30000,
+                    "max_discharge_w": 30000,
+                },
+                {"id": "grid-1", "kind": "meter", "host": "127.0.0.1"},
+            ]
+        },
     )
     outbox = Outbox(tmp_path / "o.sqlite", synchronous="normal")
     await outbox.open()
@@ -92,7 +106,11 @@ async def test_site_telemetry_reports_totals_and_the_limit(site: Site) -> None:
     assert twin is not None
     record = twin.telemetry[0]
     assert isinstance(record, SiteTelemetry)
-    assert (record.chargers_power_w, record.grid_power_w, record.import_limit_w) == (11000, 50_000, 100_000)
+    assert (record.chargers_power_w, record.grid_power_w, record.import_limit_w) == (
+        11000,
+        50_000,
+        100_000,
+    )
     assert record.limit_source == "config"
     assert site.sent == []  # a manual-mode battery is not the controller's to move
 
@@ -114,7 +132,9 @@ async def test_a_stale_grid_reading_freezes_the_controller(site: Site) -> None:
 
 
 async def test_grid_limit_command_holds_for_its_ttl_then_config_returns(site: Site) -> None:
-    request, args, rejection = site.router.parse("site", "s", "grid_limit", b'{"import_w": 50000, "ttl_s": 60}')
+    request, args, rejection = site.router.parse(
+        "site", "s", "grid_limit", b'{"import_w": 50000, "ttl_s": 60}'
+    )
     assert rejection is None and request is not None
     result = await site.router.dispatch(request, args)
     assert result.status.value == "accepted"

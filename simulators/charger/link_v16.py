@@ -1,0 +1,143 @@
+"""OCPP 1.6J requests from the central system (§5) and how this charge point answers."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+
+from simulators.charger.link import OcppLink, handles
+
+__all__ = ["V16Link"]
+
+_READ_ONLY: dict[str, str] = {
+    "ChargeProfileMaxStackLevel": "10",
+    "ChargingScheduleAllowedChargingRateUnit": "Current,Power",
+    "ChargingScheduleMaxPeriods": "24",
+    "MaxChargingProfilesInstalled": "20",
+    "SupportedFeatureProfiles": "Core,SmartCharging,RemoteTrigger",
+    "AuthorizeRemoteTxRequests": "false",
+    "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage,SoC",
+}
+
+
+_WRITABLE = frozenset({"HeartbeatInterval", "MeterValueSampleInterval"})
+
+
+class V16Link(OcppLink):
+    _call_result = call_result
+    _ocpp_version = "1.6"
+    known_actions: ClassVar[frozenset[str]] = frozenset(a.value for a in Action)
+
+    @handles(Action.remote_start_transaction)
+    def on_remote_start(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        connector = raw.get("connectorId")
+        followup = self.station.ops.remote_start(
+            None if connector is None else int(connector),
+            str(raw.get("idTag", "")),
+            raw_profile=raw.get("chargingProfile"),
+        )
+        self.later(call_unique_id, followup)
+        return call_result.RemoteStartTransaction(status="Accepted" if followup else "Rejected")
+
+    @handles(Action.remote_stop_transaction)
+    def on_remote_stop(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        followup = self.station.ops.remote_stop(str(raw.get("transactionId")))
+        self.later(call_unique_id, followup)
+        return call_result.RemoteStopTransaction(status="Accepted" if followup else "Rejected")
+
+    @handles(Action.set_charging_profile)
+    def on_set_charging_profile(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        ok = self.station.ops.set_profile(int(raw["connectorId"]), raw["csChargingProfiles"])
+        return call_result.SetChargingProfile(status="Accepted" if ok else "Rejected")
+
+    @handles(Action.clear_charging_profile)
+    def on_clear_charging_profile(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        ok = self.station.ops.clear_profiles(
+            profile_id=raw.get("id"),
+            evse_id=raw.get("connectorId"),
+            purpose=raw.get("chargingProfilePurpose"),
+            stack_level=raw.get("stackLevel"),
+        )
+        return call_result.ClearChargingProfile(status="Accepted" if ok else "Unknown")
+
+    @handles(Action.change_availability)
+    def on_change_availability(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        status = self.station.ops.change_availability(
+            int(raw["connectorId"]), raw.get("type") == "Operative"
+        )
+        return call_result.ChangeAvailability(status=status)
+
+    @handles(Action.reset)
+    def on_reset(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        status, followup = self.station.ops.reset(hard=raw.get("type") == "Hard")
+        self.later(call_unique_id, followup)
+        return call_result.Reset(status=status)
+
+    @handles(Action.unlock_connector)
+    def on_unlock_connector(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        status, followup = self.station.ops.unlock(int(raw["connectorId"]), stop_running=True)
+        self.later(call_unique_id, followup)
+        return call_result.UnlockConnector(status={"Unknown": "NotSupported"}.get(status, status))
+
+    @handles(Action.trigger_message)
+    def on_trigger_message(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        connector = raw.get("connectorId")
+        status, followup = self.station.ops.trigger(
+            str(raw.get("requestedMessage")), None if connector is None else int(connector)
+        )
+        self.later(call_unique_id, followup)
+        return call_result.TriggerMessage(status=status)
+
+    @handles(Action.get_configuration)
+    def on_get_configuration(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        table = self._configuration()
+        wanted = raw.get("key") or list(table)
+        known = [
+            {"key": k, "readonly": k not in _WRITABLE, "value": table[k]}
+            for k in wanted
+            if k in table
+        ]
+        unknown = [k for k in wanted if k not in table]
+        return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
+
+    @handles(Action.change_configuration)
+    def on_change_configuration(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        key, value = str(raw.get("key")), str(raw.get("value"))
+        if key not in _WRITABLE:
+            known = key in self._configuration()
+            return call_result.ChangeConfiguration(status="Rejected" if known else "NotSupported")
+        try:
+            seconds = float(value)
+        except ValueError:
+            return call_result.ChangeConfiguration(status="Rejected")
+        if seconds <= 0:
+            return call_result.ChangeConfiguration(status="Rejected")
+        if key == "HeartbeatInterval":
+            self.station.heartbeat_interval_s = seconds
+        else:
+            self.station.meter_interval_s = seconds
+        return call_result.ChangeConfiguration(status="Accepted")
+
+    @handles(Action.data_transfer)
+    def on_data_transfer(self, **_: Any) -> Any:
+        return call_result.DataTransfer(status="UnknownVendorId")
+
+    def _configuration(self) -> dict[str, str]:
+        return {
+            "HeartbeatInterval": f"{self.station.heartbeat_interval_s:g}",
+            "MeterValueSampleInterval": f"{self.station.meter_interval_s:g}",
+            "NumberOfConnectors": str(len(self.station.evses)),
+            **_READ_ONLY,
+        }

@@ -1,0 +1,165 @@
+"""OCPP 2.0.1 and 2.1 requests from the CSMS and how this charging station answers.
+
+Both versions share the handlers; 2.1 adds V2G fields inside the charging profile, which the
+profile parser reads from the raw camelCase payload (the library's key conversion loses
+names such as `setpoint_L2`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ocpp.v21 import call_result as call_result_v21
+from ocpp.v21.enums import Action as ActionV21
+from ocpp.v201 import call_result as call_result_v201
+from ocpp.v201.enums import Action
+
+from simulators.charger.link import OcppLink, handles
+
+__all__ = ["V21Link", "V201Link"]
+
+_VARIABLES = {
+    ("OCPPCommCtrlr", "HeartbeatInterval"): "heartbeat_interval_s",
+    ("SampledDataCtrlr", "TxUpdatedInterval"): "meter_interval_s",
+    ("AlignedDataCtrlr", "Interval"): "meter_interval_s",
+}
+
+
+class _V2Link(OcppLink):
+    _call_result: Any
+
+    @handles(Action.request_start_transaction)
+    def on_request_start(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        token = raw.get("idToken", {})
+        evse = raw.get("evseId")
+        followup = self.station.ops.remote_start(
+            None if evse is None else int(evse),
+            str(token.get("idToken", "")),
+            remote_start_id=int(raw.get("remoteStartId", 0)),
+            id_token_type=str(token.get("type", "ISO14443")),
+            raw_profile=raw.get("chargingProfile"),
+        )
+        self.later(call_unique_id, followup)
+        return self._call_result.RequestStartTransaction(
+            status="Accepted" if followup else "Rejected"
+        )
+
+    @handles(Action.request_stop_transaction)
+    def on_request_stop(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        followup = self.station.ops.remote_stop(str(raw.get("transactionId")))
+        self.later(call_unique_id, followup)
+        return self._call_result.RequestStopTransaction(
+            status="Accepted" if followup else "Rejected"
+        )
+
+    @handles(Action.set_charging_profile)
+    def on_set_charging_profile(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        ok = self.station.ops.set_profile(int(raw["evseId"]), raw["chargingProfile"])
+        return self._call_result.SetChargingProfile(status="Accepted" if ok else "Rejected")
+
+    @handles(Action.clear_charging_profile)
+    def on_clear_charging_profile(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        criteria = raw.get("chargingProfileCriteria") or {}
+        ok = self.station.ops.clear_profiles(
+            profile_id=raw.get("chargingProfileId"),
+            evse_id=criteria.get("evseId"),
+            purpose=criteria.get("chargingProfilePurpose"),
+            stack_level=criteria.get("stackLevel"),
+        )
+        return self._call_result.ClearChargingProfile(status="Accepted" if ok else "Unknown")
+
+    @handles(Action.change_availability)
+    def on_change_availability(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        evse = (raw.get("evse") or {}).get("id", 0)
+        status = self.station.ops.change_availability(
+            int(evse), raw.get("operationalStatus") == "Operative"
+        )
+        return self._call_result.ChangeAvailability(status=status)
+
+    @handles(Action.reset)
+    def on_reset(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        if raw.get("evseId"):
+            return self._call_result.Reset(status="Rejected")  # per-EVSE reset not supported
+        status, followup = self.station.ops.reset(
+            hard=raw.get("type") == "Immediate", when_idle=raw.get("type") == "OnIdle"
+        )
+        self.later(call_unique_id, followup)
+        return self._call_result.Reset(status=status)
+
+    @handles(Action.unlock_connector)
+    def on_unlock_connector(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        status, followup = self.station.ops.unlock(int(raw["evseId"]), stop_running=False)
+        self.later(call_unique_id, followup)
+        names = {"Ongoing": "OngoingAuthorizedTransaction", "Unknown": "UnknownConnector"}
+        return self._call_result.UnlockConnector(status=names.get(status, status))
+
+    @handles(Action.trigger_message)
+    def on_trigger_message(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        evse = (raw.get("evse") or {}).get("id")
+        status, followup = self.station.ops.trigger(
+            str(raw.get("requestedMessage")), None if evse is None else int(evse)
+        )
+        self.later(call_unique_id, followup)
+        return self._call_result.TriggerMessage(status=status)
+
+    @handles(Action.get_variables)
+    def on_get_variables(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        results = []
+        for item in raw.get("getVariableData", []):
+            component, variable = item["component"], item["variable"]
+            attribute = _VARIABLES.get((component.get("name"), variable.get("name")))
+            result: dict[str, Any] = {"component": component, "variable": variable}
+            if attribute is None:
+                result["attribute_status"] = "UnknownVariable"
+            else:
+                result["attribute_status"] = "Accepted"
+                result["attribute_value"] = f"{getattr(self.station, attribute):g}"
+            results.append(result)
+        return self._call_result.GetVariables(get_variable_result=results)
+
+    @handles(Action.set_variables)
+    def on_set_variables(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        results = []
+        for item in raw.get("setVariableData", []):
+            component, variable = item["component"], item["variable"]
+            attribute = _VARIABLES.get((component.get("name"), variable.get("name")))
+            status = "UnknownVariable"
+            if attribute is not None:
+                try:
+                    value = float(item.get("attributeValue", ""))
+                except ValueError:
+                    value = 0.0
+                status = "Rejected"
+                if value > 0:
+                    setattr(self.station, attribute, value)
+                    status = "Accepted"
+            results.append(
+                {"attribute_status": status, "component": component, "variable": variable}
+            )
+        return self._call_result.SetVariables(set_variable_result=results)
+
+    @handles(Action.data_transfer)
+    def on_data_transfer(self, **_: Any) -> Any:
+        return self._call_result.DataTransfer(status="UnknownVendorId")
+
+
+class V201Link(_V2Link):
+    _call_result = call_result_v201
+    _ocpp_version = "2.0.1"
+    known_actions: ClassVar[frozenset[str]] = frozenset(a.value for a in Action)
+
+
+class V21Link(_V2Link):
+    _call_result = call_result_v21
+    _ocpp_version = "2.1"
+    known_actions: ClassVar[frozenset[str]] = frozenset(a.value for a in ActionV21)
