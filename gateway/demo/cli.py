@@ -59,10 +59,10 @@ def hints(host: str, port: int) -> list[str]:
     where = f"-h {host} -p {port}"
     return [
         f"watch:     mosquitto_sub {where} -t 'pilebridge/#' -v",
-        f"battery:   mosquitto_pub {where} -t pilebridge/demo/storage/bess-1/cmd/mode "
-        '-m \'{"mode":"manual"}\'   (the site controller drives it in auto mode)',
         f"setpoint:  mosquitto_pub {where} -t pilebridge/demo/storage/bess-1/cmd/setpoint "
         '-m \'{"id":"1","power_w":-20000,"ttl_s":60}\'',
+        f"auto:      mosquitto_pub {where} -t pilebridge/demo/storage/bess-1/cmd/mode "
+        '-m \'{"mode":"auto"}\'   (hand the battery to the site controller)',
         f"limit:     mosquitto_pub {where} -t pilebridge/demo/charger/CP-1/cmd/limit -m '{{\"power_w\":7000}}'",
         f"results:   mosquitto_sub {where} -t 'pilebridge/demo/+/+/cmd/+/result' -v",
     ]

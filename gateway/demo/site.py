@@ -3,8 +3,9 @@
 Everything talks over real sockets on loopback: chargers over OCPP websockets (mixed 1.6J and
 2.0.1), the battery inverter and the grid meter over Modbus TCP (SunSpec), the gateway to the
 broker over MQTT. The grid meter reads base load + chargers + battery, so the site controller
-works in closed loop: when EVs push the site over its import limit, the battery discharges
-and then the chargers are curtailed.
+works in closed loop: when EVs push the site over its import limit, the chargers are
+curtailed (and once the battery is handed to the controller with `mode: auto`, it discharges
+first). The battery starts in `manual` mode, so it takes `setpoint` commands like a real one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import structlog
 from gateway.app import Gateway
 from gateway.config.models import Config
 from gateway.demo.broker import free_port
-from gateway.model import DeviceKind
 from simulators.charger import ChargerConfig, ChargerFleet, ChargerSim, EvSpec, OcppVersion
 from simulators.inverter import BatteryParams, InverterSimulator, MeterSimulator, daily_curve
 
@@ -160,7 +160,6 @@ class DemoSite:
     async def drive(self) -> None:
         """Cars come and go: an idle charger gets a new EV every few seconds."""
         assert self.gateway is not None and self.fleet is not None
-        await self._battery_to_auto()
         while True:
             idle = [s for s in self.fleet if s.online and s.transaction_id(1) is None]
             if idle:
@@ -178,22 +177,6 @@ class DemoSite:
                         duration_s=self._rng.uniform(60, 240),
                     )
             await asyncio.sleep(self._rng.uniform(3, 8))
-
-    async def _battery_to_auto(self) -> None:
-        """The demo lets the site controller drive the battery (`mode: auto`)."""
-        assert self.gateway is not None
-        router = self.gateway.router
-        for _ in range(50):
-            if router.handles(DeviceKind.STORAGE, "mode"):
-                request, args, rejection = router.parse(
-                    "storage", "bess-1", "mode", b'{"mode": "auto"}'
-                )
-                if rejection is None and request is not None:
-                    result = await router.dispatch(request, args)
-                    log.info("demo_battery_mode", status=result.status.value, reason=result.reason)
-                    if result.status.value == "accepted":
-                        return
-            await asyncio.sleep(0.5)
 
     def snapshot(self) -> dict[str, Any]:
         """What the live view shows: simulator truths next to what the gateway publishes."""
