@@ -154,6 +154,8 @@ class MqttLink:
             MQTT_CONNECTED.set(1 if client is not None else 0)
             if client is not None:
                 self.connects += 1
+            elif self._stopping.is_set():
+                return  # our own graceful stop is not a lost control centre: leases stay
             for listener in self._listeners:
                 listener(client is not None)
 

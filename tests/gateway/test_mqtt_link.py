@@ -205,3 +205,30 @@ async def test_a_record_the_broker_refuses_does_not_block_the_rest(
     finally:
         await broker.stop()
         broker.cleanup()
+
+
+async def test_a_graceful_stop_is_not_a_lost_control_centre(
+    mosquitto: PrivateMosquitto, make_config: Callable[..., Config]
+) -> None:
+    lapsed: list[str] = []
+
+    async def fallback(reason: str) -> None:
+        lapsed.append(reason)
+
+    config = make_config(mosquitto)
+    async with running(config) as gateway:
+        while not (gateway.link and gateway.link.connected):
+            await asyncio.sleep(0.02)
+        gateway.leases.grant("bess-1", 600, fallback)
+        await mosquitto.stop()  # a real loss lapses the lease ...
+        async with asyncio.timeout(10):
+            while not lapsed:
+                await asyncio.sleep(0.02)
+        assert lapsed == ["mqtt_lost"]
+        await mosquitto.start()
+        while not gateway.link.connected:
+            await asyncio.sleep(0.02)
+        gateway.leases.grant("bess-1", 600, fallback)
+    # ... but stopping the gateway does not: the device's own revert timer takes over.
+    await asyncio.sleep(0.1)
+    assert lapsed == ["mqtt_lost"]
