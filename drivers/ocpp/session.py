@@ -25,6 +25,7 @@ import structlog
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from drivers.ocpp.core.energy import EnergyReference
 from drivers.ocpp.frames import (
     BadFrame,
     CallFrame,
@@ -83,7 +84,7 @@ class Session:
         )
         self._worker: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
-        self.last_energy_wh: dict[int, float] = {}
+        self.last_energy_wh: dict[int, EnergyReference] = {}
         """Latest energy register per EVSE: the reference that reveals kWh/Wh mislabels."""
 
     # -- lifecycle ----------------------------------------------------------------------

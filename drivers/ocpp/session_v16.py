@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from drivers.ocpp.core.energy import correct_energy_scale
+from drivers.ocpp.core.energy import EnergyReference, correct_energy_scale
 from drivers.ocpp.core.status import evse_state_v16
 from drivers.ocpp.core.timestamps import event_time
 from drivers.ocpp.core.transactions import StoredTransaction, fold_v16_stop, v16_start_key
@@ -89,10 +89,14 @@ async def start_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
         start_key=key,
     )
     await asyncio.gather(store.save(tx), s.hub.recorder.record(transaction_event("started", tx)))
-    s.last_energy_wh[tx.evse] = meter_start
+    s.last_energy_wh[tx.evse] = EnergyReference(meter_start, s.now_s(), tx.started_at)
     s.log.info("transaction_started", transaction_id=tx.transaction_id, evse=tx.evse)
     s.publish_state()
     return {"transactionId": int(tx.transaction_id), "idTagInfo": {"status": status}}
+
+
+def _max_power(s: Session) -> float:
+    return s.hub.charger_config(s.charger_id).max_power_w
 
 
 def _find(s: Session, transaction_id: str) -> StoredTransaction | None:
@@ -117,8 +121,19 @@ async def stop_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     if isinstance(data, list):
         record_meter_values(s, evse, data, tx, tx_id, v2=False)
     meter_stop = float(p["meterStop"])
-    if tx is not None and tx.meter_start_wh is not None:
-        meter_stop = correct_energy_scale(meter_stop, tx.meter_start_wh)
+    stopped = event_time(p["timestamp"], s.now_s()).timestamp()
+    reference = s.last_energy_wh.get(evse) if tx is not None else None
+    if reference is None and tx is not None and tx.meter_start_wh is not None:
+        started = tx.started_at or stopped
+        reference = EnergyReference(tx.meter_start_wh, started, started)
+    meter_stop = correct_energy_scale(
+        meter_stop,
+        reference,
+        received_s=s.now_s(),
+        sampled_s=stopped,
+        max_power_w=_max_power(s),
+        labelled=False,
+    )
     if tx is None:
         s.log.warning("stop_for_unknown_transaction", transaction_id=tx_id)
     outcome = fold_v16_stop(
@@ -127,7 +142,7 @@ async def stop_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
         transaction_id=tx_id,
         id_tag=id_tag,
         meter_stop_wh=meter_stop,
-        at_s=event_time(p["timestamp"], s.now_s()).timestamp(),
+        at_s=stopped,
         reason=p.get("reason"),
     )
     if not outcome.events:

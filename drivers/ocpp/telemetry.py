@@ -12,7 +12,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from drivers.ocpp.core.energy import correct_energy_scale, correct_power_scale, session_energy_wh
+from drivers.ocpp.core.energy import (
+    EnergyReference,
+    correct_energy_scale,
+    correct_power_scale,
+    session_energy_wh,
+)
 from drivers.ocpp.core.meter import MeterSample, read_meter_value
 from drivers.ocpp.core.transactions import StoredTransaction
 from gateway.model import ChargerId, ChargerTelemetry, TransactionEvent, TransactionEventKind
@@ -67,11 +72,17 @@ def _sane(
     t = sample.telemetry
     energy, power = t.energy_wh, t.power_w
     if energy is not None:
+        received_s = session.now_s()
+        sampled_s = t.sampled_at.timestamp() if t.sampled_at else None
         reference = session.last_energy_wh.get(evse)
         if reference is None and transaction is not None:
-            reference = transaction.meter_last_wh or transaction.meter_start_wh
-        energy = correct_energy_scale(energy, reference)
-        session.last_energy_wh[evse] = energy
+            last = transaction.meter_last_wh or transaction.meter_start_wh
+            if last is not None and transaction.started_at is not None:
+                reference = EnergyReference(last, transaction.started_at, transaction.started_at)
+        energy = correct_energy_scale(
+            energy, reference, received_s=received_s, sampled_s=sampled_s, max_power_w=max_power_w
+        )
+        session.last_energy_wh[evse] = EnergyReference(energy, received_s, sampled_s)
     if power is not None:
         power = correct_power_scale(power, max_power_w)
     if energy != t.energy_wh or power != t.power_w:

@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from drivers.ocpp.core.energy import correct_energy_scale, correct_power_scale, session_energy_wh
+from drivers.ocpp.core.energy import (
+    EnergyReference,
+    correct_energy_scale,
+    correct_power_scale,
+    session_energy_wh,
+)
 from drivers.ocpp.core.meter import read_meter_value
 from gateway.model import ChargerId
 
@@ -58,19 +63,61 @@ def vars_(p: Any) -> dict[str, Any]:
     return {f: getattr(p, f) for f in ("power_w", "current_a", "voltage_v", "energy_wh")}
 
 
+MINUTE = 60.0
+HOUR = 3600.0
+
+
 @pytest.mark.parametrize(
-    ("value", "reference", "expected"),
+    ("value", "reference_wh", "elapsed_s", "expected"),
     [
-        (12.5, 12_000.0, 12_500.0),  # kWh labelled Wh
-        (12_500_000.0, 12_000.0, 12_500.0),  # Wh labelled kWh (converted twice)
-        (12_500.0, 12_000.0, 12_500.0),  # fine
-        (12.5, None, 12.5),  # nothing to compare with: as sent
-        (5.0, 12_000.0, 5.0),  # a meter that was replaced is not "corrected"
-        (0.0, 12_000.0, 0.0),
+        (12.5, 12_000.0, MINUTE, 12_500.0),  # kWh labelled Wh: the register cannot go back
+        (12_500_000.0, 12_000.0, MINUTE, 12_500.0),  # Wh labelled kWh: 12.5 MWh in a minute
+        (12_500.0, 12_000.0, MINUTE, 12_500.0),  # fine
+        (12.5, None, MINUTE, 12.5),  # nothing to compare with: as sent
+        (5.0, 12_000.0, MINUTE, 5.0),  # a replaced meter: impossible either way, as sent
+        (0.0, 12_000.0, MINUTE, 0.0),
+        # Unusual but possible readings are never "corrected" (that would bill nothing):
+        (12_000.0, 12.0, 2 * HOUR, 12_000.0),  # a new meter, a long session at 22 kW
+        (184.2, 0.2, MINUTE, 184.2),  # 184 Wh in a minute at 11 kW
+        (30_000_000.0, 29_000.0, 60 * 24 * 365 * 100 * MINUTE, 30_000_000.0),  # a long life
     ],
 )
-def test_energy_mislabel_detection(value: float, reference: float | None, expected: float) -> None:
-    assert correct_energy_scale(value, reference) == pytest.approx(expected)
+def test_energy_mislabel_needs_physical_evidence(
+    value: float, reference_wh: float | None, elapsed_s: float, expected: float
+) -> None:
+    reference = None if reference_wh is None else EnergyReference(reference_wh, 1000.0)
+    got = correct_energy_scale(
+        value, reference, received_s=1000.0 + elapsed_s, max_power_w=22_000.0
+    )
+    assert got == pytest.approx(expected)
+
+
+def test_the_chargers_clock_counts_when_readings_arrive_together() -> None:
+    # Queued offline: both readings arrive in the same second, an hour apart on the charger.
+    reference = EnergyReference(1_000.0, received_s=5_000.0, sampled_s=1_000.0)
+    value = correct_energy_scale(
+        20_000.0, reference, received_s=5_000.5, sampled_s=1_000.0 + HOUR, max_power_w=22_000.0
+    )
+    assert value == 20_000.0
+
+
+def test_unlabelled_wh_fields_are_only_ever_scaled_up() -> None:
+    # 1.6 meterStop is Wh by definition: 12 kWh after 12 Wh in seconds is odd, but dividing
+    # it by 1000 would publish a session of 0 Wh. As sent.
+    reference = EnergyReference(12.0, 1000.0)
+    assert (
+        correct_energy_scale(
+            12_000.0, reference, received_s=1005.0, max_power_w=22_000.0, labelled=False
+        )
+        == 12_000.0
+    )
+    reference = EnergyReference(15_000.0, 1000.0)
+    assert (
+        correct_energy_scale(
+            15.2, reference, received_s=1600.0, max_power_w=22_000.0, labelled=False
+        )
+        == 15_200.0
+    )
 
 
 @pytest.mark.parametrize(

@@ -223,3 +223,19 @@ async def test_decimal_and_string_numbers_where_16_wants_integers(site: Site) ->
         assert ended.transaction_id == str(tx) and ended.energy_wh == pytest.approx(1000.2)
         bad = await cp.raw("StopTransaction", {**stop, "meterStop": "lots"})
         assert bad.error_code == "TypeConstraintViolation"  # not a number at all: refused
+
+
+async def test_a_new_meter_reading_12_wh_at_start_is_not_taken_for_a_mislabel(site: Site) -> None:
+    """12 Wh at start and 12 kWh at stop is odd, not proof of kWh: the session keeps its energy."""
+    async with charger(site.port, "CP-16") as cp:
+        await cp.boot()
+        start = await cp.raw(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "04A2B3C4D5E6F7", "meterStart": 12, "timestamp": TS},
+        )
+        await cp.raw(
+            "StopTransaction",
+            {"transactionId": start["transactionId"], "meterStop": 12000, "timestamp": TS},
+        )
+        ended = site.of(TransactionEvent, event="ended")[-1]
+        assert (ended.meter_start_wh, ended.meter_now_wh, ended.energy_wh) == (12, 12000, 11988)
