@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import uuid
 
@@ -48,6 +49,9 @@ def make_client(config: MqttConfig, *, will_topic: str, default_client_id: str) 
         tls_insecure=config.tls.insecure if config.tls else None,
         timeout=10.0,
         logger=_CLIENT_LOG,
+        # paho leaves Nagle on: small PUBLISHes then wait for the broker's delayed ACK,
+        # which put a ~40 ms tail on delivery (bench/fleet_soak.py).
+        socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
     )
 
 
