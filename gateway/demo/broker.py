@@ -67,6 +67,8 @@ class PrivateMosquitto:
             "allow_anonymous true",
             "max_queued_messages 100000",
             "max_inflight_messages 0",
+            # Nagle off towards subscribers, as docs/install.md recommends for site brokers.
+            "set_tcp_nodelay true",
             f"log_dest file {self._dir / 'mosquitto.log'}",
         ]
         if self._persistence:
