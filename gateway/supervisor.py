@@ -8,13 +8,13 @@ MQTT link flushes the outbox and says `offline`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
 
+from gateway.aio import cancel_and_wait
 from gateway.backoff import backoff_delays
 from gateway.clock import Clock, SystemClock
 from gateway.sdnotify import SystemdNotifier
@@ -113,9 +113,11 @@ class Supervisor:
                 except Exception:
                     log.exception("component_stop_failed", component=component.name)
             if component.task is not None:
-                component.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await component.task
+                outcome = (
+                    await cancel_and_wait([component.task], give_up_s=component.stop_timeout_s)
+                )[0]
+                if isinstance(outcome, TimeoutError):
+                    log.error("component_did_not_stop", component=component.name)
 
     async def _keep_running(self, component: Component) -> None:
         delays = backoff_delays(*self._restart)

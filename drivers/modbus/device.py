@@ -70,6 +70,7 @@ class ModbusDevice:
         self.identity: dict[str, str] = {}
         self.connected = False
         self.failures = 0
+        self._stopped = False
         self.polls = 0
         self.last_error: str | None = None
         self.on_poll: Callable[[], Awaitable[None]] | None = None
@@ -172,8 +173,9 @@ class ModbusDevice:
         return backoff_delays(interval, max(interval, min(30.0, interval * 20)))
 
     async def run(self) -> None:
+        self._stopped = False
         delays = self._delays()
-        while True:
+        while not self._stopped:  # also ends a loop whose cancellation a library swallowed
             delay = self.config.poll_interval_s
             try:
                 await self.poll_once()
@@ -214,5 +216,6 @@ class ModbusDevice:
             await self.clock.sleep(delay)
 
     async def stop(self) -> None:
+        self._stopped = True
         async with self.lock:
             self.link.close()

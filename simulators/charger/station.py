@@ -12,9 +12,9 @@ from typing import Any
 import structlog
 from websockets.exceptions import ConnectionClosed
 
+from gateway.aio import cancel_and_wait
 from gateway.clock import Clock
 from simulators.charger import metering
-from simulators.charger.aio import cancel_and_wait
 from simulators.charger.config import ChargerConfig, OcppVersion
 from simulators.charger.connection import run_connection
 from simulators.charger.dialect import Dialect, StopReason

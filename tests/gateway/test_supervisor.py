@@ -71,3 +71,28 @@ def test_notifier_is_a_no_op_without_systemd() -> None:
         SystemdNotifier({"NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "10000000"}).watchdog_interval_s
         == 5.0
     )
+
+
+async def test_a_component_that_swallows_a_cancellation_still_stops() -> None:
+    """As a library's `wait_for` can on Python 3.11 (CPython gh-86296)."""
+    supervisor = Supervisor(notifier=SystemdNotifier({}))
+    swallowed = 0
+
+    async def stubborn() -> None:
+        nonlocal swallowed
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                if swallowed == 0:
+                    swallowed += 1  # lost, as if it arrived with the awaited result
+                    continue
+                raise
+
+    supervisor.add("stubborn", stubborn)
+    task = asyncio.create_task(supervisor.run(install_signal_handlers=False))
+    await asyncio.sleep(0.05)
+    supervisor.request_stop()
+    done, _ = await asyncio.wait({task}, timeout=10)  # no cancellation from the test itself
+    assert done, "the supervisor hung on a component that swallowed its cancellation"
+    assert swallowed == 1

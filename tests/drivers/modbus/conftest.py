@@ -12,6 +12,7 @@ import pytest
 
 from drivers.modbus.device import ModbusDevice
 from drivers.modbus.storage import StorageControl
+from gateway.aio import cancel_and_wait
 from gateway.clock import Clock, FakeClock
 from gateway.config.models import ModbusDeviceConfig
 from gateway.leases import LeaseTable
@@ -79,8 +80,6 @@ async def running_device(config: ModbusDeviceConfig, clock: Clock) -> AsyncItera
     try:
         yield Running(device, records, task, storage, leases)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await device.stop()
+        await cancel_and_wait([task])
         await leases.settle()

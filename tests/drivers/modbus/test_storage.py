@@ -11,6 +11,7 @@ import pytest
 from drivers.modbus.driver import ModbusDriver
 from drivers.modbus.errors import ExceptionReply
 from drivers.modbus.storage import NotAccepted
+from gateway.aio import cancel_and_wait
 from gateway.clock import FakeClock, SystemClock
 from gateway.commands.schemas import ModeCommand, SetpointCommand
 from gateway.config.models import Config
@@ -238,4 +239,5 @@ async def test_router_requests_from_the_site_controller_belong_to_mode_auto(
                 manual.reason or ""
             )
         finally:
-            task.cancel()
+            await device.stop()
+            await cancel_and_wait([task])
