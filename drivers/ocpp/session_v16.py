@@ -188,7 +188,7 @@ def event(name: str) -> Handler:
 
 
 async def data_transfer(s: Session, p: dict[str, Any]) -> dict[str, Any]:
-    """§4.3: vendor data is published; the gateway implements no vendor extension."""
+    """1.6 §4.3, 2.x P01/P02: vendor data is published; no vendor extension is implemented."""
     await event("data_transfer")(s, p)
     return {"status": "UnknownVendorId"}
 

@@ -15,7 +15,7 @@ from drivers.ocpp.core.status import evse_state
 from drivers.ocpp.core.timestamps import event_time
 from drivers.ocpp.core.transactions import Reading, fold_v2_event
 from drivers.ocpp.session import Session
-from drivers.ocpp.session_v16 import event, heartbeat
+from drivers.ocpp.session_v16 import data_transfer, event, heartbeat
 from drivers.ocpp.telemetry import record_meter_values, transaction_event
 
 __all__ = ["Session2"]
@@ -117,12 +117,6 @@ async def transaction_event_handler(s: Session, p: dict[str, Any]) -> dict[str, 
         s.log.info("transaction_event", transaction_id=tx_id, events=outcome.events)
         s.publish_state()
     return answer
-
-
-async def data_transfer(s: Session, p: dict[str, Any]) -> dict[str, Any]:
-    """P01/P02: vendor data is published; the gateway implements no vendor extension."""
-    await event("data_transfer")(s, p)
-    return {"status": "UnknownVendorId"}
 
 
 class Session2(Session):
