@@ -18,7 +18,7 @@ from typing import Protocol
 
 from .battery import Battery
 
-__all__ = ["DerControls", "PowerControl", "StorageControls", "integrate"]
+__all__ = ["DerControls", "PowerControl", "RevertTimer", "StorageControls", "integrate"]
 
 WSETMOD_PCT = 0  # model 704 WSetMod W_MAX_PCT
 WSETMOD_WATTS = 1  # model 704 WSetMod WATTS
@@ -58,8 +58,32 @@ def _remaining(deadline: float | None, now: float) -> int:
     return 0 if deadline is None else max(math.ceil(deadline - now - 1e-9), 0)
 
 
+class RevertTimer:
+    """The reversion timer every control surface has: a deadline that fires once.
+
+    A mixin: the control keeps `deadline` and `reverted` as its own fields and says in its
+    `expire` what reverting means for it.
+    """
+
+    deadline: float | None
+    reverted: int
+
+    def next_event(self) -> float | None:
+        return self.deadline
+
+    def remaining_s(self, now: float) -> int:
+        return _remaining(self.deadline, now)
+
+    def _fire_if_due(self, now: float) -> bool:
+        if self.deadline is None or now < self.deadline:
+            return False
+        self.deadline = None
+        self.reverted += 1
+        return True
+
+
 @dataclass
-class DerControls:
+class DerControls(RevertTimer):
     """SunSpec model 704 active-power setpoint with reversion (WSetRvrtTms).
 
     The timer runs while WSetEna = 1 and WSetRvrtTms > 0; every write of WSetEna, WSetMod,
@@ -107,23 +131,15 @@ class DerControls:
         if name in self._RESTART:
             self.deadline = now + self.rvrt_tms if self.ena and self.rvrt_tms > 0 else None
 
-    def next_event(self) -> float | None:
-        return self.deadline
-
     def expire(self, now: float) -> bool:
         """Fire the reversion if its deadline has passed; True when it did."""
-        if self.deadline is None or now < self.deadline:
+        if not self._fire_if_due(now):
             return False
-        self.deadline = None
-        self.reverted += 1
         if self.ena_rvrt:
             self.wset_w, self.wset_pct = self.rvrt_w, self.rvrt_pct
         else:
             self.ena = 0
         return True
-
-    def remaining_s(self, now: float) -> int:
-        return _remaining(self.deadline, now)
 
     def requested_w(self) -> float:
         """Requested AC power, load convention (WSet is generator convention)."""
@@ -138,7 +154,7 @@ class DerControls:
 
 
 @dataclass
-class StorageControls:
+class StorageControls(RevertTimer):
     """SunSpec model 124 storage control: StorCtl_Mod, InWRte, OutWRte, InOutWRte_RvrtTms.
 
     CHARGE bit only: charge at InWRte % of WChaMax (a negative InWRte discharges);
@@ -179,19 +195,11 @@ class StorageControls:
             active = self.storctl_mod and self.rvrt_tms > 0
             self.deadline = now + self.rvrt_tms if active else None
 
-    def next_event(self) -> float | None:
-        return self.deadline
-
     def expire(self, now: float) -> bool:
-        if self.deadline is None or now < self.deadline:
+        if not self._fire_if_due(now):
             return False
-        self.deadline = None
-        self.reverted += 1
         self.storctl_mod = 0
         return True
-
-    def remaining_s(self, now: float) -> int:
-        return _remaining(self.deadline, now)
 
     def requested_w(self) -> float:
         charge_w = self.in_w_rte / 100.0 * self.wcha_max

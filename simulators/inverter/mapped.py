@@ -17,7 +17,7 @@ import structlog
 from drivers.modbus.register_map import ControlSpec, MapPoint, RegisterMap
 
 from .battery import Battery
-from .controls import integrate
+from .controls import RevertTimer, integrate
 from .device import IllegalValueError
 from .mapped_image import MappedImage
 from .meter import SiteMeter
@@ -29,7 +29,7 @@ GRID_LN_V = 230.0
 GRID_HZ = 50.0
 
 
-class MapControlState:
+class MapControlState(RevertTimer):
     """The setpoint a map's ``control:`` section describes, with its reversion timer."""
 
     def __init__(self, spec: ControlSpec, points: dict[str, MapPoint]) -> None:
@@ -76,14 +76,9 @@ class MapControlState:
             return -self.values.get(self.spec.discharge_power, 0.0)
         return 0.0
 
-    def next_event(self) -> float | None:
-        return self.deadline
-
     def expire(self, now: float) -> bool:
-        if self.deadline is None or now < self.deadline:
+        if not self._fire_if_due(now):
             return False
-        self.deadline = None
-        self.reverted += 1
         if self.spec.setpoint is not None:
             self.values[self.spec.setpoint] = 0.0
         elif self.spec.direction is not None:
