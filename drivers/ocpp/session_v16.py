@@ -41,7 +41,12 @@ async def boot_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     book.firmware = p.get("firmwareVersion")
     book.serial = p.get("chargePointSerialNumber") or p.get("chargeBoxSerialNumber")
     s.log.info("charger_booted", vendor=book.vendor, model=book.model, firmware=book.firmware)
-    await s.hub.store.save_identity(s.charger_id, book.identity_json())
+    return await accept_boot(s)
+
+
+async def accept_boot(s: Session) -> dict[str, Any]:
+    """Every version: keep the identity across restarts, publish it, accept (no Pending flow)."""
+    await s.hub.store.save_identity(s.charger_id, s.hub.book(s.charger_id).identity_json())
     s.publish_state()
     return {
         "status": "Accepted",

@@ -15,7 +15,7 @@ from drivers.ocpp.core.status import evse_state
 from drivers.ocpp.core.timestamps import event_time
 from drivers.ocpp.core.transactions import Reading, fold_v2_event
 from drivers.ocpp.session import Session
-from drivers.ocpp.session_v16 import data_transfer, event, heartbeat
+from drivers.ocpp.session_v16 import accept_boot, data_transfer, event, heartbeat
 from drivers.ocpp.telemetry import record_meter_values, transaction_event
 
 __all__ = ["Session2"]
@@ -30,13 +30,7 @@ async def boot_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     book.firmware = station.get("firmwareVersion")
     book.serial = station.get("serialNumber")
     s.log.info("charger_booted", vendor=book.vendor, model=book.model, reason=p.get("reason"))
-    await s.hub.store.save_identity(s.charger_id, book.identity_json())
-    s.publish_state()
-    return {
-        "status": "Accepted",
-        "currentTime": s.now_iso(),
-        "interval": s.hub.config.heartbeat_interval_s,
-    }
+    return await accept_boot(s)
 
 
 async def status_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
