@@ -7,12 +7,14 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import pytest
 
+from gateway.app import Gateway
 from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
 
@@ -115,3 +117,20 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
         return Config.model_validate(raw)
 
     return factory
+
+
+@asynccontextmanager
+async def running_gateway(
+    config: Config, before_serve: Callable[[Gateway], object] | None = None
+) -> AsyncIterator[Gateway]:
+    """A whole gateway in this process; `before_serve` may add components or handlers."""
+    gateway = Gateway(config)
+    await gateway.start()
+    if before_serve is not None:
+        before_serve(gateway)
+    task = asyncio.create_task(gateway.serve(install_signal_handlers=False))
+    try:
+        yield gateway
+    finally:
+        gateway.request_stop()
+        await asyncio.wait_for(task, 20)

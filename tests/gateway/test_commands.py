@@ -17,8 +17,7 @@ from gateway.commands.schemas import SetpointCommand
 from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
 from gateway.model import CommandRequest, CommandResult, DeviceKind
-from tests.conftest import Collector
-from tests.gateway.test_mqtt_link import running
+from tests.conftest import Collector, running_gateway
 
 
 class FakeStorageDriver:
@@ -39,7 +38,7 @@ async def site(
     mosquitto: PrivateMosquitto, make_config: Callable[..., Config]
 ) -> AsyncIterator[tuple[Any, FakeStorageDriver, aiomqtt.Client]]:
     config = make_config(mosquitto)
-    async with running(config) as gateway:
+    async with running_gateway(config) as gateway:
         driver = FakeStorageDriver()
         gateway.router.register(DeviceKind.STORAGE, "setpoint", driver.setpoint)  # type: ignore[arg-type]
         gateway.router.add_device(DeviceKind.STORAGE, "bess-1")

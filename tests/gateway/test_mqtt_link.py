@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
-from gateway.app import Gateway
 from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
 from gateway.metrics import PUBLISH_REFUSED
 from gateway.model import ChargerId, ChargerTelemetry, TransactionEvent
-from tests.conftest import Collector
-
-
-@asynccontextmanager
-async def running(config: Config) -> AsyncIterator[Gateway]:
-    gateway = Gateway(config)
-    await gateway.start()
-    task = asyncio.create_task(gateway.serve(install_signal_handlers=False))
-    try:
-        yield gateway
-    finally:
-        gateway.request_stop()
-        await asyncio.wait_for(task, 20)
+from tests.conftest import Collector, running_gateway
 
 
 def telemetry(i: int) -> ChargerTelemetry:
@@ -39,7 +25,7 @@ async def test_availability_and_info_are_retained(
     mosquitto: PrivateMosquitto, make_config: Callable[..., Config]
 ) -> None:
     config = make_config(mosquitto, ocpp={"chargers": [{"id": "CP-1"}]})
-    async with running(config) as gateway:
+    async with running_gateway(config) as gateway:
         while not (gateway.link and gateway.link.connected):
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.1)
@@ -61,7 +47,7 @@ async def test_records_arrive_in_order_with_increasing_seq(
     mosquitto: PrivateMosquitto, make_config: Callable[..., Config]
 ) -> None:
     config = make_config(mosquitto)
-    async with running(config) as gateway:
+    async with running_gateway(config) as gateway:
         topic = f"{gateway.topics.base}/charger/+/telemetry"
         async with Collector(mosquitto.host, mosquitto.port, topic) as collector:
             for i in range(500):
@@ -78,7 +64,7 @@ async def test_broker_outage_while_producing_loses_nothing_and_keeps_order(
     mosquitto: PrivateMosquitto, make_config: Callable[..., Config]
 ) -> None:
     config = make_config(mosquitto)
-    async with running(config) as gateway:
+    async with running_gateway(config) as gateway:
         topic = f"{gateway.topics.base}/charger/#"
         async with Collector(mosquitto.host, mosquitto.port, topic) as collector:
             produced = 0
@@ -127,7 +113,7 @@ async def test_records_made_before_the_broker_exists_are_delivered(
 ) -> None:
     await mosquitto.stop()
     config = make_config(mosquitto)
-    async with running(config) as gateway:
+    async with running_gateway(config) as gateway:
         for i in range(50):
             gateway.recorder.record(telemetry(i))
         await asyncio.sleep(0.3)
@@ -153,11 +139,11 @@ async def test_seq_continues_after_a_gateway_restart(
     config = make_config(mosquitto)
     topic = f"{config.mqtt.topic_prefix}/{config.site.id}/charger/+/telemetry"
     async with Collector(mosquitto.host, mosquitto.port, topic) as collector:
-        async with running(config) as gateway:
+        async with running_gateway(config) as gateway:
             for i in range(10):
                 gateway.recorder.record(telemetry(i))
             await collector.wait_for(lambda: len(collector.messages) >= 10)
-        async with running(config) as gateway:
+        async with running_gateway(config) as gateway:
             for i in range(10):
                 gateway.recorder.record(telemetry(i))
             await collector.wait_for(lambda: len(collector.messages) >= 20)
@@ -168,7 +154,7 @@ async def test_outage_while_idle_delivers_every_record_exactly_once(
     mosquitto: PrivateMosquitto, make_config: Callable[..., Config]
 ) -> None:
     config = make_config(mosquitto)
-    async with running(config) as gateway:
+    async with running_gateway(config) as gateway:
         topic = f"{gateway.topics.base}/charger/+/telemetry"
         async with Collector(mosquitto.host, mosquitto.port, topic) as collector:
             for i in range(20):
@@ -193,7 +179,7 @@ async def test_a_record_the_broker_refuses_does_not_block_the_rest(
     await broker.start()
     try:
         config = make_config(broker)
-        async with running(config) as gateway:
+        async with running_gateway(config) as gateway:
             before = PUBLISH_REFUSED._value.get()
             for i in range(5):
                 gateway.recorder.record(telemetry(i))
@@ -216,7 +202,7 @@ async def test_a_graceful_stop_is_not_a_lost_control_centre(
         lapsed.append(reason)
 
     config = make_config(mosquitto)
-    async with running(config) as gateway:
+    async with running_gateway(config) as gateway:
         while not (gateway.link and gateway.link.connected):
             await asyncio.sleep(0.02)
         gateway.leases.grant("bess-1", 600, fallback)

@@ -4,32 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import Gateway
-from gateway.config.models import Config
+from tests.conftest import running_gateway
 
 __all__ = ["get", "health", "metric", "running_gateway", "wait_until"]
-
-
-@asynccontextmanager
-async def running_gateway(
-    config: Config, before_serve: Callable[[Gateway], object] | None = None
-) -> AsyncIterator[Gateway]:
-    gateway = Gateway(config)
-    await gateway.start()
-    if before_serve is not None:
-        before_serve(gateway)
-    task = asyncio.create_task(gateway.serve(install_signal_handlers=False))
-    try:
-        yield gateway
-    finally:
-        gateway.request_stop()
-        await asyncio.wait_for(task, 20)
 
 
 async def get(port: int, path: str) -> tuple[int, str, bytes]:
