@@ -15,8 +15,7 @@ from gateway.app import Gateway
 from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
 from simulators.inverter import BatteryParams, InverterSimulator
-from tests.conftest import Collector
-from tests.gateway.test_mqtt_link import running
+from tests.conftest import Collector, running_gateway
 
 PARAMS = BatteryParams(capacity_wh=100_000, max_charge_w=50_000, max_discharge_w=50_000)
 
@@ -48,7 +47,7 @@ async def test_telemetry_and_state_reach_mqtt(
 ) -> None:
     async with InverterSimulator(params=PARAMS, soc_pct=55.0, meter_unit_id=2) as sim:
         config = make_config(mosquitto, modbus=modbus_section(sim.port))
-        async with running(config) as gateway:
+        async with running_gateway(config) as gateway:
             base = gateway.topics.base
             async with Collector(mosquitto.host, mosquitto.port, f"{base}/#") as seen:
 
@@ -87,7 +86,7 @@ async def test_setpoint_commands_and_lease_expiry(
 ) -> None:
     async with InverterSimulator(params=PARAMS, soc_pct=55.0, meter_unit_id=2) as sim:
         config = make_config(mosquitto, modbus=modbus_section(sim.port))
-        async with running(config) as gateway:
+        async with running_gateway(config) as gateway:
             base = gateway.topics.base
             async with Collector(mosquitto.host, mosquitto.port, f"{base}/storage/#") as seen:
                 await seen.wait_for(
@@ -131,7 +130,7 @@ async def test_device_drop_is_visible_in_retained_state(
 ) -> None:
     async with InverterSimulator(params=PARAMS, meter_unit_id=2) as sim:
         config = make_config(mosquitto, modbus=modbus_section(sim.port))
-        async with running(config) as gateway:
+        async with running_gateway(config) as gateway:
             base = gateway.topics.base
             async with Collector(mosquitto.host, mosquitto.port, f"{base}/storage/#") as seen:
 
@@ -156,7 +155,7 @@ async def test_mqtt_loss_sends_the_battery_to_its_fallback(
     async with InverterSimulator(params=PARAMS, meter_unit_id=2) as sim:
         section = modbus_section(sim.port, fallback_power_w=-2_000)
         config = make_config(mosquitto, modbus=section)
-        async with running(config) as gateway:
+        async with running_gateway(config) as gateway:
             base = gateway.topics.base
             async with Collector(mosquitto.host, mosquitto.port, f"{base}/storage/#") as seen:
                 await seen.wait_for(

@@ -15,9 +15,8 @@ from drivers.ocpp import OcppDriver
 from gateway.app import Gateway
 from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
-from tests.conftest import Collector
+from tests.conftest import Collector, running_gateway
 from tests.drivers.ocpp.peers import Peer, charger
-from tests.gateway.test_mqtt_link import running
 
 CHARGERS = [
     {"id": "CP-16"},
@@ -159,7 +158,7 @@ async def test_state_telemetry_and_transactions_on_mqtt(
     mosquitto: PrivateMosquitto, make_config: Callable[..., Config], version: str, cid: str
 ) -> None:
     config = make_config(mosquitto, ocpp=OCPP)
-    async with running(config) as gateway:
+    async with running_gateway(config) as gateway:
         await wait_mqtt(gateway)
         base = f"{gateway.topics.base}/charger/{cid}"
         async with Collector(mosquitto.host, mosquitto.port, f"{base}/#") as mqtt:
@@ -210,7 +209,7 @@ async def test_commands_over_mqtt(
     mosquitto: PrivateMosquitto, make_config: Callable[..., Config]
 ) -> None:
     config = make_config(mosquitto, ocpp=OCPP)
-    async with running(config) as gateway:
+    async with running_gateway(config) as gateway:
         await wait_mqtt(gateway)
         offline = await command(mosquitto, gateway, "CP-16", "reset", {"id": "r0", "type": "soft"})
         assert offline["status"] == "rejected" and offline["reason"] == "charger is offline"
@@ -265,7 +264,7 @@ async def test_a_transaction_ending_while_mqtt_is_down_is_published_later(
     mosquitto: PrivateMosquitto, make_config: Callable[..., Config]
 ) -> None:
     config = make_config(mosquitto, ocpp=OCPP)
-    async with running(config) as gateway:
+    async with running_gateway(config) as gateway:
         await wait_mqtt(gateway)
         topic = f"{gateway.topics.base}/charger/CP-16/transaction"
         async with (
@@ -295,7 +294,7 @@ async def test_losing_mqtt_withdraws_a_limit_with_ttl(
     mosquitto: PrivateMosquitto, make_config: Callable[..., Config]
 ) -> None:
     config = make_config(mosquitto, ocpp=OCPP)
-    async with running(config) as gateway:
+    async with running_gateway(config) as gateway:
         await wait_mqtt(gateway)
         async with charger(ocpp_port(gateway), "CP-201", "2.0.1") as cp:
             result = await command(
