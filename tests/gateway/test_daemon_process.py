@@ -104,10 +104,18 @@ async def test_logs_are_json_lines_when_not_on_a_terminal(
     config = make_config(None)
     path = write_config(config, tmp_path / "pb.yaml")
     proc = await start_daemon(path)
-    await asyncio.sleep(1.0)
+    assert proc.stderr is not None
+    # Signal only once the daemon says it runs: its handlers are installed by then, so the
+    # test does not depend on how fast a loaded machine starts Python.
+    head: list[bytes] = []
+    while not any(b'"gateway_started"' in line for line in head):
+        line = await asyncio.wait_for(proc.stderr.readline(), 60)
+        assert line, "daemon exited before it started"
+        head.append(line)
     proc.send_signal(signal.SIGINT)
-    _, stderr = await asyncio.wait_for(proc.communicate(), 20)
+    _, rest = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0
+    stderr = b"".join(head) + rest
     lines = [json.loads(line) for line in stderr.decode().splitlines()]
     assert {"event", "level", "timestamp"} <= set(lines[0])
     assert any(line["event"] == "mqtt_disabled" for line in lines)
