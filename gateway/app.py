@@ -13,7 +13,7 @@ from gateway.commands.router import CommandRouter
 from gateway.config.models import Config
 from gateway.driver_api import Driver, DriverContext
 from gateway.homeassistant import DiscoveryPublisher
-from gateway.http import HealthReporter, HttpServer, ops_routes
+from gateway.http import HealthReporter, HttpServer, add_ops_routes
 from gateway.leases import LeaseTable
 from gateway.metrics import OUTBOX_DEPTH, OUTBOX_DROPPED
 from gateway.mqtt.link import MqttLink
@@ -67,7 +67,8 @@ class Gateway:
         self.health = HealthReporter(self)
         self.http: HttpServer | None = None
         if config.http.enabled:
-            self.http = HttpServer(config.http.host, config.http.port, ops_routes(self.health))
+            self.http = HttpServer(config.http.host, config.http.port)
+            add_ops_routes(self.http.app, self.health)
         self.discovery: DiscoveryPublisher | None = None
         if config.homeassistant.enabled and self.link is not None:
             self.discovery = DiscoveryPublisher(config, self.topics, self.link, self.recorder.twins)

@@ -1,25 +1,32 @@
-"""Health and metrics over HTTP: `GET /healthz` (JSON) and `GET /metrics` (Prometheus)."""
+"""The HTTP listener: `GET /healthz` (JSON), `GET /metrics` (Prometheus), the web page."""
 
 from __future__ import annotations
 
 import json
 
+from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.http.health import HealthReporter
-from gateway.http.server import HttpServer, Response, Route
+from gateway.http.server import HttpServer, plain_error
 from gateway.metrics import REGISTRY
 
-__all__ = ["HealthReporter", "HttpServer", "Response", "ops_routes"]
+__all__ = ["HealthReporter", "HttpServer", "add_ops_routes", "plain_error"]
 
 
-def ops_routes(reporter: HealthReporter) -> dict[str, Route]:
-    def healthz() -> Response:
+def add_ops_routes(app: web.Application, reporter: HealthReporter) -> None:
+    """`/healthz` and `/metrics` (GET and HEAD), the same documents as ever."""
+
+    async def healthz(_: web.Request) -> web.Response:
         status, document = reporter.document()
         body = json.dumps(document, separators=(",", ":"), default=str).encode()
-        return Response(status, "application/json", body)
+        return web.Response(status=status, body=body, content_type="application/json")
 
-    def metrics() -> Response:
-        return Response(200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY))
+    async def metrics(_: web.Request) -> web.Response:
+        # CONTENT_TYPE_LATEST carries version and charset parameters: set the header whole.
+        return web.Response(
+            body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
 
-    return {"/healthz": healthz, "/metrics": metrics}
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)

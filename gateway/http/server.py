@@ -1,51 +1,94 @@
-"""A minimal asyncio HTTP/1.1 server for a handful of GET routes (health and metrics).
+"""The gateway's HTTP listener on aiohttp: health, metrics and (when enabled) the web page.
 
-Two read-only routes do not justify a web framework on an edge box: the request line and
-headers are read (bounded in size and time), the path is looked up, and the response is
-written with `Connection: close` (RFC 9112 §9.6), so there is no keep-alive state to manage.
+aiohttp does the HTTP/1.1 parsing, keep-alive, HEAD and size limits; this module owns the
+listener's life (bind before READY with a clear error, stop within a bounded time) and what
+every response shares: `Cache-Control: no-store` (live values must never come from a cache)
+and a plain-text error for a handler that fails, logged once with its path.
+
+Routes are added to `app` before `start` (aiohttp freezes the router when the listener
+starts); features that need the gateway's HTTP port add theirs there.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
 import structlog
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
-__all__ = ["HttpServer", "Response", "Route"]
+__all__ = ["MAX_BODY_BYTES", "HttpServer", "plain_error"]
 
 log = structlog.get_logger("gateway.http")
 
-_MAX_HEADER_BYTES = 16 * 1024
-_READ_TIMEOUT_S = 5.0
+MAX_BODY_BYTES = 64 * 1024
+"""Request bodies beyond this are refused with 413 before a handler reads them."""
+
+_KEEPALIVE_S = 15.0
+_SHUTDOWN_S = 2.0
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
-    status: int
-    content_type: str
-    body: bytes
+def plain_error(status: int, text: str | None = None) -> web.Response:
+    """A short text/plain answer, as for every error of this listener."""
+    phrase = HTTPStatus(status).phrase
+    return web.Response(status=status, text=f"{text or phrase}\n", content_type="text/plain")
 
 
-Route = Callable[[], Response]
-"""Builds the response for one path; called on the event loop, so it must be quick."""
+@web.middleware
+async def _common_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.text is None:
+            exc.text = f"{exc.reason}\n"
+        exc.headers.setdefault("Cache-Control", "no-store")
+        raise
+    except Exception:
+        log.exception("http_handler_failed", path=request.path, method=request.method)
+        response = plain_error(500)
+    if not response.prepared:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+class _ProtocolLog:
+    """aiohttp's protocol logger: a malformed request is one warning line, not a traceback."""
+
+    def exception(self, message: str, *args: object, exc_info: object = None, **_: object) -> None:
+        peer = str(args[0]) if args else None
+        if isinstance(exc_info, HttpProcessingError):
+            log.warning("http_bad_request", peer=peer, error=exc_info.message, status=exc_info.code)
+        else:
+            log.error("http_protocol_error", message=message, exc_info=exc_info or True)
+
+    def debug(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def warning(self, message: str, *args: object, **_: object) -> None:
+        log.warning("http_protocol_warning", message=message % args if args else message)
 
 
 class HttpServer:
-    """Serves `routes` on host:port; `start` binds (OSError with a clear message on failure)."""
+    """Serves `app` on host:port; `start` binds (OSError with a clear message on failure)."""
 
-    def __init__(self, host: str, port: int, routes: dict[str, Route]) -> None:
+    def __init__(self, host: str, port: int, app: web.Application | None = None) -> None:
         self._host = host
         self._requested_port = port
-        self._routes = routes
-        self._server: asyncio.Server | None = None
+        self.app = app or web.Application(client_max_size=MAX_BODY_BYTES)
+        self.app.middlewares.append(_common_headers)
+        self._runner: web.AppRunner | None = None
         self._stopped = asyncio.Event()
         self.port: int | None = None
         """The bound port (differs from the configured one when that is 0)."""
+
+    @property
+    def host(self) -> str:
+        return self._host
 
     @property
     def url(self) -> str:
@@ -54,15 +97,20 @@ class HttpServer:
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     async def start(self) -> None:
+        runner = web.AppRunner(
+            self.app,
+            access_log=None,  # one line per request would drown the device logs
+            logger=_ProtocolLog(),
+            keepalive_timeout=_KEEPALIVE_S,
+            shutdown_timeout=_SHUTDOWN_S,
+            handle_signals=False,
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._requested_port, reuse_address=True)
         try:
-            self._server = await asyncio.start_server(
-                self._handle,
-                self._host,
-                self._requested_port,
-                reuse_address=True,
-                limit=_MAX_HEADER_BYTES,
-            )
+            await site.start()
         except OSError as exc:
+            await runner.cleanup()
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             error = OSError(
                 f"http: cannot listen on {self._host}:{self._requested_port} ({reason}); "
@@ -70,74 +118,22 @@ class HttpServer:
             )
             error.errno = exc.errno
             raise error from exc
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._runner = runner
+        server = site._server  # aiohttp keeps the asyncio.Server here; no public accessor
+        sockets = getattr(server, "sockets", None) or ()
+        self.port = int(sockets[0].getsockname()[1]) if sockets else self._requested_port
         self._stopped.clear()
-        log.info("http_listening", host=self._host, port=self.port, routes=sorted(self._routes))
+        paths = sorted({r.resource.canonical for r in self.app.router.routes() if r.resource})
+        log.info("http_listening", host=self._host, port=self.port, routes=paths)
 
     async def run(self) -> None:
         """Supervisor entry: serve until `stop` (connections are handled from `start` on)."""
-        if self._server is None:
+        if self._runner is None:
             await self.start()
         await self._stopped.wait()
 
     async def stop(self) -> None:
         self._stopped.set()
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(2):
-                    await server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(_READ_TIMEOUT_S):
-                head = await reader.readuntil(b"\r\n\r\n")
-            response, method = self._respond(head)
-            await self._write(writer, response, head_only=method == "HEAD")
-        except asyncio.LimitOverrunError:
-            await self._write(
-                writer, _plain(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE), head_only=False
-            )
-        except (asyncio.IncompleteReadError, TimeoutError):
-            await self._write(writer, _plain(HTTPStatus.BAD_REQUEST), head_only=False)
-        except ConnectionError:
-            pass
-        except Exception:
-            log.exception("http_handler_failed")
-            await self._write(writer, _plain(HTTPStatus.INTERNAL_SERVER_ERROR), head_only=False)
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    def _respond(self, head: bytes) -> tuple[Response, str]:
-        request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-        parts = request_line.split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            return _plain(HTTPStatus.BAD_REQUEST), "GET"
-        method, target, _ = parts
-        if method not in ("GET", "HEAD"):
-            return _plain(HTTPStatus.METHOD_NOT_ALLOWED), method
-        route = self._routes.get(target.split("?", 1)[0])
-        if route is None:
-            return _plain(HTTPStatus.NOT_FOUND), method
-        return route(), method
-
-    @staticmethod
-    async def _write(writer: asyncio.StreamWriter, response: Response, *, head_only: bool) -> None:
-        reason = HTTPStatus(response.status).phrase
-        headers = (
-            f"HTTP/1.1 {response.status} {reason}\r\n"
-            f"Content-Type: {response.content_type}\r\n"
-            f"Content-Length: {len(response.body)}\r\n"
-            "Cache-Control: no-store\r\n"
-            "Connection: close\r\n\r\n"
-        )
-        with contextlib.suppress(ConnectionError):
-            writer.write(headers.encode("latin-1") + (b"" if head_only else response.body))
-            await writer.drain()
-
-
-def _plain(status: HTTPStatus) -> Response:
-    return Response(status.value, "text/plain; charset=utf-8", f"{status.phrase}\n".encode())
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()

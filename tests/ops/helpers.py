@@ -18,7 +18,7 @@ __all__ = ["get", "health", "metric", "running_gateway", "wait_until"]
 async def get(port: int, path: str) -> tuple[int, str, bytes]:
     """(status, content type, body) of a GET on loopback."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
     await writer.drain()
     data = await asyncio.wait_for(reader.read(), 10)
     writer.close()
