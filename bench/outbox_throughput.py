@@ -21,10 +21,10 @@ from pathlib import Path
 import aiomqtt
 
 from gateway.app import Gateway
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
-from gateway.logs import configure_logging
-from gateway.model import ChargerId, ChargerTelemetry, PhaseValues
+from gateway.foundation.config import Config
+from gateway.foundation.logs import configure_logging
+from gateway.foundation.model import ChargerId, ChargerTelemetry, PhaseValues
 
 
 def sample(i: int) -> ChargerTelemetry:

@@ -7,15 +7,16 @@ from typing import Any
 
 import structlog
 
+from drivers.registry import build_drivers
 from gateway import __version__
-from gateway.clock import Clock, SystemClock, format_ts
-from gateway.commands.router import CommandRouter
-from gateway.config.models import Config
-from gateway.driver_api import Driver, DriverContext
+from gateway.foundation.clock import Clock, SystemClock, format_ts
+from gateway.foundation.commands.router import CommandRouter
+from gateway.foundation.config import Config
+from gateway.foundation.driver_api import Driver, DriverContext
+from gateway.foundation.leases import LeaseTable
+from gateway.foundation.metrics import OUTBOX_DEPTH, OUTBOX_DROPPED
 from gateway.homeassistant import DiscoveryPublisher
 from gateway.http import HealthReporter, HttpServer, add_ops_routes
-from gateway.leases import LeaseTable
-from gateway.metrics import OUTBOX_DEPTH, OUTBOX_DROPPED
 from gateway.mqtt.link import MqttLink
 from gateway.outbox import Outbox
 from gateway.recorder import Recorder
@@ -90,8 +91,6 @@ class Gateway:
         }
 
     async def start(self) -> None:
-        from drivers.registry import build_drivers  # drivers depend on gateway, not the reverse
-
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         await self.outbox.open()
         context = DriverContext(

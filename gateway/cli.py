@@ -1,4 +1,11 @@
-"""`pilebridge` command line: run, check-config, demo, status, sim, --version."""
+"""`pilebridge` command line: run, check-config, status, demo, sim, --version.
+
+`demo` and `sim` are a table of module names imported only when their command is given: a
+daemon on an edge box loads only what it runs (`pilebridge run` never loads the simulators
+nor the `ocpp` package's client ChargePoint they use), and a broken or missing optional
+module cannot stop the daemon from starting. Such a module exposes `add_arguments(parser)`
+and `async run(args) -> int`.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +13,45 @@ import argparse
 import asyncio
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from drivers.registry import check_config as check_driver_config
 from gateway import __version__
+from gateway.app import Gateway
 from gateway.config import ConfigError, load_config
+from gateway.foundation.config import Config
+from gateway.foundation.logs import configure_logging
+from gateway.status import run_status
 
-__all__ = ["main"]
+__all__ = ["LAZY_COMMANDS", "SIMULATORS", "LazyCommand", "main"]
 
-_SIMULATORS = {
-    "charger": ("simulators.charger.cli", "charge-point simulator (OCPP 1.6J / 2.0.1 / 2.1)"),
-    "inverter": ("simulators.inverter.cli", "battery-inverter and meter simulator (Modbus TCP)"),
+
+@dataclass(frozen=True)
+class LazyCommand:
+    module: str
+    """Imported only when this command runs; exposes `add_arguments` and `async run`."""
+    help: str
+
+
+LAZY_COMMANDS: dict[str, LazyCommand] = {
+    "demo": LazyCommand("gateway.demo", "a whole simulated site on this machine"),
+}
+SIMULATORS: dict[str, LazyCommand] = {
+    "charger": LazyCommand(
+        "simulators.charger.cli", "charge-point simulator (OCPP 1.6J / 2.0.1 / 2.1)"
+    ),
+    "inverter": LazyCommand(
+        "simulators.inverter.cli", "battery-inverter and meter simulator (Modbus TCP)"
+    ),
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(words)
+    args = parser.parse_args(words)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
@@ -33,7 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(words: Sequence[str]) -> argparse.ArgumentParser:
+    """The whole parser, importing only the lazy module of the command `words` name."""
+    chosen = _positionals(words)
     parser = argparse.ArgumentParser(
         prog="pilebridge",
         description="Edge gateway for EV-charging and battery-storage sites.",
@@ -57,28 +87,51 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print the raw health document")
     status.set_defaults(handler=_cmd_status)
 
-    demo = sub.add_parser("demo", help="a whole simulated site on this machine")
-    from gateway.demo import add_arguments as add_demo_arguments
-
-    add_demo_arguments(demo)
-    demo.set_defaults(handler=_cmd_demo)
+    for name, command in LAZY_COMMANDS.items():
+        _add_lazy(sub, name, command, load=chosen[:1] == [name])
 
     sim = sub.add_parser("sim", help="device simulators for integration testing")
     sim_sub = sim.add_subparsers(title="simulators", metavar="SIMULATOR")
-    for name, (module_name, help_text) in _SIMULATORS.items():
-        sim_parser = sim_sub.add_parser(name, help=help_text)
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        module.add_arguments(sim_parser)
-        sim_parser.set_defaults(handler=_sim_handler(module))
+    for name, command in SIMULATORS.items():
+        _add_lazy(sim_sub, name, command, load=chosen[:2] == ["sim", name])
     return parser
+
+
+def _positionals(words: Sequence[str]) -> list[str]:
+    """The leading command words (`sim charger`); top-level options take no value."""
+    out: list[str] = []
+    for word in words:
+        if word.startswith("-"):
+            if out:
+                break
+            continue
+        out.append(word)
+    return out
+
+
+def _add_lazy(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    command: LazyCommand,
+    *,
+    load: bool,
+) -> None:
+    parser = sub.add_parser(name, help=command.help)
+    if not load:
+        return
+    module = importlib.import_module(command.module)
+    module.add_arguments(parser)
+    parser.set_defaults(handler=lambda args: int(asyncio.run(module.run(args))))
+
+
+def load_checked_config(path: Path) -> Config:
+    """The config with every driver's checks (register maps) added to the loader's own."""
+    return load_config(path, checks=(check_driver_config,))
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.file)
+        config = load_checked_config(args.file)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"{args.file}: {problem}", file=sys.stderr)
@@ -92,11 +145,8 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from gateway.app import Gateway
-    from gateway.logs import configure_logging
-
     try:
-        config = load_config(args.config)
+        config = load_checked_config(args.config)
     except ConfigError as exc:
         first = exc.problems[0]
         more = (
@@ -117,19 +167,4 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from gateway.status import run_status
-
     return run_status(args.config, url=args.url, as_json=args.json)
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from gateway.demo import run_demo
-
-    return asyncio.run(run_demo(args))
-
-
-def _sim_handler(module: Any) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        return int(asyncio.run(module.run(args)))
-
-    return handler

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.clock import Clock, SystemClock, format_ts
+from gateway.foundation.clock import Clock, SystemClock, format_ts
 
 __all__ = ["Outbox", "OutboxRow"]
 

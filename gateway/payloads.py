@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gateway.clock import format_ts
-from gateway.model import (
+from gateway.foundation.clock import format_ts
+from gateway.foundation.model import (
     ActiveTransaction,
     ChargerEvent,
     ChargerLimit,

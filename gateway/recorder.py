@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from gateway.model import Record
+from gateway.foundation.model import Record
 from gateway.outbox import Outbox
 from gateway.payloads import to_message
 from gateway.topics import Topics

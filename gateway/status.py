@@ -130,6 +130,7 @@ def render_plain(doc: dict[str, Any]) -> str:
 
 
 def _render_rich(doc: dict[str, Any], out: TextIO) -> None:
+    # rich (a dependency, not a layer) is loaded only when a terminal shows the table.
     from rich.console import Console
     from rich.table import Table
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from gateway.aio import cancel_and_wait
-from gateway.backoff import backoff_delays
-from gateway.clock import Clock, SystemClock
+from gateway.foundation.aio import cancel_and_wait
+from gateway.foundation.backoff import backoff_delays
+from gateway.foundation.clock import Clock, SystemClock
 from gateway.sdnotify import SystemdNotifier
 
 __all__ = ["Component", "Supervisor"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-from gateway.model.ids import DeviceKind
+from gateway.foundation.model.ids import DeviceKind
 
 __all__ = ["Topics", "decode_id", "encode_id"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.model import (
+from gateway.foundation.model import (
     ChargerState,
     ChargerTelemetry,
     DeviceKind,

@@ -15,8 +15,8 @@ import aiomqtt
 import pytest
 
 from gateway.app import Gateway
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
+from gateway.foundation.config import Config
 
 
 @pytest.fixture

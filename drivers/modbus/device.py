@@ -24,12 +24,12 @@ from drivers.modbus.register_map import RegisterMap, load_register_map
 from drivers.modbus.signals import decode_signals
 from drivers.modbus.sunspec import DiscoveryError, build_sunspec_profile, discover
 from drivers.modbus.telemetry import meter_telemetry, storage_telemetry
-from gateway.backoff import backoff_delays
-from gateway.clock import Clock
-from gateway.config.models import ModbusDeviceConfig
-from gateway.config.register_maps import find_register_map
-from gateway.metrics import MODBUS_POLL_ERRORS, MODBUS_POLL_SECONDS
-from gateway.model import DeviceId, MeterState, Record
+from gateway.foundation.backoff import backoff_delays
+from gateway.foundation.clock import Clock
+from gateway.foundation.config import ModbusDeviceConfig
+from gateway.foundation.metrics import MODBUS_POLL_ERRORS, MODBUS_POLL_SECONDS
+from gateway.foundation.model import DeviceId, MeterState, Record
+from gateway.foundation.register_maps import find_register_map
 
 __all__ = ["OFFLINE_AFTER", "ModbusDevice"]
 

@@ -16,9 +16,9 @@ import structlog
 from drivers.modbus.device import ModbusDevice
 from drivers.modbus.errors import ExceptionReply, LinkError, VerifyError
 from drivers.modbus.storage import NotAccepted, StorageControl
-from gateway.commands.schemas import ModeCommand, SetpointCommand
-from gateway.driver_api import DriverContext
-from gateway.model import CommandRequest, CommandResult, DeviceKind
+from gateway.foundation.commands.schemas import ModeCommand, SetpointCommand
+from gateway.foundation.driver_api import DriverContext
+from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
 
 __all__ = ["MeterView", "ModbusDriver"]
 
@@ -138,3 +138,7 @@ def _failure(exc: Exception) -> CommandResult:
     if isinstance(exc, ValueError):
         return CommandResult.failed(str(exc))
     raise exc
+
+
+def create_driver(context: DriverContext) -> ModbusDriver:
+    return ModbusDriver(context)

@@ -19,7 +19,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from drivers.modbus.errors import BUSY, DeviceBusy, ExceptionReply, LinkError
-from gateway.metrics import MESSAGES
+from gateway.foundation.metrics import MESSAGES
 
 __all__ = ["ModbusLink"]
 

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from drivers.modbus.device import ModbusDevice
 from drivers.modbus.setpoint import ClampResult, PowerLimits, clamp_power_w
 from drivers.modbus.sunspec.alarms import alarm_names
-from gateway.clock import Clock
-from gateway.config.models import ModbusDeviceConfig
-from gateway.leases import LeaseTable
-from gateway.model import DeviceKind, SetpointState, StorageMode, StorageState
+from gateway.foundation.clock import Clock
+from gateway.foundation.config import ModbusDeviceConfig
+from gateway.foundation.leases import LeaseTable
+from gateway.foundation.model import DeviceKind, SetpointState, StorageMode, StorageState
 
 __all__ = ["NotAccepted", "SetpointOutcome", "StorageControl"]
 

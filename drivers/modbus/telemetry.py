@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from drivers.modbus.vocabulary import PHASES
-from gateway.model import DeviceId, MeterTelemetry, PhaseValues, StorageTelemetry
+from gateway.foundation.model import DeviceId, MeterTelemetry, PhaseValues, StorageTelemetry
 
 __all__ = ["meter_telemetry", "plausible", "storage_telemetry"]
 

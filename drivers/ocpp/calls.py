@@ -12,7 +12,7 @@ from typing import Any
 
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.session import CallRefused, ChargerOffline, Session
-from gateway.model import CommandResult
+from gateway.foundation.model import CommandResult
 
 __all__ = ["Refusal", "call_charger", "judge", "online_session"]
 

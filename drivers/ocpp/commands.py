@@ -14,8 +14,8 @@ from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.limits import LimitCommands
 from drivers.ocpp.validation import request_validator
-from gateway.commands.router import CommandHandler, CommandRouter
-from gateway.commands.schemas import (
+from gateway.foundation.commands.router import CommandHandler, CommandRouter
+from gateway.foundation.commands.schemas import (
     AvailabilityCommand,
     ResetCommand,
     StartCommand,
@@ -23,7 +23,7 @@ from gateway.commands.schemas import (
     TriggerCommand,
     UnlockCommand,
 )
-from gateway.model import CommandRequest, CommandResult, DeviceKind
+from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
 
 __all__ = ["OcppCommands"]
 

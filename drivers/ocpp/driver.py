@@ -20,9 +20,9 @@ from drivers.ocpp.session import Session
 from drivers.ocpp.session_v2 import Session2
 from drivers.ocpp.session_v16 import Session16
 from drivers.ocpp.transactions import TransactionStore
-from gateway.driver_api import DriverContext
-from gateway.metrics import OCPP_CHARGERS_CONNECTED
-from gateway.model import DeviceKind
+from gateway.foundation.driver_api import DriverContext
+from gateway.foundation.metrics import OCPP_CHARGERS_CONNECTED
+from gateway.foundation.model import DeviceKind
 
 __all__ = ["OcppDriver"]
 
@@ -117,3 +117,7 @@ class OcppDriver:
                 book.connected = False
                 session.publish_state()
                 OCPP_CHARGERS_CONNECTED.set(len(hub.sessions))
+
+
+def create_driver(context: DriverContext) -> OcppDriver:
+    return OcppDriver(context)

@@ -12,11 +12,11 @@ from drivers.ocpp.core.authorize import TagAuthorizer
 from drivers.ocpp.core.profiles import ChargerRating
 from drivers.ocpp.state import ChargerBook
 from drivers.ocpp.transactions import TransactionStore
-from gateway.clock import Clock
-from gateway.config.models import ChargerConfig, OcppConfig
-from gateway.leases import LeaseTable
-from gateway.model import ChargerId
-from gateway.recorder import Recorder
+from gateway.foundation.clock import Clock
+from gateway.foundation.config import ChargerConfig, OcppConfig
+from gateway.foundation.leases import LeaseTable
+from gateway.foundation.model import ChargerId
+from gateway.foundation.recording import RecordSink
 
 if TYPE_CHECKING:
     from drivers.ocpp.session import Session
@@ -29,7 +29,7 @@ log = structlog.get_logger("drivers.ocpp")
 @dataclass
 class Hub:
     config: OcppConfig
-    recorder: Recorder
+    recorder: RecordSink
     store: TransactionStore
     clock: Clock
     leases: LeaseTable

@@ -17,8 +17,8 @@ from drivers.ocpp.core.profiles import clear_profile, plan_limit, set_profile
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.session import Session
 from drivers.ocpp.transactions import StoredLimit
-from gateway.commands.schemas import LimitCommand
-from gateway.model import ChargerLimit, CommandRequest, CommandResult
+from gateway.foundation.commands.schemas import LimitCommand
+from gateway.foundation.model import ChargerLimit, CommandRequest, CommandResult
 
 __all__ = ["LimitCommands"]
 

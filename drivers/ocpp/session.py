@@ -42,8 +42,8 @@ from drivers.ocpp.validation import (
     request_validator,
     violation,
 )
-from gateway.clock import format_ts
-from gateway.metrics import MESSAGES
+from gateway.foundation.clock import format_ts
+from gateway.foundation.metrics import MESSAGES
 
 __all__ = ["CallRefused", "ChargerOffline", "Session"]
 

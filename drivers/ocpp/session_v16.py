@@ -18,7 +18,7 @@ from drivers.ocpp.core.timestamps import event_time
 from drivers.ocpp.core.transactions import StoredTransaction, fold_v16_stop, v16_start_key
 from drivers.ocpp.session import Handler, Session
 from drivers.ocpp.telemetry import record_meter_values, transaction_event
-from gateway.model import ChargerEvent, ChargerId
+from gateway.foundation.model import ChargerEvent, ChargerId
 
 __all__ = ["Session16"]
 

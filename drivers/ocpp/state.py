@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from drivers.ocpp.core.transactions import StoredTransaction
-from gateway.model import ActiveTransaction, ChargerId, ChargerLimit, ChargerState, EvseState
+from gateway.foundation.model import (
+    ActiveTransaction,
+    ChargerId,
+    ChargerLimit,
+    ChargerState,
+    EvseState,
+)
 
 __all__ = ["ChargerBook"]
 

@@ -20,7 +20,12 @@ from drivers.ocpp.core.energy import (
 )
 from drivers.ocpp.core.meter import MeterSample, read_meter_value
 from drivers.ocpp.core.transactions import StoredTransaction
-from gateway.model import ChargerId, ChargerTelemetry, TransactionEvent, TransactionEventKind
+from gateway.foundation.model import (
+    ChargerId,
+    ChargerTelemetry,
+    TransactionEvent,
+    TransactionEventKind,
+)
 
 if TYPE_CHECKING:
     from drivers.ocpp.session import Session

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.api_spec.payload_schemas import command_schema_name
-from gateway.commands.schemas import COMMAND_SCHEMAS
-from gateway.model.ids import DeviceKind
-from gateway.topics import Topics, decode_id
+from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
+from gateway.foundation.model.ids import DeviceKind
+from gateway.topics import Topics, decode_id, encode_id
 
 __all__ = ["CHANNELS", "Channel", "match_topic"]
 
@@ -40,8 +40,6 @@ class Channel:
         return "/".join(("{prefix}", "{site_id}", *self.levels))
 
     def topic(self, topics: Topics, device_id: str = "") -> str:
-        from gateway.topics import encode_id
-
         levels = [
             encode_id(device_id) if lv in ("{charger_id}", "{device_id}") else lv
             for lv in self.levels

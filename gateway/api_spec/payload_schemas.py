@@ -19,7 +19,7 @@ from gateway.api_spec.device_schemas import (
     STORAGE_TELEMETRY,
 )
 from gateway.api_spec.schema_parts import Schema, obj, text, time
-from gateway.commands.schemas import COMMAND_SCHEMAS
+from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
 
 __all__ = ["PAYLOAD_SCHEMAS", "command_schema_name"]
 

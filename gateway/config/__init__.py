@@ -1,24 +1,9 @@
-"""Configuration: one YAML file, validated strictly, errors with key paths."""
+"""Loading the one YAML file: strict validation, every problem with its key path.
 
-from gateway.config.loader import ConfigError, ConfigProblem, load_config, parse_config
-from gateway.config.models import (
-    ChargerConfig,
-    Config,
-    ModbusDeviceConfig,
-    MqttConfig,
-    OcppConfig,
-    SiteConfig,
-)
+The schema itself (`Config` and its sections) is in `gateway.foundation.config`, where the
+drivers can see it; the drivers' own checks (register maps) come in through `checks`.
+"""
 
-__all__ = [
-    "ChargerConfig",
-    "Config",
-    "ConfigError",
-    "ConfigProblem",
-    "ModbusDeviceConfig",
-    "MqttConfig",
-    "OcppConfig",
-    "SiteConfig",
-    "load_config",
-    "parse_config",
-]
+from gateway.config.loader import ConfigCheck, ConfigError, ConfigProblem, load_config, parse_config
+
+__all__ = ["ConfigCheck", "ConfigError", "ConfigProblem", "load_config", "parse_config"]

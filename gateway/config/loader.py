@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,27 +16,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from gateway.config.models import Config
+from gateway.foundation.config import Config
+from gateway.foundation.errors import ConfigError, ConfigProblem
 
-__all__ = ["ConfigError", "ConfigProblem", "load_config", "parse_config"]
+__all__ = ["ConfigCheck", "ConfigError", "ConfigProblem", "load_config", "parse_config"]
 
-
-@dataclass(frozen=True, slots=True)
-class ConfigProblem:
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
-
-
-class ConfigError(Exception):
-    """The file cannot be used; `problems` lists every reason, each with its key path."""
-
-    def __init__(self, source: str, problems: list[ConfigProblem]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(str(p) for p in problems))
+ConfigCheck = Callable[[Config], Iterable[ConfigProblem]]
+"""A check only another layer can make (a driver's register maps): see drivers.registry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +46,11 @@ _Loader.add_constructor("!env", _secret_constructor("env"))
 _Loader.add_constructor("!file", _secret_constructor("file"))
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read and validate a config file; raise ConfigError listing every problem."""
+def load_config(path: str | os.PathLike[str], checks: Sequence[ConfigCheck] = ()) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem.
+
+    `checks` add what only another layer knows (the application passes the drivers' checks).
+    """
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -69,10 +58,12 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise ConfigError(source, [ConfigProblem("", "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, [ConfigProblem("", f"cannot read file: {exc}")]) from None
-    return parse_config(text, source)
+    return parse_config(text, source, checks)
 
 
-def parse_config(text: str, source: str = "<config>") -> Config:
+def parse_config(
+    text: str, source: str = "<config>", checks: Sequence[ConfigCheck] = ()
+) -> Config:
     try:
         raw = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -95,6 +86,8 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         problems.extend(_explain(err, resolved) for err in exc.errors())
         raise ConfigError(source, problems) from None
     problems.extend(_check_files(config))
+    for check in checks:
+        problems.extend(check(config))
     if problems:
         raise ConfigError(source, problems)
     return config
@@ -198,31 +191,3 @@ def _check_files(config: Config) -> Iterator[ConfigProblem]:
     for key, file in candidates:
         if file is not None and not file.is_file():
             yield ConfigProblem(key, f"file {file} does not exist")
-    from gateway.config.register_maps import find_register_map  # local: avoids an import cycle
-
-    for i, device in enumerate(config.modbus.devices):
-        if device.profile == "sunspec":
-            continue
-        path = find_register_map(device.profile)
-        key = f"modbus.devices[{i}].profile"
-        if path is None:
-            yield ConfigProblem(
-                key,
-                f"register map {device.profile!r} not found (use 'sunspec' or a file under config/registers/)",
-            )
-            continue
-        yield from _check_register_map(key, path, device.kind)
-
-
-def _check_register_map(key: str, path: Path, kind: str) -> Iterator[ConfigProblem]:
-    """The map file's content must be valid too: address, type, scale, units, control points."""
-    from drivers.modbus.register_map import RegisterMapError, load_register_map  # local: optional
-
-    try:
-        spec = load_register_map(path)
-    except RegisterMapError as exc:
-        for problem in exc.problems:
-            yield ConfigProblem(key, f"{path.name}: {problem}")
-        return
-    if spec.kind != kind:
-        yield ConfigProblem(key, f"{path.name} describes a {spec.kind}, the device is a {kind}")

@@ -10,6 +10,9 @@ import tempfile
 from pathlib import Path
 
 from gateway.demo.broker import PrivateMosquitto, broker_reachable, mosquitto_binary
+from gateway.demo.site import DemoSite
+from gateway.demo.view import LiveView, TopicTap
+from gateway.foundation.logs import configure_logging
 
 __all__ = ["add_arguments", "choose_broker", "run_demo"]
 
@@ -69,10 +72,6 @@ def hints(host: str, port: int) -> list[str]:
 
 
 async def run_demo(args: argparse.Namespace) -> int:
-    from gateway.demo.site import DemoSite
-    from gateway.demo.view import LiveView, TopicTap
-    from gateway.logs import configure_logging
-
     ui = not args.no_ui and sys.stdout.isatty()
     host, port, private, how = await choose_broker(args.mqtt)
     state_dir = args.state_dir or Path(tempfile.mkdtemp(prefix="pilebridge-demo-"))

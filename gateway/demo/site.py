@@ -20,8 +20,8 @@ from typing import Any
 import structlog
 
 from gateway.app import Gateway
-from gateway.config.models import Config
 from gateway.demo.broker import free_port
+from gateway.foundation.config import Config
 from simulators.charger import ChargerConfig, ChargerFleet, ChargerSim, EvSpec, OcppVersion
 from simulators.inverter import BatteryParams, InverterSimulator, MeterSimulator, daily_curve
 

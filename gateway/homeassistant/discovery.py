@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.foundation.model import DeviceKind
 from gateway.homeassistant.entities import (
     CHARGER_ENTITIES,
     EVSE_ENTITIES,
@@ -24,7 +25,6 @@ from gateway.homeassistant.entities import (
     STORAGE_ENTITIES,
     Entity,
 )
-from gateway.model import DeviceKind
 from gateway.topics import Topics
 
 __all__ = ["DiscoveryContext", "HaDevice", "discovery_messages", "object_id"]

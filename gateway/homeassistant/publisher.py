@@ -15,9 +15,8 @@ import aiomqtt
 import structlog
 
 from gateway import __version__
-from gateway.config.models import Config
-from gateway.homeassistant.discovery import DiscoveryContext, HaDevice, discovery_messages
-from gateway.model import (
+from gateway.foundation.config import Config
+from gateway.foundation.model import (
     ChargerState,
     ChargerTelemetry,
     DeviceKind,
@@ -25,6 +24,7 @@ from gateway.model import (
     Record,
     StorageState,
 )
+from gateway.homeassistant.discovery import DiscoveryContext, HaDevice, discovery_messages
 from gateway.mqtt.link import MqttLink
 from gateway.topics import Topics
 from gateway.twins import DeviceTwins

@@ -7,9 +7,9 @@ import json
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from gateway.foundation.metrics import REGISTRY
 from gateway.http.health import HealthReporter
 from gateway.http.server import HttpServer, plain_error
-from gateway.metrics import REGISTRY
 
 __all__ = ["HealthReporter", "HttpServer", "add_ops_routes", "plain_error"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
-from gateway.clock import format_ts
-from gateway.model import (
+from gateway.foundation.clock import format_ts
+from gateway.foundation.model import (
     ChargerEvent,
     ChargerState,
     ChargerTelemetry,

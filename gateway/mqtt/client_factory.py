@@ -11,7 +11,7 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.config.models import MqttConfig
+from gateway.foundation.config import MqttConfig
 
 __all__ = ["make_client"]
 

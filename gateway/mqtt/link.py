@@ -18,19 +18,19 @@ import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.backoff import backoff_delays
-from gateway.clock import Clock, SystemClock, format_ts
-from gateway.commands.router import CommandRouter
-from gateway.commands.schemas import COMMAND_SCHEMAS
-from gateway.config.models import MqttConfig
-from gateway.metrics import (
+from gateway.foundation.backoff import backoff_delays
+from gateway.foundation.clock import Clock, SystemClock, format_ts
+from gateway.foundation.commands.router import CommandRouter
+from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
+from gateway.foundation.config import MqttConfig
+from gateway.foundation.metrics import (
     COMMAND_RESULTS,
     MESSAGES,
     MQTT_CONNECTED,
     OUTBOX_DELIVERED,
     PUBLISH_REFUSED,
 )
-from gateway.model import CommandRequest, CommandResult
+from gateway.foundation.model import CommandRequest, CommandResult
 from gateway.mqtt.batch_publisher import BatchPublisher, PublishRefused
 from gateway.mqtt.client_factory import make_client
 from gateway.outbox import Outbox, OutboxRow

@@ -14,13 +14,13 @@ from typing import Any
 
 import structlog
 
-from gateway.clock import Clock
-from gateway.commands.router import CommandRouter
-from gateway.commands.schemas import GridLimitCommand, LimitCommand, SetpointCommand
-from gateway.config.models import Config
-from gateway.leases import LeaseTable
-from gateway.metrics import CONTROLLER_IMPORT_W, CONTROLLER_LIMIT_W
-from gateway.model import (
+from gateway.foundation.clock import Clock
+from gateway.foundation.commands.router import CommandRouter
+from gateway.foundation.commands.schemas import GridLimitCommand, LimitCommand, SetpointCommand
+from gateway.foundation.config import Config
+from gateway.foundation.leases import LeaseTable
+from gateway.foundation.metrics import CONTROLLER_IMPORT_W, CONTROLLER_LIMIT_W
+from gateway.foundation.model import (
     ChargerTelemetry,
     CommandRequest,
     CommandResult,

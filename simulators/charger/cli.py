@@ -10,7 +10,7 @@ import sys
 
 import structlog
 
-from gateway.aio import cancel_and_wait
+from gateway.foundation.aio import cancel_and_wait
 from simulators.charger.config import ChargerConfig, parse_versions
 from simulators.charger.ev import EvSpec
 from simulators.charger.fleet import ChargerFleet, fleet_configs

@@ -13,8 +13,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
 
-from gateway.aio import cancel_and_wait
-from gateway.backoff import backoff_delays
+from gateway.foundation.aio import cancel_and_wait
+from gateway.foundation.backoff import backoff_delays
 from simulators.charger.config import OcppVersion
 from simulators.charger.dialect import SkipMessageError
 from simulators.charger.link import OcppLink

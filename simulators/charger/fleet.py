@@ -8,8 +8,8 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from gateway.aio import cancel_and_wait
-from gateway.clock import Clock
+from gateway.foundation.aio import cancel_and_wait
+from gateway.foundation.clock import Clock
 from simulators.charger.config import ChargerConfig, OcppVersion
 from simulators.charger.ev import EvSpec
 from simulators.charger.station import ChargerSim

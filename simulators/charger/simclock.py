@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from gateway.clock import Clock, SystemClock
+from gateway.foundation.clock import Clock, SystemClock
 
 __all__ = ["SimClock", "TimestampStyle", "format_timestamp", "parse_timestamp"]
 

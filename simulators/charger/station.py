@@ -12,8 +12,8 @@ from typing import Any
 import structlog
 from websockets.exceptions import ConnectionClosed
 
-from gateway.aio import cancel_and_wait
-from gateway.clock import Clock
+from gateway.foundation.aio import cancel_and_wait
+from gateway.foundation.clock import Clock
 from simulators.charger import metering
 from simulators.charger.config import ChargerConfig, OcppVersion
 from simulators.charger.connection import run_connection

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from gateway.logs import configure_logging
+from gateway.foundation.logs import configure_logging
 
 from .cli import add_arguments, run
 

@@ -16,8 +16,8 @@ from types import TracebackType
 from typing import Self
 
 from drivers.modbus.register_map import RegisterMap, RegisterMapError, load_register_map
-from gateway.clock import Clock, SystemClock
-from gateway.config.register_maps import find_register_map
+from gateway.foundation.clock import Clock, SystemClock
+from gateway.foundation.register_maps import find_register_map
 
 from .battery import Battery, BatteryParams
 from .faults import Faults

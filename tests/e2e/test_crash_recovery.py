@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto, free_port
+from gateway.foundation.config import Config
 from simulators.charger import ChargerConfig, ChargerFleet, ChargerSim, EvSpec, OcppVersion
 from simulators.charger.dialect import StopReason
 from tests.conftest import Collector

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from gateway.app import Gateway
-from gateway.config.models import Config
 from gateway.demo.broker import free_port
+from gateway.foundation.config import Config
 from simulators.charger import ChargerConfig, ChargerFleet, EvSpec, OcppVersion
 from simulators.inverter import BatteryParams, InverterSimulator, MeterSimulator
 

@@ -13,10 +13,10 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.commands.schemas import SetpointCommand
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
-from gateway.model import CommandRequest, CommandResult, DeviceKind
+from gateway.foundation.commands.schemas import SetpointCommand
+from gateway.foundation.config import Config
+from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
 from tests.conftest import Collector, running_gateway
 
 

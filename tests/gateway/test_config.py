@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.registry import check_config as check_driver_config
 from gateway.cli import main
 from gateway.config import ConfigError, load_config, parse_config
 
@@ -13,8 +14,9 @@ MINIMAL = "site: {id: s1}\n"
 
 
 def problems(text: str) -> list[str]:
+    """Every problem, the drivers' own checks included (as `check-config` and `run` see them)."""
     with pytest.raises(ConfigError) as info:
-        parse_config(text)
+        parse_config(text, checks=(check_driver_config,))
     return [str(p) for p in info.value.problems]
 
 
@@ -141,3 +143,17 @@ def test_run_refuses_an_invalid_config_with_one_line(
     assert len(err) == 1
     assert err[0].startswith(f"pilebridge: invalid config {bad}: mqtt.port:")
     assert "and 1 more" in err[0]
+
+
+def test_check_config_asks_the_drivers_about_register_maps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = MINIMAL + "modbus: {devices: [{id: b, kind: meter, host: h, profile: victron-gx-ess}]}\n"
+    parse_config(text)  # the loader alone knows nothing of register maps
+    path = tmp_path / "pb.yaml"
+    path.write_text(text)
+    assert main(["check-config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "modbus.devices[0].profile: victron-gx-ess.yaml describes a storage" in err
+    assert main(["run", "-c", str(path)]) == 2
+    assert "victron-gx-ess.yaml describes a storage" in capsys.readouterr().err

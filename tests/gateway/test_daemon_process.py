@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
+from gateway.foundation.config import Config
 from tests.conftest import Collector
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from gateway.clock import FakeClock
-from gateway.leases import LeaseTable
+from gateway.foundation.clock import FakeClock
+from gateway.foundation.leases import LeaseTable
 
 
 async def test_lease_lapses_after_ttl_unless_renewed() -> None:

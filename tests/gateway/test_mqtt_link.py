@@ -6,10 +6,10 @@ import asyncio
 import json
 from collections.abc import Callable
 
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
-from gateway.metrics import PUBLISH_REFUSED
-from gateway.model import ChargerId, ChargerTelemetry, TransactionEvent
+from gateway.foundation.config import Config
+from gateway.foundation.metrics import PUBLISH_REFUSED
+from gateway.foundation.model import ChargerId, ChargerTelemetry, TransactionEvent
 from tests.conftest import Collector, running_gateway
 
 

@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from gateway.clock import FakeClock
+from gateway.foundation.clock import FakeClock
 from gateway.outbox import Outbox
 
 

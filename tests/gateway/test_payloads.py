@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.model import (
+from gateway.foundation.model import (
     ChargerEvent,
     ChargerId,
     ChargerLimit,

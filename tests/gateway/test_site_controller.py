@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from gateway.clock import FakeClock
-from gateway.commands.router import CommandRouter
-from gateway.config.models import Config
-from gateway.leases import LeaseTable
-from gateway.model import (
+from gateway.foundation.clock import FakeClock
+from gateway.foundation.commands.router import CommandRouter
+from gateway.foundation.config import Config
+from gateway.foundation.leases import LeaseTable
+from gateway.foundation.model import (
     ChargerId,
     ChargerTelemetry,
     CommandRequest,

@@ -12,9 +12,9 @@ import yaml
 
 from gateway.api_spec import CHANNELS, PAYLOAD_SCHEMAS, match_topic
 from gateway.api_spec.render import rendered_docs
-from gateway.clock import format_ts
-from gateway.commands.schemas import COMMAND_SCHEMAS
-from gateway.model import (
+from gateway.foundation.clock import format_ts
+from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
+from gateway.foundation.model import (
     ActiveTransaction,
     ChargerEvent,
     ChargerId,

@@ -8,7 +8,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.config.models import Config
+from gateway.foundation.config import Config
 from tests.gateway.test_daemon_process import start_daemon, write_config
 from tests.ops.helpers import get
 

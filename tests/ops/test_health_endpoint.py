@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.app import Gateway
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
-from gateway.model import (
+from gateway.foundation.config import Config
+from gateway.foundation.model import (
     ChargerId,
     ChargerState,
     ChargerTelemetry,

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from gateway.foundation.model import DeviceKind
 from gateway.homeassistant import DiscoveryContext, HaDevice, discovery_messages
 from gateway.homeassistant.discovery import object_id
-from gateway.model import DeviceKind
 from gateway.topics import Topics
 
 TOPICS = Topics("pilebridge", "site-1")

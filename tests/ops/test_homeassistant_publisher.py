@@ -8,10 +8,10 @@ from collections.abc import Callable
 import aiomqtt
 
 from gateway import __version__
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
+from gateway.foundation.config import Config
+from gateway.foundation.model import ChargerId, ChargerState, ChargerTelemetry, EvseState
 from gateway.homeassistant import DiscoveryContext, discovery_messages, ha_devices
-from gateway.model import ChargerId, ChargerState, ChargerTelemetry, EvseState
 from tests.conftest import Collector
 from tests.ops.helpers import running_gateway
 from tests.ops.test_homeassistant_discovery import SENSOR_KEYS, TOPIC_RE

@@ -9,8 +9,8 @@ import aiomqtt
 import pytest
 
 from gateway.app import Gateway
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
+from gateway.foundation.config import Config
 from tests.conftest import Collector
 from tests.ops.helpers import running_gateway, wait_until
 

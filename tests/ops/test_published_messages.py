@@ -13,9 +13,9 @@ from paho.mqtt.properties import Properties
 
 from gateway.api_spec import CHANNELS, match_topic
 from gateway.app import Gateway
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
-from gateway.model import CommandRequest, CommandResult, DeviceKind
+from gateway.foundation.config import Config
+from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
 from tests.conftest import Collector
 from tests.ops.helpers import running_gateway, wait_until
 from tests.ops.schemas import validate_message

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.app import Gateway
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
+from gateway.foundation.config import Config
 from simulators.charger import ChargerConfig, ChargerSim, OcppVersion
 from simulators.inverter import InverterSimulator, MeterSimulator
 from tests.conftest import Collector

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
+from gateway.foundation.config import Config
 from gateway.status import health_url, render_plain
 from tests.ops.helpers import running_gateway, wait_until
 from tests.ops.test_health_endpoint import feed_site

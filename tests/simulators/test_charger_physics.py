@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.clock import FakeClock
+from gateway.foundation.clock import FakeClock
 from simulators.charger import ChargerSim
 from simulators.charger.config import ChargerConfig, OcppVersion, parse_versions
 from simulators.charger.ev import EvSpec, accepted_charge_w, integrate_soc, target_power_w

@@ -10,7 +10,7 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from gateway.clock import FakeClock
+from gateway.foundation.clock import FakeClock
 from simulators.inverter import GARBAGE_MODES, Faults, InverterSimulator
 
 MARKER_AND_COMMON = [0x5375, 0x6E53, 1, 66]

@@ -8,7 +8,7 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
 from drivers.modbus.register_map import parse_register_map
-from gateway.clock import FakeClock
+from gateway.foundation.clock import FakeClock
 from simulators.inverter import BatteryParams
 from simulators.inverter.image import ReadOnlyPointError
 from simulators.inverter.mapped_image import MappedImage

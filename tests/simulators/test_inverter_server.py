@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
-from gateway.clock import FakeClock
+from gateway.foundation.clock import FakeClock
 from simulators.inverter import BatteryParams, InverterSimulator, MeterSimulator
 from simulators.inverter.clock import ScaledClock
 from simulators.inverter.image import MODEL_TABLES

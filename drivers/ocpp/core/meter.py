@@ -16,7 +16,7 @@ from typing import Any
 
 from drivers.ocpp.core.measurands import CONTEXTS, MEASURANDS, PHASES, convert
 from drivers.ocpp.core.timestamps import parse_timestamp
-from gateway.model import ChargerId, ChargerTelemetry, PhaseValues
+from gateway.foundation.model import ChargerId, ChargerTelemetry, PhaseValues
 
 __all__ = ["MeterSample", "read_meter_value"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.model import EvseState
+from gateway.foundation.model import EvseState
 
 __all__ = ["evse_state", "evse_state_v16"]
 

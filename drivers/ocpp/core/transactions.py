@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.model import TransactionEventKind
+from gateway.foundation.model import TransactionEventKind
 
 __all__ = [
     "Outcome",

@@ -12,11 +12,11 @@ import pytest
 
 from drivers.modbus.device import ModbusDevice
 from drivers.modbus.storage import StorageControl
-from gateway.aio import cancel_and_wait
-from gateway.clock import Clock, FakeClock
-from gateway.config.models import ModbusDeviceConfig
-from gateway.leases import LeaseTable
-from gateway.model import Record
+from gateway.foundation.aio import cancel_and_wait
+from gateway.foundation.clock import Clock, FakeClock
+from gateway.foundation.config import ModbusDeviceConfig
+from gateway.foundation.leases import LeaseTable
+from gateway.foundation.model import Record
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from drivers.modbus.device import ModbusDevice
-from gateway.clock import FakeClock, SystemClock
-from gateway.model import MeterState, MeterTelemetry, StorageState, StorageTelemetry
+from gateway.foundation.clock import FakeClock, SystemClock
+from gateway.foundation.model import MeterState, MeterTelemetry, StorageState, StorageTelemetry
 from simulators.inverter import BatteryParams, InverterSimulator, MeterSimulator
 from tests.drivers.modbus.conftest import device_config, eventually, running_device
 

@@ -12,8 +12,8 @@ from typing import Any
 import aiomqtt
 
 from gateway.app import Gateway
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
+from gateway.foundation.config import Config
 from simulators.inverter import BatteryParams, InverterSimulator
 from tests.conftest import Collector, running_gateway
 

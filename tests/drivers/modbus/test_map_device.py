@@ -8,8 +8,8 @@ import pytest
 
 from drivers.modbus.errors import VerifyError
 from drivers.modbus.registers import encode_value
-from gateway.clock import FakeClock
-from gateway.model import StorageState, StorageTelemetry
+from gateway.foundation.clock import FakeClock
+from gateway.foundation.model import StorageState, StorageTelemetry
 from tests.drivers.modbus.conftest import device_config, eventually, running_device
 from tests.drivers.modbus.register_server import RegisterServer
 

@@ -9,8 +9,9 @@ import pytest
 
 from drivers.modbus.map_profile import build_map_profile
 from drivers.modbus.register_map import RegisterMapError, load_register_map, parse_register_map
-from gateway.config.loader import ConfigError, parse_config
-from gateway.config.register_maps import REGISTER_MAP_DIRS
+from drivers.registry import check_config as check_driver_config
+from gateway.config import ConfigError, parse_config
+from gateway.foundation.register_maps import REGISTER_MAP_DIRS
 
 SHIPPED = sorted(REGISTER_MAP_DIRS[-1].glob("*.yaml"))
 
@@ -85,7 +86,7 @@ modbus:
     - {{id: m1, kind: meter, host: 127.0.0.1, profile: huawei-luna2000}}
 """
     with pytest.raises(ConfigError) as err:
-        parse_config(text)
+        parse_config(text, checks=(check_driver_config,))
     problems = [str(p) for p in err.value.problems]
     assert any(
         p.startswith("modbus.devices[1].profile: bad.yaml: points.soc_pct.unit") for p in problems

@@ -11,12 +11,12 @@ import pytest
 from drivers.modbus.driver import ModbusDriver
 from drivers.modbus.errors import ExceptionReply
 from drivers.modbus.storage import NotAccepted
-from gateway.aio import cancel_and_wait
-from gateway.clock import FakeClock, SystemClock
-from gateway.commands.schemas import ModeCommand, SetpointCommand
-from gateway.config.models import Config
-from gateway.leases import LeaseTable
-from gateway.model import CommandStatus, DeviceKind, StorageState
+from gateway.foundation.aio import cancel_and_wait
+from gateway.foundation.clock import FakeClock, SystemClock
+from gateway.foundation.commands.schemas import ModeCommand, SetpointCommand
+from gateway.foundation.config import Config
+from gateway.foundation.leases import LeaseTable
+from gateway.foundation.model import CommandStatus, DeviceKind, StorageState
 from simulators.inverter import BatteryParams, InverterSimulator
 from tests.drivers.modbus.conftest import device_config, eventually, running_device
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from drivers.ocpp import OcppDriver
-from gateway.clock import SystemClock
-from gateway.commands.router import CommandRouter
-from gateway.config.models import Config
-from gateway.driver_api import DriverContext
-from gateway.leases import LeaseTable
-from gateway.model import CommandRequest, CommandResult, DeviceKind, Record
+from drivers.ocpp.driver import OcppDriver
+from gateway.foundation.clock import SystemClock
+from gateway.foundation.commands.router import CommandRouter
+from gateway.foundation.config import Config
+from gateway.foundation.driver_api import DriverContext
+from gateway.foundation.leases import LeaseTable
+from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind, Record
 from gateway.outbox import Outbox
 from gateway.recorder import Recorder
 from gateway.topics import Topics

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from gateway.config.models import Config
-from gateway.model import ChargerState, CommandStatus
+from gateway.foundation.config import Config
+from gateway.foundation.model import ChargerState, CommandStatus
 from tests.drivers.ocpp.conftest import Site, running_driver
 from tests.drivers.ocpp.peers import charger
 

@@ -16,7 +16,7 @@ from drivers.ocpp.core.energy import (
     session_energy_wh,
 )
 from drivers.ocpp.core.meter import read_meter_value
-from gateway.model import ChargerId
+from gateway.foundation.model import ChargerId
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "ocpp"
 CASES = json.loads((FIXTURES / "meter_values.json").read_text())

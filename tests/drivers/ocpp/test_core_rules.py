@@ -20,7 +20,7 @@ from drivers.ocpp.core.status import evse_state, evse_state_v16
 from drivers.ocpp.core.timestamps import event_time, parse_timestamp
 from drivers.ocpp.server import charger_id_from_path
 from drivers.ocpp.validation import outgoing_violation
-from gateway.model import EvseState
+from gateway.foundation.model import EvseState
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC).timestamp()
 

@@ -11,10 +11,10 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from drivers.ocpp import OcppDriver
+from drivers.ocpp.driver import OcppDriver
 from gateway.app import Gateway
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
+from gateway.foundation.config import Config
 from tests.conftest import Collector, running_gateway
 from tests.drivers.ocpp.peers import Peer, charger
 

@@ -12,10 +12,10 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from drivers.ocpp import OcppDriver
-from gateway.config.models import Config
-from gateway.metrics import REGISTRY
-from gateway.model import ChargerState, CommandStatus
+from drivers.ocpp.driver import OcppDriver
+from gateway.foundation.config import Config
+from gateway.foundation.metrics import REGISTRY
+from gateway.foundation.model import ChargerState, CommandStatus
 from tests.drivers.ocpp.certs import Pki, make_pki
 from tests.drivers.ocpp.conftest import Site, running_driver
 from tests.drivers.ocpp.peers import basic, charger

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from gateway.config.models import Config
-from gateway.model import ChargerState, ChargerTelemetry, TransactionEvent
+from gateway.foundation.config import Config
+from gateway.foundation.model import ChargerState, ChargerTelemetry, TransactionEvent
 from tests.drivers.ocpp.conftest import Site, running_driver
 from tests.drivers.ocpp.peers import charger
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.model import ChargerEvent, ChargerState, ChargerTelemetry, TransactionEvent
+from gateway.foundation.model import ChargerEvent, ChargerState, ChargerTelemetry, TransactionEvent
 from tests.drivers.ocpp.conftest import Site
 from tests.drivers.ocpp.peers import charger
 

@@ -1,8 +1,8 @@
 """The unified model: typed records with units in their names and one sign convention."""
 
-from gateway.model.commands import CommandRequest, CommandResult, CommandStatus
-from gateway.model.ids import ChargerId, DeviceId, DeviceKind
-from gateway.model.records import (
+from gateway.foundation.model.commands import CommandRequest, CommandResult, CommandStatus
+from gateway.foundation.model.ids import ChargerId, DeviceId, DeviceKind
+from gateway.foundation.model.records import (
     ChargerEvent,
     ChargerTelemetry,
     MeterTelemetry,
@@ -12,7 +12,7 @@ from gateway.model.records import (
     TransactionEvent,
     TransactionEventKind,
 )
-from gateway.model.state import (
+from gateway.foundation.model.state import (
     ActiveTransaction,
     ChargerLimit,
     ChargerState,

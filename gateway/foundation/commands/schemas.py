@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway.model.ids import DeviceKind
+from gateway.foundation.model.ids import DeviceKind
 
 __all__ = [
     "COMMAND_SCHEMAS",

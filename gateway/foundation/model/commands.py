@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from gateway.model.ids import DeviceKind
+from gateway.foundation.model.ids import DeviceKind
 
 __all__ = ["CommandRequest", "CommandResult", "CommandStatus"]
 

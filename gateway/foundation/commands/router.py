@@ -15,8 +15,8 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from gateway.commands.schemas import COMMAND_SCHEMAS
-from gateway.model import CommandRequest, CommandResult, DeviceKind
+from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
+from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
 
 __all__ = ["CommandHandler", "CommandRouter"]
 

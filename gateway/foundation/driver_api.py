@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from gateway.clock import Clock
-from gateway.commands.router import CommandRouter
-from gateway.config.models import Config
-from gateway.leases import LeaseTable
-from gateway.recorder import Recorder
+from gateway.foundation.clock import Clock
+from gateway.foundation.commands.router import CommandRouter
+from gateway.foundation.config import Config
+from gateway.foundation.leases import LeaseTable
+from gateway.foundation.recording import RecordSink
 
 __all__ = ["Driver", "DriverContext"]
 
@@ -18,7 +18,7 @@ __all__ = ["Driver", "DriverContext"]
 @dataclass(frozen=True)
 class DriverContext:
     config: Config
-    recorder: Recorder
+    recorder: RecordSink
     router: CommandRouter
     leases: LeaseTable
     clock: Clock

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from gateway.model.ids import ChargerId, DeviceId
+from gateway.foundation.model.ids import ChargerId, DeviceId
 
 __all__ = [
     "ActiveTransaction",

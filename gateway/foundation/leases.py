@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from gateway.clock import Clock, SystemClock
+from gateway.foundation.clock import Clock, SystemClock
 
 __all__ = ["LapseReason", "Lease", "LeaseTable"]
 
