@@ -1,20 +1,28 @@
 """Durable, ordered, bounded outbox between record producers and the MQTT broker.
 
-Records are stamped (`seq`, `ts`), serialised once and appended to an SQLite table in WAL mode.
-Writes are group-committed by one writer task on one database thread: everything put while a
-commit runs goes into the next transaction, so the cost per record stays flat under load.
+`put()` serialises a record once (strict JSON, gateway/wire.py) and queues it; a record that
+cannot be serialised, has an unusable topic or is too large even with its `data` cut is
+refused there (its future fails with `RecordRefused`), so it can never poison the queue.
+One writer task group-commits what was put to an SQLite table (WAL) on one database thread.
 
-`seq` is one counter per gateway, kept in the same transaction as the rows it numbers, so it
-survives restarts and never repeats. A row is deleted only after the broker acknowledged it
-(QoS 1 PUBACK). When more than `max_records` wait, the oldest droppable (telemetry) rows go
-first and the drop is counted; transaction events and state are never dropped.
+`seq` is assigned by the writer in the transaction that stores the rows, so only committed
+records have one: a failed commit or a refused record leaves no gap. A failed commit (disk
+full, I/O error) does not end the writer: it keeps the rows in memory (bounded), retries with
+backoff and reports `failing`; records that are never dropped and cannot be committed within
+`durable_timeout_s` are withdrawn and their futures fail with `OutboxUnavailable`, so an OCPP
+handler waiting for durability answers the charger with an error and the charger retries.
+
+A row is deleted only after the broker acknowledged it (QoS 1 PUBACK) or was moved to the
+dead-letter table. Past `max_records` rows or `max_bytes` payload bytes the oldest telemetry
+goes first, counted; records that are never dropped (transactions, events, state) are refused
+instead once they alone fill the bounds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,33 +30,47 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
+
+from gateway import wire
+from gateway.foundation.backoff import backoff_delays
 from gateway.foundation.clock import Clock, SystemClock, format_ts
+from gateway.outbox_db import (
+    CommitOutcome,
+    DeadLetter,
+    OutboxDamaged,
+    OutboxDb,
+    OutboxRow,
+    TableStats,
+)
 
-__all__ = ["Outbox", "OutboxRow"]
+__all__ = ["Outbox", "OutboxDamaged", "OutboxRow", "OutboxUnavailable", "RecordRefused"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY,
-    topic TEXT NOT NULL,
-    payload BLOB NOT NULL,
-    retain INTEGER NOT NULL,
-    droppable INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outbox_droppable ON outbox (droppable, seq);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
+log = structlog.get_logger("gateway.outbox")
 
 _RECENT_CAP = 20_000
 """Committed rows kept in memory so a publisher that keeps up never reads the table back."""
+_LOGGED_TOPICS_CAP = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    seq: int
+class RecordRefused(ValueError):
+    """The outbox did not accept this record (not strict JSON, bad topic, too large, full)."""
+
+
+class OutboxUnavailable(RuntimeError):
+    """The record could not be made durable in time (the disk fails); the producer should
+    make its device retry later. The record was withdrawn: it will not be delivered."""
+
+
+@dataclass(slots=True)
+class _Pending:
     topic: str
-    payload: bytes
+    body: bytes  # `{"ts":...,...}` without seq
     retain: bool
     droppable: bool
+    future: asyncio.Future[None]
+    deadline: float  # monotonic; only for records that are never dropped
+    gone: bool = False  # dropped or withdrawn while waiting in memory
 
 
 class Outbox:
@@ -57,21 +79,33 @@ class Outbox:
         path: Path,
         *,
         max_records: int = 1_000_000,
+        max_bytes: int = 256 * 1024 * 1024,
+        max_record_bytes: int = 128 * 1024,
+        max_memory_bytes: int = 32 * 1024 * 1024,
+        durable_timeout_s: float = 10.0,
         synchronous: str = "full",
         clock: Clock | None = None,
     ) -> None:
-        self._path = path
+        self._db = OutboxDb(path, synchronous)
         self._max_records = max_records
-        self._synchronous = synchronous.upper()
+        self._max_bytes = max_bytes
+        self._max_record_bytes = max_record_bytes
+        self._max_memory_bytes = max_memory_bytes
+        self._durable_timeout_s = durable_timeout_s
         self._clock = clock or SystemClock()
-        self._db: sqlite3.Connection | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
         self._next_seq = 1
-        self._depth = 0
-        self._dropped = 0
-        self._pending: list[OutboxRow] = []
-        self._pending_futures: list[asyncio.Future[None]] = []
+        self._table = TableStats()
+        self._counters: dict[str, int] = {"dropped": 0, "dead_letters": 0}
+        self._pending: list[_Pending] = []
+        self._pending_bytes = 0
+        self._pending_live = 0
+        self._pending_fixed = [0, 0]  # rows, bytes of pending records never dropped
+        self._pending_droppable: deque[_Pending] = deque()
+        self._inflight: list[_Pending] = []
+        """Records in the commit being written (no longer in `_pending`)."""
         self._acks: list[int] = []
+        self._dead: list[DeadLetter] = []
         self._acked_in_table: set[int] = set()
         """Acknowledged rows whose DELETE is not committed yet; never handed out again."""
         self._recent: deque[OutboxRow] = deque()
@@ -80,29 +114,38 @@ class Outbox:
         self._empty = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        self.refused = 0
+        self.truncated = 0
+        self.withdrawn = 0
+        self.commit_failures = 0
+        self.failing: str | None = None
+        """The last commit error while commits fail; None when the last commit succeeded."""
+        self.failing_since: float | None = None
+        """Monotonic time of the first failed commit in the current failing spell."""
+        self._logged_topics: set[tuple[str, str]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    @property
+    def path(self) -> Path:
+        return self._db.path
+
     async def open(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (or create) the file; OutboxDamaged if it is not a database."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._open_db)
+        last_seq, meta, stats = await loop.run_in_executor(self._executor, self._db.open)
+        self._next_seq = last_seq + 1
+        self._counters = {k: meta.get(k, 0) for k in ("dropped", "dead_letters")}
+        self._table = stats
         self._writer = asyncio.create_task(self._write_loop(), name="outbox-writer")
 
-    def _open_db(self) -> None:
-        db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={self._synchronous}")
-        db.executescript(_SCHEMA)
-        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        max_row = db.execute("SELECT max(seq) FROM outbox").fetchone()[0] or 0
-        self._next_seq = max(meta.get("last_seq", 0), max_row) + 1
-        self._dropped = meta.get("dropped", 0)
-        self._depth = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
-        self._db = db
-
     async def close(self) -> None:
-        """Commit what was put, then close. Rows not yet acknowledged stay for the next start."""
+        """Commit what was put, then close. Rows not yet acknowledged stay for the next start.
+
+        While commits fail, close gives the disk one last try and then gives up: what was
+        still in memory is lost (logged with its count), the file stays consistent.
+        """
         if self._writer is None:
             return
         self._closing = True
@@ -110,13 +153,8 @@ class Outbox:
         await self._writer
         self._writer = None
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._close_db)
+        await loop.run_in_executor(self._executor, self._db.close)
         self._executor.shutdown(wait=True)
-
-    def _close_db(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
 
     # -- producers -------------------------------------------------------------------------
 
@@ -127,19 +165,84 @@ class Outbox:
 
         Producers of telemetry need not await it; producers of transaction events do, before
         they acknowledge the device (so a crash makes the device retry rather than lose it).
+        The future fails with RecordRefused or OutboxUnavailable if the record was not kept.
         """
         if self._writer is None or self._closing:
             raise RuntimeError("outbox is not open")
-        seq = self._next_seq
-        self._next_seq = seq + 1
-        stamped = {"seq": seq, "ts": format_ts(self._clock.time()), **body}
-        payload = json.dumps(stamped, separators=(",", ":"), ensure_ascii=False).encode()
-        self._pending.append(OutboxRow(seq, topic, payload, retain, droppable))
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending_futures.append(future)
+        try:
+            data = self._encode(topic, body)
+            self._make_room(len(data), droppable)
+        except RecordRefused as exc:
+            self._refuse(future, topic, exc)
+            return future
+        deadline = time.monotonic() + self._durable_timeout_s
+        entry = _Pending(topic, data, retain, droppable, future, deadline)
+        self._pending.append(entry)
+        self._pending_live += 1
+        self._pending_bytes += len(data)
+        if droppable:
+            self._pending_droppable.append(entry)
+        else:
+            self._pending_fixed[0] += 1
+            self._pending_fixed[1] += len(data)
         self._empty.clear()
         self._wake.set()
         return future
+
+    def _encode(self, topic: str, body: dict[str, Any]) -> bytes:
+        problem = wire.valid_topic_name(topic)
+        if problem is not None:
+            raise RecordRefused(problem)
+        stamped = {"ts": format_ts(self._clock.time()), **body}
+        try:
+            data = wire.dumps(stamped)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise RecordRefused(f"not strict JSON: {type(exc).__name__}: {exc}"[:200]) from None
+        room = self._max_record_bytes - 24  # the seq field added at commit
+        if len(data) > room:
+            fitted = wire.fit_data(stamped, room, len(data))
+            if fitted is None:
+                raise RecordRefused(f"record of {len(data)} bytes exceeds max_record_bytes")
+            data = wire.dumps(fitted)
+            self.truncated += 1
+        return data
+
+    def _make_room(self, size: int, droppable: bool) -> None:
+        """Refuse what no bound can take; drop the oldest telemetry from memory if needed."""
+        fixed_rows = self._table.fixed_rows + self._pending_fixed[0]
+        fixed_bytes = self._table.fixed_bytes + self._pending_fixed[1]
+        if not droppable and (
+            fixed_rows + 1 > self._max_records or fixed_bytes + size > self._max_bytes
+        ):
+            raise RecordRefused("outbox full of records that are never dropped")
+        while self._pending_bytes + size > self._max_memory_bytes:
+            if not self._pending_droppable:
+                raise RecordRefused("outbox memory bound reached while the disk fails")
+            oldest = self._pending_droppable.popleft()
+            if oldest.gone:
+                continue
+            self._forget_pending(oldest)
+            self._counters["dropped"] += 1
+            _settle(oldest.future, None)
+
+    def _forget_pending(self, p: _Pending) -> None:
+        if p.gone:
+            return
+        p.gone = True
+        self._pending_live -= 1
+        self._pending_bytes -= len(p.body)
+        if not p.droppable:
+            self._pending_fixed[0] -= 1
+            self._pending_fixed[1] -= len(p.body)
+
+    def _refuse(self, future: asyncio.Future[None], topic: str, exc: RecordRefused) -> None:
+        self.refused += 1
+        key = (topic, str(exc)[:40])
+        if key not in self._logged_topics and len(self._logged_topics) < _LOGGED_TOPICS_CAP:
+            self._logged_topics.add(key)  # once per topic and reason: a flood does not flood logs
+            log.error("outbox_record_refused", topic=topic[:200], reason=str(exc))
+        _settle(future, exc)
 
     # -- consumer (the MQTT publisher) -----------------------------------------------------
 
@@ -152,10 +255,11 @@ class Outbox:
             if recent and recent[0].seq == after_seq + 1:
                 n = min(limit, len(recent))
                 return [recent[i] for i in range(n)]
-            if self._depth > 0 or self._pending or recent:
+            if self._table.rows > 0 or recent:
                 loop = asyncio.get_running_loop()
-                rows = await loop.run_in_executor(self._executor, self._select, after_seq, limit)
-                rows = [r for r in rows if r.seq not in self._acked_in_table]
+                rows = await loop.run_in_executor(self._executor, self._db.select, after_seq, limit)
+                gone = self._acked_in_table | {d.row.seq for d in self._dead}
+                rows = [r for r in rows if r.seq not in gone]
                 if rows:
                     return rows
             self._committed.clear()
@@ -163,11 +267,28 @@ class Outbox:
 
     def ack(self, seqs: Iterable[int]) -> None:
         """The broker has these rows; delete them in the next write transaction."""
-        acked = list(seqs)
+        acked = [s for s in seqs if s not in self._acked_in_table]
         self._acks.extend(acked)
         self._acked_in_table.update(acked)
         self._forget_recent(acked)
-        self._depth -= len(acked)
+        if self.depth <= 0:
+            self._empty.set()
+        self._wake.set()
+
+    def dead_letter(self, row: OutboxRow, reason: str) -> None:
+        """Move a row the broker will never take to the dead-letter table (logged once)."""
+        if row.seq in self._acked_in_table:
+            return
+        log.error(
+            "outbox_dead_letter",
+            topic=row.topic[:200],
+            seq=row.seq,
+            bytes=len(row.payload),
+            reason=reason,
+        )
+        self._dead.append(DeadLetter(row, reason))
+        self._acked_in_table.add(row.seq)
+        self._forget_recent([row.seq])
         if self.depth <= 0:
             self._empty.set()
         self._wake.set()
@@ -185,15 +306,29 @@ class Outbox:
     @property
     def depth(self) -> int:
         """Rows waiting for the broker (committed or about to be)."""
-        return self._depth + len(self._pending)
+        return self._table.rows - len(self._acked_in_table) + self._pending_live
+
+    @property
+    def bytes(self) -> int:
+        """Payload bytes waiting (in the table and in memory)."""
+        return self._table.bytes + self._pending_bytes
 
     @property
     def dropped(self) -> int:
-        return self._dropped
+        return self._counters["dropped"]
+
+    @property
+    def dead_letters(self) -> int:
+        return self._counters["dead_letters"]
 
     @property
     def last_seq(self) -> int:
+        """The last seq committed."""
         return self._next_seq - 1
+
+    def failing_for_s(self) -> float:
+        """How long commits have been failing (0 when they succeed)."""
+        return 0.0 if self.failing_since is None else time.monotonic() - self.failing_since
 
     async def wait_empty(self) -> None:
         """Wait until the broker has acknowledged every row."""
@@ -202,89 +337,153 @@ class Outbox:
             await self._empty.wait()
 
     async def flushed(self) -> None:
-        """Wait until everything put so far is committed."""
-        if self._pending_futures:
-            await asyncio.gather(*self._pending_futures)
+        """Wait until everything put so far is committed (or withdrawn)."""
+        futures = [p.future for p in (*self._inflight, *self._pending) if not p.gone]
+        if futures:
+            await asyncio.wait(futures)
 
     # -- the writer ------------------------------------------------------------------------
 
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()
+        delays = backoff_delays(0.05, 5.0)
         while True:
             await self._wake.wait()
             self._wake.clear()
-            rows, futures, acks = self._pending, self._pending_futures, self._acks
-            self._pending, self._pending_futures, self._acks = [], [], []
-            if rows or acks:
-                excess = self._depth + len(rows) - self._max_records
-                try:
-                    dropped, counted = await loop.run_in_executor(
-                        self._executor, self._commit, rows, acks, excess
+            pending = [p for p in self._pending if not p.gone]
+            acks, dead = self._acks, self._dead
+            self._pending, self._acks, self._dead = [], [], []
+            self._inflight = pending
+            self._pending_droppable = deque()  # records in flight are not dropped from memory
+            if pending or acks or dead:
+                first = self._next_seq
+                rows = [
+                    OutboxRow(
+                        first + i, p.topic, wire.stamp(first + i, p.body), p.retain, p.droppable
                     )
-                except Exception as exc:
-                    for fut in futures:
-                        if not fut.done():
-                            fut.set_exception(exc)
-                    raise
-                self._acked_in_table.difference_update(acks)
-                if dropped:
-                    # Rows in flight may have been dropped: count again rather than guess.
-                    self._depth = counted - len(self._acks)
-                    self._recent.clear()  # the table lost rows that may still be in memory
-                else:
-                    self._depth += len(rows)
-                    self._recent.extend(rows)
-                    while len(self._recent) > _RECENT_CAP:
-                        self._recent.popleft()
-                for fut in futures:
-                    if not fut.done():
-                        fut.set_result(None)
-                self._committed.set()
-            if self._closing and not self._pending and not self._acks:
+                    for i, p in enumerate(pending)
+                ]
+                try:
+                    outcome = await loop.run_in_executor(
+                        self._executor,
+                        self._db.commit,
+                        rows,
+                        acks,
+                        dead,
+                        self._table,
+                        (self._max_records, self._max_bytes),
+                        dict(self._counters),
+                    )
+                except (sqlite3.Error, OSError) as exc:
+                    self._inflight = []
+                    self._pending = pending + self._pending
+                    self._pending_droppable = deque(p for p in self._pending if p.droppable)
+                    self._acks, self._dead = acks + self._acks, dead + self._dead
+                    if self._closing:
+                        self._give_up(exc)
+                        return
+                    self._commit_failed(exc)
+                    await self._pause(next(delays))
+                    self._wake.set()
+                    continue
+                delays = backoff_delays(0.05, 5.0)
+                self._inflight = []
+                self._committed_ok(pending, rows, acks, dead, outcome)
+            if self._closing and not self._pending and not self._acks and not self._dead:
                 return
 
-    def _commit(self, rows: list[OutboxRow], acks: list[int], excess: int) -> tuple[int, int]:
-        """Write one transaction; return (rows dropped, rows in the table if any were dropped)."""
-        db = self._db
-        assert db is not None
-        dropped = counted = 0
-        with db:  # one transaction
-            db.execute("BEGIN")
-            if acks:
-                db.executemany("DELETE FROM outbox WHERE seq = ?", ((s,) for s in acks))
-            if rows:
-                db.executemany(
-                    "INSERT INTO outbox (seq, topic, payload, retain, droppable) VALUES (?,?,?,?,?)",
-                    ((r.seq, r.topic, r.payload, r.retain, r.droppable) for r in rows),
-                )
-                db.execute(
-                    "INSERT INTO meta (key, value) VALUES ('last_seq', ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (rows[-1].seq,),
-                )
-            if excess > 0:
-                cur = db.execute(
-                    "DELETE FROM outbox WHERE seq IN "
-                    "(SELECT seq FROM outbox WHERE droppable = 1 ORDER BY seq LIMIT ?)",
-                    (excess,),
-                )
-                dropped = cur.rowcount
-                if dropped:
-                    self._dropped += dropped
-                    db.execute(
-                        "INSERT INTO meta (key, value) VALUES ('dropped', ?) "
-                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        (self._dropped,),
-                    )
-                    counted = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
-        return dropped, counted
+    def _committed_ok(
+        self,
+        pending: list[_Pending],
+        rows: list[OutboxRow],
+        acks: list[int],
+        dead: list[DeadLetter],
+        outcome: CommitOutcome,
+    ) -> None:
+        if self.failing is not None:
+            log.warning("outbox_recovered", failed_for_s=round(self.failing_for_s(), 1))
+            self.failing = self.failing_since = None
+        self._next_seq += len(rows)
+        for p in pending:
+            self._forget_pending(p)
+        self._table = outcome.stats
+        self._counters["dropped"] += outcome.dropped
+        self._counters["dead_letters"] += len(dead)
+        self._acked_in_table.difference_update(acks)
+        self._acked_in_table.difference_update(d.row.seq for d in dead)
+        if outcome.dropped:
+            self._recent.clear()  # the table lost rows that may still be in memory
+        else:
+            self._recent.extend(rows)
+            while len(self._recent) > _RECENT_CAP:
+                self._recent.popleft()
+        for p in pending:
+            _settle(p.future, None)
+        self._committed.set()
+        if self.depth <= 0:
+            self._empty.set()
 
-    def _select(self, after_seq: int, limit: int) -> list[OutboxRow]:
-        db = self._db
-        assert db is not None
-        cur = db.execute(
-            "SELECT seq, topic, payload, retain, droppable FROM outbox "
-            "WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after_seq, limit),
-        )
-        return [OutboxRow(s, t, bytes(p), bool(r), bool(d)) for s, t, p, r, d in cur]
+    def _commit_failed(self, exc: BaseException) -> None:
+        self.commit_failures += 1
+        if self.failing is None:
+            self.failing_since = time.monotonic()
+            log.error(
+                "outbox_commit_failed",
+                path=str(self.path),
+                error=str(exc),
+                waiting=len(self._pending),
+            )
+        self.failing = f"{type(exc).__name__}: {exc}"
+        self._withdraw_expired()
+
+    def _withdraw_expired(self) -> None:
+        """Records never dropped that waited past their deadline: their producers retry."""
+        now = time.monotonic()
+        expired = [p for p in self._pending if not p.gone and not p.droppable and p.deadline <= now]
+        if not expired:
+            return
+        for p in expired:
+            self._forget_pending(p)
+        self._pending = [p for p in self._pending if not p.gone]
+        self.withdrawn += len(expired)
+        log.warning("outbox_records_withdrawn", count=len(expired), reason=self.failing)
+        error = OutboxUnavailable(f"outbox cannot store records: {self.failing}")
+        for p in expired:
+            _settle(p.future, error)
+
+    async def _pause(self, delay: float) -> None:
+        """Wait before the next try, waking early for a deadline or a close."""
+        now = time.monotonic()
+        deadlines = [p.deadline for p in self._pending if not p.droppable and not p.gone]
+        if deadlines:
+            delay = max(0.01, min(delay, min(deadlines) - now))
+        try:
+            async with asyncio.timeout(delay):
+                while not self._closing:
+                    self._wake.clear()
+                    await self._wake.wait()
+        except TimeoutError:
+            pass
+        self._withdraw_expired()
+
+    def _give_up(self, exc: BaseException) -> None:
+        lost = sum(1 for p in self._pending if not p.gone)
+        log.error("outbox_close_lost_records", path=str(self.path), error=str(exc), lost=lost)
+        error = OutboxUnavailable(f"outbox closed while failing: {exc}")
+        for p in self._pending:
+            _settle(p.future, error)
+        self._pending = []
+        self._pending_bytes = self._pending_live = 0
+        self._pending_fixed = [0, 0]
+        self._pending_droppable.clear()
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    """Resolve a producer's future; an error nobody awaits is not reported as unretrieved."""
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+        future.exception()  # mark retrieved: telemetry producers do not await their futures

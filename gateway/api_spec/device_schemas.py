@@ -89,6 +89,15 @@ CHARGER_EVENT = record(
     {
         "event": text("snake_case event name, e.g. firmware_status, security_event, data_transfer"),
         "data": {"type": "object", "description": "The message's fields as the charger sent them"},
+        "data_truncated": {
+            "type": "boolean",
+            "description": "Present and true when the record exceeded mqtt.max_record_bytes or the broker's Maximum Packet Size: `data` keeps its small fields and the first characters of long strings; larger nested values are left out",
+        },
+        "data_bytes": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "With data_truncated: the size in bytes of the original `data` as JSON",
+        },
     },
     ("event", "data"),
 )

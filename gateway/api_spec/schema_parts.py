@@ -46,7 +46,7 @@ def record(
     """A record through the outbox: the outbox stamps `seq` and `ts` on every body."""
     props = {
         "seq": integer(
-            "Gateway-wide sequence number, strictly increasing across restarts; a gap means records were dropped from a full outbox, a repeat is a QoS 1 redelivery",
+            "Gateway-wide sequence number, strictly increasing across restarts; a gap means records were dropped from a full outbox or moved to dead letters (both counted in /metrics and /healthz), a repeat is a QoS 1 redelivery",
             1,
         ),
         "ts": time("When the gateway accepted the record"),

@@ -80,6 +80,18 @@ class TlsConfig(Strict):
 class OutboxConfig(Strict):
     max_records: Annotated[int, Field(ge=100)] = 1_000_000
     """Bound on records waiting for the broker; past it the oldest telemetry is dropped."""
+    max_bytes: Annotated[int, Field(ge=1024 * 1024)] = 256 * 1024 * 1024
+    """Bound on their payload bytes, the same way. Records never dropped (transactions,
+    events, state) are refused once they alone fill either bound (logged, counted)."""
+    max_memory_bytes: Annotated[int, Field(ge=1024 * 1024)] = 32 * 1024 * 1024
+    """Records kept in memory while the disk refuses writes; past it the oldest telemetry
+    is dropped, then new records are refused."""
+    durable_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
+    """How long a transaction event (or another record never dropped) may wait for the
+    disk; then it is withdrawn and the charger is answered with an error, so it retries."""
+    restart_after_s: Annotated[float, Field(ge=0)] = 300.0
+    """Commits failing this long: stop feeding the systemd watchdog so systemd restarts the
+    gateway. 0: never."""
     synchronous: Literal["normal", "full"] = "full"
     """SQLite sync level: `full` survives power loss, `normal` only a process crash."""
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
@@ -102,6 +114,10 @@ class MqttConfig(Strict):
     reconnect_min_s: Annotated[float, Field(gt=0)] = 0.5
     reconnect_max_s: Annotated[float, Field(gt=0)] = 30.0
     max_inflight: Annotated[int, Field(ge=1, le=65535)] = 200
+    max_record_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 128 * 1024
+    """Largest record published. A larger event is published with its `data` cut
+    (`data_truncated: true`); one still too large is refused. The broker's own Maximum
+    Packet Size (MQTT 5 CONNACK) is honoured as well, whichever is smaller."""
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
 
 

@@ -1,0 +1,276 @@
+"""The outbox's SQLite file: rows waiting for the broker, dead letters and counters.
+
+Everything here runs on the outbox's one database thread. One `commit()` is one transaction:
+new rows, deletions of acknowledged rows, dead letters and the drop of the oldest telemetry
+when a bound is passed all land together or not at all, so the counters (`last_seq`,
+`dropped`, `dead_letters`) always agree with the rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "DeadLetter",
+    "OutboxDamaged",
+    "OutboxDb",
+    "OutboxRow",
+    "TableStats",
+    "set_aside",
+]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    retain INTEGER NOT NULL,
+    droppable INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_droppable ON outbox (droppable, seq);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letter (
+    seq INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    at REAL NOT NULL
+);
+"""
+
+DEAD_LETTERS_KEPT = 1000
+"""Dead letters kept for inspection (`sqlite3 outbox.sqlite 'select * from dead_letter'`);
+older ones are deleted, the counter keeps them all."""
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    seq: int
+    topic: str
+    payload: bytes
+    retain: bool
+    droppable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    row: OutboxRow
+    reason: str
+
+
+@dataclass(slots=True)
+class TableStats:
+    """Rows and payload bytes in the table, and the part that may never be dropped."""
+
+    rows: int = 0
+    bytes: int = 0
+    fixed_rows: int = 0
+    fixed_bytes: int = 0
+
+    def add(self, size: int, droppable: bool, sign: int = 1) -> None:
+        self.rows += sign
+        self.bytes += sign * size
+        if not droppable:
+            self.fixed_rows += sign
+            self.fixed_bytes += sign * size
+
+
+@dataclass(slots=True)
+class CommitOutcome:
+    stats: TableStats
+    dropped: int = 0
+    dropped_seqs: list[int] = field(default_factory=list)
+
+
+class OutboxDamaged(Exception):
+    """The outbox file cannot be opened as a database (e.g. after a power cut on an SD card)."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(
+            f"outbox database {path} is damaged ({detail}); its undelivered records cannot be "
+            f"read. Move it aside and start with an empty outbox: "
+            f"'pilebridge run --set-aside-damaged-outbox -c CONFIG' (keeps it as "
+            f"{path.name}.damaged-<time>), see docs/reliability.md"
+        )
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged outbox (and its WAL files) to `<name>.damaged-<time>`; a fresh one
+    is created at the next open. Returns the new name of the main file."""
+    suffix = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = path.with_name(f"{path.name}.damaged-{suffix}")
+    for extra in ("-wal", "-shm"):
+        companion = path.with_name(path.name + extra)
+        if companion.exists():
+            companion.rename(target.with_name(target.name + extra))
+    path.rename(target)
+    return target
+
+
+class OutboxDb:
+    def __init__(self, path: Path, synchronous: str) -> None:
+        self.path = path
+        self._synchronous = synchronous.upper()
+        self._db: sqlite3.Connection | None = None
+
+    def open(self) -> tuple[int, dict[str, int], TableStats]:
+        """(last committed seq, counters, table stats); OutboxDamaged if it is not a database."""
+        try:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={self._synchronous}")
+            db.executescript(_SCHEMA)
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            max_row = db.execute("SELECT max(seq) FROM outbox").fetchone()[0] or 0
+            stats = TableStats()
+            for droppable, rows, size in db.execute(
+                "SELECT droppable, count(*), coalesce(sum(length(payload)), 0) "
+                "FROM outbox GROUP BY droppable"
+            ):
+                stats.rows += rows
+                stats.bytes += size
+                if not droppable:
+                    stats.fixed_rows, stats.fixed_bytes = rows, size
+        except sqlite3.OperationalError:
+            raise  # locked, read-only, disk full: not damage, the caller reports it as it is
+        except sqlite3.DatabaseError as exc:
+            raise OutboxDamaged(self.path, str(exc)) from None
+        self._db = db
+        return max(meta.get("last_seq", 0), max_row), meta, stats
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def commit(
+        self,
+        rows: Sequence[OutboxRow],
+        acks: Sequence[int],
+        dead: Sequence[DeadLetter],
+        stats: TableStats,
+        bounds: tuple[int, int],
+        counters: dict[str, int],
+    ) -> CommitOutcome:
+        """One transaction; returns the table's new stats and what the bounds dropped.
+
+        `counters` (`dropped`, `dead_letters`) are written as given plus this commit's drops.
+        On any error nothing is changed (the transaction rolls back) and the error is raised.
+        """
+        db = self._db
+        assert db is not None
+        after = TableStats(stats.rows, stats.bytes, stats.fixed_rows, stats.fixed_bytes)
+        outcome = CommitOutcome(after)
+        try:
+            self._write(db, rows, acks, dead, after, outcome, bounds, counters)
+        except BaseException:
+            if db.in_transaction:  # COMMIT itself can fail (disk full): never leave it open
+                db.rollback()
+            raise
+        return outcome
+
+    def _write(
+        self,
+        db: sqlite3.Connection,
+        rows: Sequence[OutboxRow],
+        acks: Sequence[int],
+        dead: Sequence[DeadLetter],
+        after: TableStats,
+        outcome: CommitOutcome,
+        bounds: tuple[int, int],
+        counters: dict[str, int],
+    ) -> None:
+        with db:
+            db.execute("BEGIN")
+            gone = [*acks, *(d.row.seq for d in dead)]
+            for size, droppable in self._delete(db, gone):
+                after.add(size, bool(droppable), -1)
+            if dead:
+                self._bury(db, dead)
+            if rows:
+                db.executemany(
+                    "INSERT INTO outbox (seq, topic, payload, retain, droppable) VALUES (?,?,?,?,?)",
+                    ((r.seq, r.topic, r.payload, r.retain, r.droppable) for r in rows),
+                )
+                for r in rows:
+                    after.add(len(r.payload), r.droppable)
+                _set(db, "last_seq", rows[-1].seq)
+            max_rows, max_bytes = bounds
+            if after.rows > max_rows or after.bytes > max_bytes:
+                self._drop_oldest(db, after, outcome, max_rows, max_bytes)
+            if outcome.dropped or "dropped" in counters:
+                _set(db, "dropped", counters.get("dropped", 0) + outcome.dropped)
+            if dead:
+                _set(db, "dead_letters", counters.get("dead_letters", 0) + len(dead))
+
+    def _delete(self, db: sqlite3.Connection, seqs: list[int]) -> Iterable[tuple[int, int]]:
+        for i in range(0, len(seqs), _CHUNK):
+            chunk = seqs[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            yield from db.execute(
+                f"DELETE FROM outbox WHERE seq IN ({marks}) RETURNING length(payload), droppable",
+                chunk,
+            ).fetchall()
+
+    def _bury(self, db: sqlite3.Connection, dead: Sequence[DeadLetter]) -> None:
+        now = time.time()
+        db.executemany(
+            "INSERT OR REPLACE INTO dead_letter (seq, topic, payload, reason, at) VALUES (?,?,?,?,?)",
+            ((d.row.seq, d.row.topic, d.row.payload, d.reason, now) for d in dead),
+        )
+        db.execute(
+            "DELETE FROM dead_letter WHERE seq NOT IN "
+            "(SELECT seq FROM dead_letter ORDER BY seq DESC LIMIT ?)",
+            (DEAD_LETTERS_KEPT,),
+        )
+
+    def _drop_oldest(
+        self,
+        db: sqlite3.Connection,
+        after: TableStats,
+        outcome: CommitOutcome,
+        max_rows: int,
+        max_bytes: int,
+    ) -> None:
+        """Delete the oldest telemetry until both bounds hold (or no telemetry is left)."""
+        while after.rows > max_rows or after.bytes > max_bytes:
+            candidates = db.execute(
+                "SELECT seq, length(payload) FROM outbox WHERE droppable = 1 ORDER BY seq LIMIT ?",
+                (_CHUNK,),
+            ).fetchall()
+            if not candidates:
+                return
+            chosen: list[int] = []
+            for seq, size in candidates:
+                if after.rows <= max_rows and after.bytes <= max_bytes:
+                    break
+                chosen.append(seq)
+                after.add(size, True, -1)
+            db.executemany("DELETE FROM outbox WHERE seq = ?", ((s,) for s in chosen))
+            outcome.dropped += len(chosen)
+            outcome.dropped_seqs += chosen
+
+    def select(self, after_seq: int, limit: int) -> list[OutboxRow]:
+        db = self._db
+        assert db is not None
+        cur = db.execute(
+            "SELECT seq, topic, payload, retain, droppable FROM outbox "
+            "WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        )
+        return [OutboxRow(s, t, bytes(p), bool(r), bool(d)) for s, t, p, r, d in cur]
+
+
+def _set(db: sqlite3.Connection, key: str, value: int) -> None:
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )

@@ -1,0 +1,100 @@
+"""The one place JSON is written for MQTT: strict JSON, valid UTF-8, bounded size.
+
+Strict means what every JSON parser accepts (RFC 8259): no `NaN`/`Infinity` (`allow_nan=False`)
+and no lone surrogates (encoding to UTF-8 fails on them). A body that is not strict JSON
+raises `ValueError`/`TypeError` here, before it can reach the outbox or the broker.
+
+An event too large for the record size limit (a 1 MB DataTransfer) keeps its small fields and
+loses the bulk of `data`; `data_truncated: true` and `data_bytes` (the size of the original
+`data` as JSON) say so, so a control centre knows it saw a cut record.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["dumps", "fit_data", "stamp", "valid_topic_name"]
+
+_KEEP_STRING_CHARS = 256
+"""A long string in a cut `data` keeps this many characters (enough to identify it)."""
+_KEEP_VALUE_BYTES = 1024
+"""A nested value in a cut `data` is kept whole only up to this size as JSON."""
+
+
+def dumps(body: Any) -> bytes:
+    """Compact strict JSON as UTF-8; ValueError (NaN, a lone surrogate) or TypeError."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def stamp(seq: int, stamped_body: bytes) -> bytes:
+    """Put `"seq":N` first into an object already serialised by `dumps` (`{"ts":...}`)."""
+    return b'{"seq":%d,%s' % (seq, stamped_body[1:])
+
+
+def fit_data(body: dict[str, Any], limit: int, size: int) -> dict[str, Any] | None:
+    """A copy of `body` whose `data` is cut so the whole fits in `limit` bytes, or None.
+
+    `size` is the current serialised size. None when there is no `data` to cut, or cutting
+    it cannot bring the record under the limit (then the record is refused, not mangled).
+    """
+    data = body.get("data")
+    if not isinstance(data, dict | list | str):
+        return None
+    original = len(dumps(data))
+    budget = limit - (size - original) - 64  # room for the flag fields
+    if budget <= 2:
+        return None
+    cut = _cut(data, budget)
+    fitted = {**body, "data": cut, "data_truncated": True, "data_bytes": original}
+    return fitted if len(dumps(fitted)) <= limit else None
+
+
+def _cut(data: Any, budget: int) -> Any:
+    if isinstance(data, str):
+        return data[: min(_KEEP_STRING_CHARS, max(0, budget // 4))]
+    items = list(data.items()) if isinstance(data, dict) else list(enumerate(data))
+    kept: list[tuple[Any, Any]] = []
+    used = 2
+    for key, value in items:
+        small = _small(value)
+        if small is None:
+            continue
+        cost = len(dumps(small)) + len(dumps(str(key))) + 2
+        if used + cost > budget:
+            break
+        kept.append((key, small))
+        used += cost
+    if isinstance(data, dict):
+        return dict(kept)
+    return [value for _, value in kept]
+
+
+def _small(value: Any) -> Any:
+    """The value itself if small, a long string's head, or None (left out)."""
+    if isinstance(value, str):
+        return value[:_KEEP_STRING_CHARS]
+    if len(dumps(value)) <= _KEEP_VALUE_BYTES:
+        return value
+    return None
+
+
+def valid_topic_name(topic: str) -> str | None:
+    """None if `topic` is a publishable MQTT topic name, else what is wrong with it.
+
+    MQTT 5 §4.7: UTF-8 (no lone surrogates), no wildcards, no NUL, at most 65,535 bytes;
+    control characters are refused too (§1.5.4: Mosquitto disconnects a client on them).
+    """
+    if not topic:
+        return "empty topic"
+    if "+" in topic or "#" in topic:
+        return "wildcard in topic name"
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in topic):
+        return "control character in topic"
+    try:
+        encoded = topic.encode()
+    except UnicodeEncodeError:
+        return "topic is not valid UTF-8"
+    if len(encoded) > 65535:
+        return "topic longer than 65535 bytes"
+    return None
