@@ -14,9 +14,18 @@ from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.config import Config
 from gateway.foundation.driver_api import Driver, DriverContext
 from gateway.foundation.leases import LeaseTable
-from gateway.foundation.metrics import OUTBOX_DEPTH, OUTBOX_DROPPED
 from gateway.homeassistant import DiscoveryPublisher
 from gateway.http import HealthReporter, HttpServer, add_ops_routes
+from gateway.foundation.metrics import (
+    OUTBOX_BYTES,
+    OUTBOX_DEAD_LETTERS,
+    OUTBOX_DEPTH,
+    OUTBOX_DROPPED,
+    OUTBOX_FAILING,
+    OUTBOX_REFUSED,
+    OUTBOX_TRUNCATED,
+    OUTBOX_WITHDRAWN,
+)
 from gateway.mqtt.link import MqttLink
 from gateway.outbox import Outbox
 from gateway.recorder import Recorder
@@ -40,12 +49,22 @@ class Gateway:
         self.outbox = Outbox(
             config.state_dir / "outbox.sqlite",
             max_records=config.mqtt.outbox.max_records,
+            max_bytes=config.mqtt.outbox.max_bytes,
+            max_record_bytes=config.mqtt.max_record_bytes,
+            max_memory_bytes=config.mqtt.outbox.max_memory_bytes,
+            durable_timeout_s=config.mqtt.outbox.durable_timeout_s,
             synchronous=config.mqtt.outbox.synchronous,
             clock=self.clock,
         )
         self.recorder = Recorder(self.outbox, self.topics)
         OUTBOX_DEPTH.set_function(lambda: self.outbox.depth)
         OUTBOX_DROPPED.set_function(lambda: self.outbox.dropped)
+        OUTBOX_BYTES.set_function(lambda: self.outbox.bytes)
+        OUTBOX_DEAD_LETTERS.set_function(lambda: self.outbox.dead_letters)
+        OUTBOX_REFUSED.set_function(lambda: self.outbox.refused)
+        OUTBOX_TRUNCATED.set_function(lambda: self.outbox.truncated)
+        OUTBOX_WITHDRAWN.set_function(lambda: self.outbox.withdrawn)
+        OUTBOX_FAILING.set_function(lambda: 1 if self.outbox.failing else 0)
         self.router = CommandRouter()
         self.leases = LeaseTable(self.clock)
         self.link: MqttLink | None = None
@@ -63,6 +82,7 @@ class Gateway:
         self.drivers: list[Driver] = []
         self.site = SiteController(config, self.recorder, self.router, self.leases, self.clock)
         self.supervisor = Supervisor(clock=self.clock, notifier=SystemdNotifier())
+        self.supervisor.add_watchdog_check(self._outbox_alive)
         self.started = asyncio.Event()
         self.started_at = self.clock.time()
         self.health = HealthReporter(self)
@@ -74,6 +94,14 @@ class Gateway:
         if config.homeassistant.enabled and self.link is not None:
             self.discovery = DiscoveryPublisher(config, self.topics, self.link, self.recorder.twins)
             self.recorder.subscribe(self.discovery.on_record)
+
+    def _outbox_alive(self) -> str | None:
+        """Why systemd should restart us: commits failing longer than `restart_after_s`."""
+        limit = self.config.mqtt.outbox.restart_after_s
+        failing_for = self.outbox.failing_for_s()
+        if limit > 0 and failing_for > limit:
+            return f"outbox commits failing for {failing_for:.0f} s: {self.outbox.failing}"
+        return None
 
     def info(self) -> dict[str, Any]:
         """The retained `gateway/info` payload."""

@@ -106,7 +106,8 @@ def _summary(doc: dict[str, Any]) -> list[str]:
         f"status {str(doc.get('status', '?')).upper()}  up {doc.get('uptime_s', 0):.0f} s",
         f"broker {mqtt.get('host')}:{mqtt.get('port')} {broker}  "
         f"outbox depth {outbox.get('depth', '?')} dropped {outbox.get('dropped', '?')} "
-        f"last seq {outbox.get('last_seq', '?')}",
+        f"dead letters {outbox.get('dead_letters', 0)} last seq {outbox.get('last_seq', '?')}"
+        + (f"  OUTBOX FAILING: {outbox['failing']}" if outbox.get("failing") else ""),
         f"components: {len(doc.get('components', [])) - len(down)} running"
         + (f", DOWN: {', '.join(down)}" if down else ""),
     ]

@@ -53,6 +53,9 @@ class Supervisor:
         self._restart = (restart_min_s, restart_max_s)
         self.components: list[Component] = []
         self._stop = asyncio.Event()
+        self._watchdog_checks: list[Callable[[], str | None]] = []
+        self.watchdog_starved: str | None = None
+        """Why the systemd watchdog is no longer fed (None while it is)."""
 
     def add(
         self,
@@ -65,6 +68,11 @@ class Supervisor:
         component = Component(name, run, stop, stop_timeout_s)
         self.components.append(component)
         return component
+
+    def add_watchdog_check(self, check: Callable[[], str | None]) -> None:
+        """`check()` returns None while healthy, else a reason; while any check gives a reason
+        the watchdog is not fed, so systemd kills and restarts the gateway (WatchdogSec)."""
+        self._watchdog_checks.append(check)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -152,5 +160,10 @@ class Supervisor:
         interval = self._notifier.watchdog_interval_s
         assert interval is not None
         while True:
-            self._notifier.watchdog()
+            reason = next((r for r in (c() for c in self._watchdog_checks) if r), None)
+            if reason is None:
+                self._notifier.watchdog()
+            elif self.watchdog_starved is None:
+                log.error("watchdog_starved", reason=reason)
+            self.watchdog_starved = reason
             await asyncio.sleep(interval)

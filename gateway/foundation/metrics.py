@@ -18,9 +18,15 @@ __all__ = [
     "MODBUS_POLL_SECONDS",
     "MQTT_CONNECTED",
     "OCPP_CHARGERS_CONNECTED",
+    "OUTBOX_BYTES",
+    "OUTBOX_DEAD_LETTERS",
     "OUTBOX_DELIVERED",
     "OUTBOX_DEPTH",
     "OUTBOX_DROPPED",
+    "OUTBOX_FAILING",
+    "OUTBOX_REFUSED",
+    "OUTBOX_TRUNCATED",
+    "OUTBOX_WITHDRAWN",
     "PUBLISH_REFUSED",
     "REGISTRY",
 ]
@@ -48,6 +54,35 @@ OUTBOX_DEPTH = Gauge(
 OUTBOX_DROPPED = Gauge(
     "pilebridge_outbox_dropped_total",
     "Telemetry records dropped from a full outbox (durable across restarts).",
+    registry=REGISTRY,
+)
+OUTBOX_BYTES = Gauge(
+    "pilebridge_outbox_bytes", "Payload bytes waiting for the broker.", registry=REGISTRY
+)
+OUTBOX_DEAD_LETTERS = Gauge(
+    "pilebridge_outbox_dead_letters_total",
+    "Records the broker cannot take (too large, refused repeatedly), moved to the outbox's "
+    "dead_letter table (durable across restarts).",
+    registry=REGISTRY,
+)
+OUTBOX_REFUSED = Gauge(
+    "pilebridge_outbox_refused_total",
+    "Records refused at the outbox (not strict JSON, bad topic, too large, full) since start.",
+    registry=REGISTRY,
+)
+OUTBOX_TRUNCATED = Gauge(
+    "pilebridge_outbox_truncated_total",
+    "Events published with their data cut to max_record_bytes since start.",
+    registry=REGISTRY,
+)
+OUTBOX_WITHDRAWN = Gauge(
+    "pilebridge_outbox_withdrawn_total",
+    "Records withdrawn after durable_timeout_s of failing commits (their devices retry).",
+    registry=REGISTRY,
+)
+OUTBOX_FAILING = Gauge(
+    "pilebridge_outbox_failing",
+    "1 while the outbox cannot commit to disk (full disk, I/O error).",
     registry=REGISTRY,
 )
 OUTBOX_DELIVERED = Counter(

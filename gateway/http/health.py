@@ -1,7 +1,8 @@
 """The `/healthz` document: what a technician or a monitor needs to know at a glance.
 
-`status` is `ok`, `degraded` (the broker or a device is not connected: the gateway still
-works and buffers) or `down` (a supervised component is not running). Only `down` answers
+`status` is `ok`, `degraded` (the broker or a device is not connected, or records went to
+dead letters: the gateway still works and buffers) or `down` (a supervised component is not
+running, or the outbox cannot write to disk). Only `down` answers
 HTTP 503, so a load balancer or a watchdog script acts on real failures, not on a charger
 that went home for the night. Device values are the same JSON bodies that go to MQTT.
 """
@@ -78,6 +79,19 @@ class HealthReporter:
         }
         if gw.config.mqtt.enabled and not mqtt["connected"]:
             problems.append("not connected to the MQTT broker (records wait in the outbox)")
+        outbox = gw.outbox
+        if outbox.failing:
+            down = True
+            problems.append(
+                f"outbox cannot store records for {outbox.failing_for_s():.0f} s: {outbox.failing}"
+            )
+        if outbox.dead_letters:
+            problems.append(
+                f"{outbox.dead_letters} record(s) the broker cannot take moved to the dead-letter"
+                f" table of {outbox.path}"
+            )
+        if gw.supervisor.watchdog_starved:
+            problems.append(f"systemd watchdog not fed: {gw.supervisor.watchdog_starved}")
         devices = self._devices(now)
         for entries in devices.values():
             problems += [
@@ -97,9 +111,15 @@ class HealthReporter:
             "components": components,
             "mqtt": mqtt,
             "outbox": {
-                "depth": gw.outbox.depth,
-                "dropped": gw.outbox.dropped,
-                "last_seq": gw.outbox.last_seq,
+                "depth": outbox.depth,
+                "bytes": outbox.bytes,
+                "dropped": outbox.dropped,
+                "dead_letters": outbox.dead_letters,
+                "refused": outbox.refused,
+                "truncated": outbox.truncated,
+                "withdrawn": outbox.withdrawn,
+                "last_seq": outbox.last_seq,
+                "failing": outbox.failing,
             },
             "devices": devices,
             "site": self._body(site_telemetry),

@@ -69,7 +69,17 @@ async def test_healthz_and_metrics_show_components_broker_outbox_and_devices(
         assert {c["name"] for c in doc["components"]} >= {"http", "mqtt", "leases"}
         assert all(c["running"] for c in doc["components"])
         assert doc["mqtt"]["connected"] is True
-        assert doc["outbox"] == {"depth": 0, "dropped": 0, "last_seq": gateway.outbox.last_seq}
+        assert doc["outbox"] == {
+            "depth": 0,
+            "bytes": 0,
+            "dropped": 0,
+            "dead_letters": 0,
+            "refused": 0,
+            "truncated": 0,
+            "withdrawn": 0,
+            "last_seq": gateway.outbox.last_seq,
+            "failing": None,
+        }
         assert doc["outbox"]["last_seq"] >= 6
         assert doc["version"] and doc["uptime_s"] >= 0 and doc["site_id"] == "test-site"
         chargers = by_id(doc, "chargers")
