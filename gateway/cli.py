@@ -73,6 +73,12 @@ def _parser(words: Sequence[str]) -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the gateway in the foreground")
     run.add_argument("-c", "--config", required=True, type=Path, help="YAML config file")
+    run.add_argument(
+        "--set-aside-damaged-outbox",
+        action="store_true",
+        help="if the outbox database is damaged, rename it to outbox.sqlite.damaged-<time> "
+        "and start with an empty one (its undelivered records are lost)",
+    )
     run.set_defaults(handler=_cmd_run)
 
     check = sub.add_parser("check-config", help="validate a config file (exit 1 on any problem)")
@@ -157,9 +163,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"pilebridge: invalid config {args.config}: {first}{more}", file=sys.stderr)
         return 2
     configure_logging(config.logging.level, config.logging.format)
-    gateway = Gateway(config)
+    from gateway.outbox_db import OutboxDamaged, set_aside
+
     try:
-        asyncio.run(gateway.run())
+        try:
+            asyncio.run(Gateway(config).run())
+        except OutboxDamaged as exc:
+            if not args.set_aside_damaged_outbox:
+                print(f"pilebridge: cannot start: {exc}", file=sys.stderr)
+                return 4  # systemd: RestartPreventExitStatus=4, no crash loop
+            moved = set_aside(exc.path)
+            print(f"pilebridge: damaged outbox moved to {moved}; starting empty", file=sys.stderr)
+            asyncio.run(Gateway(config).run())
+    except OutboxDamaged as exc:
+        print(f"pilebridge: cannot start: {exc}", file=sys.stderr)
+        return 4
     except OSError as exc:
         print(f"pilebridge: cannot start: {exc}", file=sys.stderr)
         return 3
