@@ -27,7 +27,8 @@ Modbus TCP). All topics start with `{prefix}/{site_id}` (`mqtt.topic_prefix` and
 * State, telemetry, transactions and events go through a durable outbox at QoS 1 and carry
   `seq` (one strictly increasing counter per gateway, kept across restarts) and `ts`.
   QoS 1 is at-least-once: drop a `seq` you have already seen. A gap in `seq` means the
-  outbox was full and the oldest telemetry was dropped (transactions never are).
+  outbox was full and the oldest telemetry was dropped (transactions never are), or a record
+  the broker cannot take went to dead letters. Payloads are strict JSON (no NaN/Infinity).
 * Commands: publish to `.../cmd/{name}`; the result goes to `.../cmd/{name}/result` and to
   the MQTT 5 Response Topic, with the request's Correlation Data, when one was given.
 """
