@@ -37,6 +37,9 @@ class SystemdNotifier:
         if self._address is None:
             return False
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            # Never block the event loop: a receiver that does not read (its queue is full)
+            # costs us a lost notification, not a hung gateway.
+            sock.setblocking(False)
             try:
                 sock.sendto(state.encode(), self._address)
             except OSError:
