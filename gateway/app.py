@@ -14,8 +14,6 @@ from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.config import Config
 from gateway.foundation.driver_api import Driver, DriverContext
 from gateway.foundation.leases import LeaseTable
-from gateway.homeassistant import DiscoveryPublisher
-from gateway.http import HealthReporter, HttpServer, add_ops_routes
 from gateway.foundation.metrics import (
     OUTBOX_BYTES,
     OUTBOX_DEAD_LETTERS,
@@ -26,6 +24,8 @@ from gateway.foundation.metrics import (
     OUTBOX_TRUNCATED,
     OUTBOX_WITHDRAWN,
 )
+from gateway.homeassistant import DiscoveryPublisher
+from gateway.http import HealthReporter, HttpServer, add_ops_routes
 from gateway.mqtt.link import MqttLink
 from gateway.outbox import Outbox
 from gateway.recorder import Recorder

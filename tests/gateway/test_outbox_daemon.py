@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
-from gateway.model import ChargerId, ChargerTelemetry, TransactionEvent
+from gateway.foundation.config import Config
+from gateway.foundation.model import ChargerId, ChargerTelemetry, TransactionEvent
 from gateway.outbox import OutboxUnavailable
 from tests.conftest import Collector, running_gateway
 from tests.gateway.test_daemon_process import start_daemon, write_config
