@@ -1,9 +1,13 @@
-"""The `limit` command: charging profiles with TTL leases, kept across gateway restarts.
+"""The `limit` command: each source's limit kept apart, the lowest sent, all kept across restarts.
 
-The profile itself is built by core/profiles.py (choices documented there and in
-docs/ocpp.md). A limit with `ttl_s` holds a lease; when it lapses (TTL passed, or MQTT lost)
-the gateway clears the profile and says why in the charger's state. Limits in force are
-stored, so a restarted gateway still shows them and still withdraws them on time.
+The control centre's cap (`command`) and the site controller's share (`controller`) are
+separate entries per EVSE; with the charger's rating they combine into the one profile the
+charger gets, the lowest (core/caps.py). Lifting one source's limit never lifts another's:
+the profile follows the next lowest, and is cleared only when nothing limits the EVSE. The
+profile itself is built by core/profiles.py (choices documented there and in docs/ocpp.md).
+A limit with `ttl_s` holds a lease; when it lapses (TTL passed, or MQTT lost) that source's
+limit is withdrawn and the state says why. Limits are stored per source, so a restarted
+gateway still shows them, still withdraws them on time, and the controller finds its shares.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from datetime import UTC, datetime
 import structlog
 
 from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
+from drivers.ocpp.core.caps import RATING, SourceLimit, in_force, limit_source, profile_ttl_s
 from drivers.ocpp.core.profiles import clear_profile, plan_limit, set_profile
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.session import Session
-from drivers.ocpp.transactions import StoredLimit
 from gateway.foundation.commands.schemas import LimitCommand
 from gateway.foundation.model import ChargerLimit, CommandRequest, CommandResult
 
@@ -28,77 +32,96 @@ log = structlog.get_logger("drivers.ocpp.limits")
 class LimitCommands:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
+        self._entries: dict[tuple[str, int], dict[str, SourceLimit]] = {}
+        self._sent: dict[tuple[str, int], tuple[str, float] | None] = {}
+        """What the charger holds per EVSE without a TTL: (unit, limit); None: cleared. A
+        share that does not change is not resent (a profile with a TTL always is: renewed)."""
 
     async def limit(self, request: CommandRequest, args: LimitCommand) -> CommandResult:
         charger_id = request.device_id
+        source = limit_source(request.source)
         try:
             session = online_session(self._hub, charger_id)
         except Refusal as refusal:
             return refusal.result
         evse = args.evse or 0
+        entries = dict(self._entries.get((charger_id, evse), {}))
         if args.clears:
-            return await self._clear(session, evse, reason=None)
+            if entries.pop(source, None) is None and not entries:
+                # Nothing of ours to keep: clear anyway (it may predate the gateway's records).
+                return await self._clear(session, evse, entries, source, reason=None)
+            return await self._enforce(session, evse, entries, source, reason=None)
         plan = plan_limit(
             args.power_w, args.current_a, evse, self._hub.rating(charger_id), session.version
         )
         if isinstance(plan, str):
             return CommandResult.rejected(plan)
-        phases = self._hub.charger_config(charger_id).phases
-        payload = set_profile(plan, phases, session.version, self._hub.clock.time(), args.ttl_s)
-        try:
-            answer = await call_charger(self._hub, session, "SetChargingProfile", payload)
-        except Refusal as refusal:
-            return refusal.result
+        now = self._hub.clock.time()
+        expires_at = None if args.ttl_s is None else now + args.ttl_s
+        entries[source] = SourceLimit(
+            charger_id, evse, plan.power_w, plan.current_a, expires_at, source
+        )
+        result = await self._enforce(session, evse, entries, source, reason=None)
+        if result.status.value != "accepted":
+            return result
+        self._hold(charger_id, evse, source, args.ttl_s)
         detail = {
             "applied_power_w": plan.power_w,
             "applied_current_a": plan.current_a,
             "rate_unit": plan.unit,
             "clamped": plan.clamped,
+            **result.detail,
         }
-        result = judge("SetChargingProfile", answer, **detail)
-        if result.status.value != "accepted":
-            return result
-        expires_at = self._hold(charger_id, evse, args.ttl_s)
-        limit = StoredLimit(charger_id, evse, plan.power_w, plan.current_a, expires_at)
-        self._show(limit)
-        await self._hub.store.save_limit(charger_id, evse, limit)
-        return result
+        return CommandResult.accepted(**detail)
 
-    def _hold(self, charger_id: str, evse: int, ttl_s: float | None) -> float | None:
-        """Grant the lease that withdraws the limit when its TTL passes; its wall-clock end."""
-
-        async def on_lapse(reason: str) -> None:
-            await self._lapse(charger_id, evse, reason)
-
-        lease = self._hub.leases.grant(("ocpp-limit", charger_id, evse), ttl_s, on_lapse)
-        return lease.expires_at
-
-    def _show(self, limit: StoredLimit) -> None:
-        expires = (
-            None if limit.expires_at is None else datetime.fromtimestamp(limit.expires_at, UTC)
-        )
-        book = self._hub.book(limit.charger_id)
-        book.limits[limit.evse] = ChargerLimit(
-            limit.evse, limit.power_w, limit.current_a, expires, "command"
-        )
-        self._hub.publish_state(limit.charger_id)
-
-    async def restore_limits(self) -> None:
-        """After a restart: limits in force are shown again, TTLs keep running."""
+    async def _enforce(
+        self,
+        session: Session,
+        evse: int,
+        entries: dict[str, SourceLimit],
+        changed: str,
+        reason: str | None,
+    ) -> CommandResult:
+        """Send the lowest of `entries` (or clear) if it differs from what the charger has;
+        on success record `entries` as the EVSE's limits."""
+        charger_id = session.charger_id
+        if not entries:
+            return await self._clear(session, evse, entries, changed, reason)
+        rating = self._hub.rating(charger_id)
+        watts_per_amp = rating.phases * rating.voltage_v
+        lowest = in_force(entries.values(), rating.max_power_w, watts_per_amp)
+        assert lowest is not None
+        power = lowest.power_w
+        current = None if power is not None else lowest.current_a
+        plan = plan_limit(power, current, evse, rating, session.version)
+        if isinstance(plan, str):
+            return CommandResult.rejected(plan)
         now = self._hub.clock.time()
-        for limit in self._hub.store.stored_limits:
-            if limit.expires_at is None:
-                self._hold(limit.charger_id, limit.evse, None)
-            elif limit.expires_at > now:
-                self._hold(limit.charger_id, limit.evse, limit.expires_at - now)
-            else:
-                # Lapsed while the gateway was down; the schedule's `duration` ended it on the
-                # charger, so only the record goes.
-                await self._hub.store.save_limit(limit.charger_id, limit.evse, None)
-                continue
-            self._show(limit)
+        wanted = (plan.unit, plan.limit)
+        ttl = profile_ttl_s(entries.values(), now)
+        if ttl is not None or self._sent.get((charger_id, evse)) != wanted:
+            payload = set_profile(plan, rating.phases, session.version, now, ttl)
+            try:
+                answer = await call_charger(self._hub, session, "SetChargingProfile", payload)
+            except Refusal as refusal:
+                return refusal.result
+            result = judge("SetChargingProfile", answer)
+            if result.status.value != "accepted":
+                return result
+            self._sent[(charger_id, evse)] = wanted if ttl is None else None
+        await self._record(charger_id, evse, entries, changed, reason)
+        return CommandResult.accepted(
+            in_force={"power_w": lowest.watts(watts_per_amp), "source": lowest.source}
+        )
 
-    async def _clear(self, session: Session, evse: int, reason: str | None) -> CommandResult:
+    async def _clear(
+        self,
+        session: Session,
+        evse: int,
+        entries: dict[str, SourceLimit],
+        changed: str,
+        reason: str | None,
+    ) -> CommandResult:
         charger_id = session.charger_id
         try:
             answer = await call_charger(
@@ -110,22 +133,88 @@ class LimitCommands:
         # `Unknown`: the charger had no such profile any more, which is what was asked for.
         if status not in ("Accepted", "Unknown"):
             return judge("ClearChargingProfile", answer)
-        await self._forget(charger_id, evse, reason)
+        self._sent[(charger_id, evse)] = None
+        await self._record(charger_id, evse, entries, changed, reason)
         return CommandResult.accepted(charger_status=status)
 
-    async def _forget(self, charger_id: str, evse: int, reason: str | None) -> None:
-        self._hub.leases.release(("ocpp-limit", charger_id, evse))
-        self._hub.book(charger_id).limits.pop(evse, None)
-        self._hub.publish_state(charger_id, reason)
-        await self._hub.store.save_limit(charger_id, evse, None)
+    def _hold(self, charger_id: str, evse: int, source: str, ttl_s: float | None) -> None:
+        """Grant the lease that withdraws this source's limit when its TTL passes."""
 
-    async def _lapse(self, charger_id: str, evse: int, reason: str) -> None:
-        """A TTL'd limit was not renewed (or MQTT was lost): withdraw it from the charger."""
-        log.info("limit_lapsed", charger_id=charger_id, evse=evse, reason=reason)
+        async def on_lapse(reason: str) -> None:
+            await self._lapse(charger_id, evse, source, reason)
+
+        self._hub.leases.grant(("ocpp-limit", charger_id, evse, source), ttl_s, on_lapse)
+
+    async def _record(
+        self,
+        charger_id: str,
+        evse: int,
+        entries: dict[str, SourceLimit],
+        changed: str,
+        reason: str | None,
+    ) -> None:
+        """Keep, show and store the EVSE's limits after a change by `changed`."""
+        if entries:
+            self._entries[(charger_id, evse)] = dict(entries)
+        else:
+            self._entries.pop((charger_id, evse), None)
+        if changed not in entries:
+            self._hub.leases.release(("ocpp-limit", charger_id, evse, changed))
+        self._show(charger_id)
+        self._hub.publish_state(charger_id, reason)
+        await self._hub.store.save_limit(charger_id, evse, entries.get(changed), changed)
+
+    def _show(self, charger_id: str) -> None:
+        """The book's limits: every source per EVSE, the rating, and the one in force."""
+        rating = self._hub.rating(charger_id)
+        watts_per_amp = rating.phases * rating.voltage_v
+        book = self._hub.book(charger_id)
+        book.limits.clear()
+        book.in_force.clear()
+        for (cid, evse), entries in self._entries.items():
+            if cid != charger_id:
+                continue
+            for entry in entries.values():
+                book.limits[(evse, entry.source)] = _shown(entry)
+            lowest = in_force(entries.values(), rating.max_power_w, watts_per_amp)
+            if lowest is not None:
+                book.in_force[evse] = _shown(lowest)
+        if book.limits:
+            book.limits[(0, RATING)] = ChargerLimit(0, rating.max_power_w, None, None, RATING)
+
+    async def restore_limits(self) -> None:
+        """After a restart: limits in force are shown again, TTLs keep running."""
+        now = self._hub.clock.time()
+        shown: set[str] = set()
+        for limit in self._hub.store.stored_limits:
+            if limit.expires_at is not None and limit.expires_at <= now:
+                # Lapsed while the gateway was down; the schedule's `duration` ended it on the
+                # charger, so only the record goes.
+                await self._hub.store.save_limit(limit.charger_id, limit.evse, None, limit.source)
+                continue
+            ttl = None if limit.expires_at is None else limit.expires_at - now
+            self._entries.setdefault((limit.charger_id, limit.evse), {})[limit.source] = limit
+            self._hold(limit.charger_id, limit.evse, limit.source, ttl)
+            shown.add(limit.charger_id)
+        for charger_id in shown:
+            self._show(charger_id)
+            self._hub.publish_state(charger_id)
+
+    async def _lapse(self, charger_id: str, evse: int, source: str, reason: str) -> None:
+        """A TTL'd limit was not renewed (or MQTT was lost): withdraw that source's limit."""
+        log.info("limit_lapsed", charger_id=charger_id, evse=evse, source=source, reason=reason)
+        entries = dict(self._entries.get((charger_id, evse), {}))
+        entries.pop(source, None)
         session = self._hub.sessions.get(charger_id)
         if session is not None and not session.closed.is_set():
-            result = await self._clear(session, evse, reason)
+            result = await self._enforce(session, evse, entries, source, reason)
             if result.status.value == "accepted":
                 return
             log.warning("limit_clear_failed", charger_id=charger_id, reason=result.reason)
-        await self._forget(charger_id, evse, reason)
+        await self._record(charger_id, evse, entries, source, reason)
+        self._sent.pop((charger_id, evse), None)  # resend whatever holds when it is back
+
+
+def _shown(limit: SourceLimit) -> ChargerLimit:
+    expires = None if limit.expires_at is None else datetime.fromtimestamp(limit.expires_at, UTC)
+    return ChargerLimit(limit.evse, limit.power_w, limit.current_a, expires, limit.source)

@@ -39,7 +39,10 @@ class ChargerBook:
     evses: dict[int, EvseState] = field(default_factory=dict)
     connectors: dict[int, dict[int, str]] = field(default_factory=dict)
     """2.x: connector statuses per EVSE, folded into `evses`."""
-    limits: dict[int, ChargerLimit] = field(default_factory=dict)
+    limits: dict[tuple[int, str], ChargerLimit] = field(default_factory=dict)
+    """Each source's limit, by (evse, source)."""
+    in_force: dict[int, ChargerLimit] = field(default_factory=dict)
+    """Per EVSE, the lowest limit (the one the charger was sent)."""
     last_seen_s: float | None = None
 
     def identity_json(self) -> str:
@@ -86,7 +89,8 @@ class ChargerBook:
                 )
                 for tx in transactions
             ),
-            limits=tuple(self.limits[evse] for evse in sorted(self.limits)),
+            limits=tuple(self.limits[key] for key in sorted(self.limits)),
+            limit_in_force=dict(self.in_force),
             last_seen=_dt(self.last_seen_s),
             reason=reason,
         )

@@ -14,10 +14,11 @@ import asyncio
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from drivers.ocpp.core.caps import SourceLimit
 from drivers.ocpp.core.transactions import StoredTransaction
 
 __all__ = ["StoredLimit", "StoredTransaction", "TransactionStore"]
@@ -46,20 +47,24 @@ CREATE TABLE IF NOT EXISTS limits (
     expires_at REAL,
     PRIMARY KEY (charger_id, evse)
 );
+CREATE TABLE IF NOT EXISTS source_limits (
+    charger_id TEXT NOT NULL,
+    evse INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    power_w REAL,
+    current_a REAL,
+    expires_at REAL,
+    PRIMARY KEY (charger_id, evse, source)
+);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 _KEEP_ENDED_S = 7 * 86_400
 """Ended transactions stay known this long: late StopTransaction retries and MeterValues."""
 
 
-@dataclass(frozen=True, slots=True)
-class StoredLimit:
-    charger_id: str
-    evse: int
-    power_w: float | None
-    current_a: float | None
-    expires_at: float | None
-    """Wall-clock epoch seconds the limit's TTL ends; None: held until cleared."""
+StoredLimit = SourceLimit
+"""A limit in force, per source (`limits` holds those stored before sources were kept apart:
+they are the control centre's and move to `source_limits` at open)."""
 
 
 _COLUMNS = [f.name for f in fields(StoredTransaction)]
@@ -101,8 +106,15 @@ class TransactionStore:
         db.execute("DELETE FROM transactions WHERE ended = 1 AND stopped_at < ?", (cutoff,))
         rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM transactions").fetchall()
         identities = db.execute("SELECT charger_id, identity FROM chargers").fetchall()
+        with db:
+            db.execute("BEGIN")
+            db.execute(
+                "INSERT OR IGNORE INTO source_limits SELECT charger_id, evse, 'command', power_w,"
+                " current_a, expires_at FROM limits"
+            )
+            db.execute("DELETE FROM limits")
         limits = db.execute(
-            "SELECT charger_id, evse, power_w, current_a, expires_at FROM limits"
+            "SELECT charger_id, evse, power_w, current_a, expires_at, source FROM source_limits"
         ).fetchall()
         meta = db.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
         self._db = db
@@ -196,8 +208,10 @@ class TransactionStore:
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_id', ?)", (next_id,)
             )
 
-    async def save_limit(self, charger_id: str, evse: int, limit: StoredLimit | None) -> None:
-        """Remember the limit in force on `evse` (None: there is none), so a restarted
+    async def save_limit(
+        self, charger_id: str, evse: int, limit: StoredLimit | None, source: str = "command"
+    ) -> None:
+        """Remember `source`'s limit on `evse` (None: it has none), so a restarted
         gateway still reports it and still withdraws it when its TTL runs out.
 
         After close (the gateway is stopping, MQTT going away lapses TTL leases) nothing is
@@ -206,20 +220,25 @@ class TransactionStore:
         if self._db is None:
             return
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._limit_sync, charger_id, evse, limit)
+        await loop.run_in_executor(
+            self._executor, self._limit_sync, charger_id, evse, limit, source
+        )
 
-    def _limit_sync(self, charger_id: str, evse: int, limit: StoredLimit | None) -> None:
+    def _limit_sync(
+        self, charger_id: str, evse: int, limit: StoredLimit | None, source: str
+    ) -> None:
         assert self._db is not None
         with self._db:
             self._db.execute("BEGIN")
             if limit is None:
                 self._db.execute(
-                    "DELETE FROM limits WHERE charger_id = ? AND evse = ?", (charger_id, evse)
+                    "DELETE FROM source_limits WHERE charger_id = ? AND evse = ? AND source = ?",
+                    (charger_id, evse, source),
                 )
             else:
                 self._db.execute(
-                    "INSERT OR REPLACE INTO limits VALUES (?, ?, ?, ?, ?)",
-                    (charger_id, evse, limit.power_w, limit.current_a, limit.expires_at),
+                    "INSERT OR REPLACE INTO source_limits VALUES (?, ?, ?, ?, ?, ?)",
+                    (charger_id, evse, source, limit.power_w, limit.current_a, limit.expires_at),
                 )
 
     def _identity_sync(self, charger_id: str, identity_json: str) -> None:

@@ -65,9 +65,13 @@ class ChargerState:
     evses: Mapping[int, EvseState] = field(default_factory=dict)
     transactions: tuple[ActiveTransaction, ...] = ()
     limits: tuple[ChargerLimit, ...] = ()
+    """Each source's limit (`command`: the control centre, `controller`: the site controller,
+    `rating`: the config), per EVSE."""
     last_seen: datetime | None = None
     reason: str | None = None
     """Why the state changed when it was not the charger's doing (e.g. a lapsed limit lease)."""
+    limit_in_force: Mapping[int, ChargerLimit] = field(default_factory=dict)
+    """Per EVSE, the lowest of `limits`: what the charger was told."""
 
 
 @dataclass(frozen=True, slots=True)

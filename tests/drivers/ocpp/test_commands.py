@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gateway.foundation.config import Config
-from gateway.foundation.model import ChargerState, CommandStatus
+from gateway.foundation.model import ChargerLimit, ChargerState, CommandStatus
 from tests.drivers.ocpp.conftest import Site, running_driver
 from tests.drivers.ocpp.peers import charger
 
@@ -180,7 +180,7 @@ async def test_16_limit_in_amps_rounded_and_charger_wide(site: Site) -> None:
         # one decimal for 1.6 (the peer parsed it as a decimal to check multipleOf 0.1)
         assert float(schedule["chargingSchedulePeriod"][0]["limit"]) == 10.1
         state = site.of(ChargerState, charger_id="CP-16")[-1]
-        assert state.limits[0].power_w == pytest.approx(7000)
+        assert sent_limits(state)[0].power_w == pytest.approx(7000)
 
 
 @pytest.mark.parametrize("version", ["2.0.1", "2.1"])
@@ -216,7 +216,7 @@ async def test_limit_clear(site: Site, version: str) -> None:
         assert result.status is CommandStatus.ACCEPTED
         got = await cp.wait_call("ClearChargingProfile")
         assert list(got.values()) == [4201]
-        assert site.of(ChargerState, charger_id=cid)[-1].limits == ()
+        assert sent_limits(site.of(ChargerState, charger_id=cid)[-1]) == ()
 
 
 async def test_a_limit_with_ttl_lapses_and_is_withdrawn(site: Site) -> None:
@@ -228,11 +228,11 @@ async def test_a_limit_with_ttl_lapses_and_is_withdrawn(site: Site) -> None:
         assert (
             got["chargingProfile"]["chargingSchedule"][0]["duration"] >= 1
         )  # charger-side backstop
-        assert site.of(ChargerState, charger_id="CP-201")[-1].limits[0].expires_at is not None
+        assert sent_limits(site.of(ChargerState, charger_id="CP-201")[-1])[0].expires_at is not None
         clear = await cp.wait_call("ClearChargingProfile")
         assert clear == {"chargingProfileId": 4200}
         state = await site.wait_for(ChargerState, charger_id="CP-201", reason="lease_expired")
-        assert state.limits == ()
+        assert sent_limits(state) == ()
 
 
 async def test_discharge_on_a_bidirectional_21_charger(site: Site) -> None:
@@ -244,7 +244,7 @@ async def test_discharge_on_a_bidirectional_21_charger(site: Site) -> None:
         period = got["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"][0]
         assert period["operationMode"] == "CentralSetpoint"
         assert period["setpoint"] == -6000 and period["dischargeLimit"] == -6000
-        assert site.of(ChargerState, charger_id="CP-21")[-1].limits[0].power_w == -6000
+        assert sent_limits(site.of(ChargerState, charger_id="CP-21")[-1])[0].power_w == -6000
 
 
 @pytest.mark.parametrize("version", ["1.6", "2.0.1"])
@@ -265,7 +265,7 @@ async def test_a_refused_profile_changes_no_state(site: Site) -> None:
         result = await site.command("CP-16", "limit", power_w=4000, evse=1)
         assert result.status is CommandStatus.REJECTED
         assert result.detail["charger_status"] == "Rejected"
-        assert site.of(ChargerState, charger_id="CP-16")[-1].limits == ()
+        assert sent_limits(site.of(ChargerState, charger_id="CP-16")[-1]) == ()
 
 
 async def test_limits_survive_a_gateway_restart(config_factory: Callable[..., Config]) -> None:
@@ -277,12 +277,17 @@ async def test_limits_survive_a_gateway_restart(config_factory: Callable[..., Co
         assert held.status is timed.status is CommandStatus.ACCEPTED
     async with running_driver(config) as site:
         state = site.of(ChargerState, charger_id="CP-201")[-1]
-        assert {(lim.evse, lim.power_w) for lim in state.limits} == {(0, 3000), (1, 4000)}
+        assert {(lim.evse, lim.power_w) for lim in sent_limits(state)} == {(0, 3000), (1, 4000)}
         async with charger(site.port, "CP-201", "2.0.1") as cp:
             # The TTL kept running across the restart: the limit is withdrawn on time.
             assert await cp.wait_call("ClearChargingProfile") == {"chargingProfileId": 4200}
             state = await site.wait_for(ChargerState, charger_id="CP-201", reason="lease_expired")
-            assert [lim.evse for lim in state.limits] == [1]
+            assert [lim.evse for lim in sent_limits(state)] == [1]
     async with running_driver(config) as site:
         state = site.of(ChargerState, charger_id="CP-201")[-1]
-        assert [lim.evse for lim in state.limits] == [1]
+        assert [lim.evse for lim in sent_limits(state)] == [1]
+
+
+def sent_limits(state: ChargerState) -> tuple[ChargerLimit, ...]:
+    """The limits sources set (the rating entry shown beside them left out)."""
+    return tuple(lim for lim in state.limits if lim.source != "rating")
