@@ -25,6 +25,8 @@ from gateway.foundation.model import (
     PhaseValues,
     Record,
     SetpointState,
+    SiteEvent,
+    SiteFlexibility,
     SiteTelemetry,
     StorageState,
     StorageTelemetry,
@@ -141,6 +143,11 @@ def _charger_state(r: ChargerState, t: Topics) -> OutgoingMessage:
         evses={str(k): _evse(v) for k, v in sorted(r.evses.items())},
         transactions=[_active(tx) for tx in r.transactions],
         limits=[_limit(lim) for lim in r.limits],
+        limit_in_force={
+            str(evse): _compact(power_w=lim.power_w, current_a=lim.current_a, source=lim.source)
+            for evse, lim in sorted(r.limit_in_force.items())
+        }
+        or None,
         last_seen=_dt(r.last_seen),
         reason=r.reason,
     )
@@ -221,8 +228,42 @@ def _site_telemetry(r: SiteTelemetry, t: Topics) -> OutgoingMessage:
         import_limit_w=r.import_limit_w,
         export_limit_w=r.export_limit_w,
         limit_source=r.limit_source,
+        target_w=r.target_w,
+        target_source=r.target_source,
+        import_limit_a=r.import_limit_a,
+        phase_current_a=dict(r.phase_current_a) if r.phase_current_a else None,
+        charger_shares_w=None if r.charger_shares_w is None else dict(r.charger_shares_w),
+        storage_setpoints_w=None if r.storage_setpoints_w is None else dict(r.storage_setpoints_w),
+        failsafe=r.failsafe,
     )
     return OutgoingMessage(t.device(DeviceKind.SITE, "", "telemetry"), body, False, True)
+
+
+def _site_event(r: SiteEvent, t: Topics) -> OutgoingMessage:
+    body = {"event": r.event, "data": dict(r.data)}
+    return OutgoingMessage(t.device(DeviceKind.SITE, "", "event"), body, False, False)
+
+
+def _site_flexibility(r: SiteFlexibility, t: Topics) -> OutgoingMessage:
+    body = {
+        "import_w": r.import_w,
+        "shed_w": r.shed_w,
+        "shed_for_s": r.shed_for_s,
+        "add_w": r.add_w,
+        "add_for_s": r.add_for_s,
+        "parts": [
+            {
+                "kind": p.kind,
+                "device_id": p.device_id,
+                "shed_w": p.shed_w,
+                "add_w": p.add_w,
+                "shed_for_s": p.shed_for_s,
+                "add_for_s": p.add_for_s,
+            }
+            for p in r.parts
+        ],
+    }
+    return OutgoingMessage(t.device(DeviceKind.SITE, "", "flexibility"), body, False, True)
 
 
 _BUILDERS: dict[type, Callable[[Any, Topics], OutgoingMessage]] = {
@@ -235,6 +276,8 @@ _BUILDERS: dict[type, Callable[[Any, Topics], OutgoingMessage]] = {
     MeterTelemetry: _meter_telemetry,
     MeterState: _meter_state,
     SiteTelemetry: _site_telemetry,
+    SiteEvent: _site_event,
+    SiteFlexibility: _site_flexibility,
 }
 
 

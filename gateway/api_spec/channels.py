@@ -79,6 +79,13 @@ def _device_channels() -> list[Channel]:
         ("meter-state", ("meter", meter, "state"), True, "Meter state (retained twin)"),
         ("meter-telemetry", ("meter", meter, "telemetry"), False, "Meter measurements per poll"),
         ("site-telemetry", ("site", "telemetry"), False, "Site totals and the limit in force"),
+        ("site-event", ("site", "event"), False, "Site events: grid meter lost/back, power target"),
+        (
+            "site-flexibility",
+            ("site", "flexibility"),
+            False,
+            "What the site could shed or add now, and for how long",
+        ),
     ]
     return [
         Channel(key, levels, "publish", key, retained, summary, through_outbox=True)

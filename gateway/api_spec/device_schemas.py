@@ -147,16 +147,29 @@ CHARGER_STATE = record(
         },
         "limits": {
             "type": "array",
-            "description": "Charging limits in force, as the gateway sent them",
+            "description": "Each source's limit per EVSE (command: the control centre's cap, controller: the site controller's share, rating: the configured max_power_w, shown beside the others); the charger is sent the lowest (limit_in_force)",
             "items": obj(
                 {
                     "evse": integer("EVSE (0: charger-wide)"),
                     "power_w": num("Power limit, W"),
                     "current_a": num("Current limit, A"),
                     "expires_at": time("When the limit lapses unless renewed"),
-                    "source": text("Who set it: command, controller, config"),
+                    "source": text("Who set it: command, controller or rating"),
                 },
                 ("evse",),
+            ),
+        },
+        "limit_in_force": {
+            "type": "object",
+            "propertyNames": {"pattern": "^[0-9]+$"},
+            "description": "Per EVSE, the lowest of `limits`: what the charger was told",
+            "additionalProperties": obj(
+                {
+                    "power_w": num("Power limit, W (negative: discharge)"),
+                    "current_a": num("Current limit, A"),
+                    "source": text("Whose limit it is: command, controller or rating"),
+                },
+                ("source",),
             ),
         },
         "last_seen": time("Last message from the charger"),
@@ -255,7 +268,33 @@ SITE_TELEMETRY = record(
         "grid_power_w": num("Grid meter, W; positive = import"),
         "import_limit_w": num("Grid import limit in force, W"),
         "export_limit_w": num("Grid export limit in force, W"),
-        "limit_source": text("Where the limit comes from: config or command"),
+        "limit_source": text("Where the limit comes from: config, command or schedule"),
+        "target_w": num(
+            "The import the controller aims at, W: the limit less controller_margin_w, or the power target (negative: export), kept within the limit"
+        ),
+        "target_source": text("limit, power_target or schedule"),
+        "import_limit_a": num("Per-phase import limit (site.grid_import_limit_a), A"),
+        "phase_current_a": {
+            "type": "object",
+            "description": "Grid import current per phase (L1, L2, L3), A; negative: export",
+            "propertyNames": {"pattern": "^L[123]$"},
+            "additionalProperties": {"type": "number"},
+        },
+        "charger_shares_w": {
+            "type": "object",
+            "description": "The controller's share per charger, W: null = not limited by the controller, 0 = paused (no power for its minimum current); negative = V2G discharge",
+            "additionalProperties": {"type": ["number", "null"]},
+        },
+        "storage_setpoints_w": {
+            "type": "object",
+            "description": "The battery's part: the controller's setpoint per auto-mode battery, W. "
+            + LOAD,
+            "additionalProperties": {"type": "number"},
+        },
+        "failsafe": {
+            "type": "boolean",
+            "description": "Present (true) while the grid reading is missing and the fail-safe holds",
+        },
     },
     ("chargers_power_w", "storage_power_w"),
 )

@@ -19,6 +19,7 @@ from gateway.api_spec.device_schemas import (
     STORAGE_TELEMETRY,
 )
 from gateway.api_spec.schema_parts import Schema, obj, text, time
+from gateway.api_spec.site_schemas import SITE_EVENT, SITE_FLEXIBILITY
 from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
 
 __all__ = ["PAYLOAD_SCHEMAS", "command_schema_name"]
@@ -76,10 +77,29 @@ def command_schema_name(target: str, name: str) -> str:
     return f"command-{target}-{name}"
 
 
+def _inline_defs(schema: Schema) -> Schema:
+    """Nested models (a schedule's windows) inlined: each schema stands alone in the docs."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: object) -> object:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")])
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    inlined = walk(schema)
+    assert isinstance(inlined, dict)
+    return inlined
+
+
 def _command_schemas() -> dict[str, Schema]:
     schemas: dict[str, Schema] = {}
     for (target, name), model in COMMAND_SCHEMAS.items():
-        schema = model.model_json_schema()
+        schema = _inline_defs(model.model_json_schema())
         schema.setdefault("properties", {})["id"] = {
             "type": ["string", "integer"],
             "description": "Optional request id, echoed in the result",
@@ -103,6 +123,8 @@ PAYLOAD_SCHEMAS: dict[str, Schema] = {
     "meter-state": METER_STATE,
     "meter-telemetry": METER_TELEMETRY,
     "site-telemetry": SITE_TELEMETRY,
+    "site-event": SITE_EVENT,
+    "site-flexibility": SITE_FLEXIBILITY,
     "command-result": COMMAND_RESULT,
     **_command_schemas(),
 }

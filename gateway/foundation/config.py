@@ -50,6 +50,21 @@ class SiteConfig(Strict):
     """How often the site controller re-plans (and site telemetry is published)."""
     controller_margin_w: Annotated[float, Field(ge=0)] = 1000.0
     """Kept below the import limit, so a load step does not overshoot at once."""
+    grid_import_limit_a: Annotated[float, Field(gt=0)] | None = None
+    """Per-phase fuse current at the grid connection (needs a meter reporting phase currents)."""
+    controller_margin_a: Annotated[float, Field(ge=0)] = 1.5
+    """Kept below `grid_import_limit_a` on every phase."""
+    failsafe_charger_power_w: Annotated[float, Field(ge=0)] | None = None
+    """Total charging power across all chargers while the grid reading is missing;
+    None: each charger at its minimum current."""
+    v2g: bool = False
+    """Let bidirectional OCPP 2.1 chargers discharge EVs (above `v2g_soc_min_pct`)."""
+    v2g_soc_min_pct: Annotated[float, Field(ge=0, le=100)] = 50.0
+    """An EV reporting a lower SoC (or none) is never discharged."""
+    min_change_interval_s: Annotated[float, Field(ge=0, le=3600)] = 10.0
+    """A charger's share is raised at most this often (lowering is never delayed)."""
+    pause_turn_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
+    """Chargers paused for want of power take over from running ones after this long."""
 
 
 class HttpConfig(Strict):
@@ -139,11 +154,31 @@ class ChargerConfig(Strict):
     """Unit for charging profiles sent to this charger; default W for 2.x, A for 1.6."""
     bidirectional: bool = False
     """The charger can discharge (V2G); negative limits are sent on OCPP 2.1 only."""
+    grid_phases: list[Literal["L1", "L2", "L3"]] | None = None
+    """The grid phases its L1, L2, L3 are wired to (rotation), one per charger phase, e.g.
+    `[L2, L3, L1]`, or `[L3]` for a single-phase charger. Default: L1, L2, L3 in order."""
+    min_current_a: Annotated[float, Field(ge=0, le=80)] = 6.0
+    """Below this an EV stops charging: the site controller pauses the charger instead."""
+    priority: Annotated[int, Field(ge=0, le=100)] = 0
+    """Higher is served first when the site controller shares power."""
     ping_interval_s: Annotated[float, Field(ge=0)] | None = None
     """Websocket ping interval for this charger; None: `ocpp.ping_interval_s`; 0: no pings
     (for chargers that ignore pings and would be disconnected for it)."""
     ping_timeout_s: Annotated[float, Field(gt=0)] | None = None
     """Time to wait for a pong before closing; None: `ocpp.ping_timeout_s`."""
+
+    @model_validator(mode="after")
+    def _grid_phases(self) -> ChargerConfig:
+        wired = self.grid_phases
+        if wired is not None and (len(wired) != self.phases or len(set(wired)) != len(wired)):
+            raise ValueError(
+                f"charger {self.id!r}: grid_phases must name {self.phases} distinct phase(s)"
+            )
+        return self
+
+    @property
+    def wired_phases(self) -> tuple[str, ...]:
+        return tuple(self.grid_phases or ("L1", "L2", "L3")[: self.phases])
 
 
 class OcppTlsConfig(Strict):
@@ -214,6 +249,8 @@ class ModbusDeviceConfig(Strict):
     invert_power: bool = False
     """Negate the device's power readings for devices that report the opposite
     sign from their profile (e.g. meters that count export as positive)."""
+    capacity_wh: Annotated[float, Field(gt=0)] | None = None
+    """Usable battery capacity: lets `site/flexibility` say how long a power can be held."""
     initial_mode: Literal["idle", "manual", "auto"] = "manual"
     """Storage mode at start: `manual` takes setpoints from MQTT, `auto` leaves the battery to
     the site controller (or the device's own logic), `idle` holds it at 0 W."""

@@ -1,51 +1,47 @@
-"""The site controller's I/O shell: read the twins, run the planner, send commands, publish totals.
+"""The site controller's I/O shell: read the twins, run the planner, send commands, publish.
 
 Commands go through the same router as the control centre's (source `site_controller`), so
-the drivers clamp, verify and report them exactly the same way. Charger limits persist until
-lifted (a charger keeps its profile if the gateway dies, which errs on the safe side); battery
-setpoints carry a TTL and are renewed every tick, so a dead controller leaves no battery
-discharging.
+the drivers clamp, verify and report them exactly the same way; the OCPP driver keeps the
+controller's share apart from the control centre's cap and applies the lower. Charger shares
+have no TTL (a charger keeps its profile if the gateway dies, which errs on the safe side);
+battery setpoints carry one and are renewed every tick, so a dead controller leaves no
+battery discharging. Without a grid reading for three meter polls the fail-safe applies at
+the next tick, and `P/site/event` says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from gateway.foundation.clock import Clock
 from gateway.foundation.commands.router import CommandRouter
-from gateway.foundation.commands.schemas import GridLimitCommand, LimitCommand, SetpointCommand
+from gateway.foundation.commands.schemas import LimitCommand, SetpointCommand
 from gateway.foundation.config import Config
 from gateway.foundation.leases import LeaseTable
 from gateway.foundation.metrics import CONTROLLER_IMPORT_W, CONTROLLER_LIMIT_W
 from gateway.foundation.model import (
-    ChargerTelemetry,
     CommandRequest,
-    CommandResult,
     CommandStatus,
     DeviceKind,
     MeterTelemetry,
+    SiteEvent,
     SiteTelemetry,
-    StorageState,
-    StorageTelemetry,
 )
 from gateway.recorder import Recorder
-from gateway.site.planner import ChargerInput, SiteInputs, SitePlan, StorageInput, plan
+from gateway.site.dispatch import InForce, SiteDispatch
+from gateway.site.flexibility import flexibility
+from gateway.site.inputs import SiteInputs, SitePlan
+from gateway.site.planner import plan
+from gateway.site.readings import SiteReadings, phase_currents_a
 
 __all__ = ["SiteController"]
 
 log = structlog.get_logger("gateway.site")
 
 _SOURCE = "site_controller"
-
-
-@dataclass
-class _Limits:
-    import_w: float | None
-    export_w: float | None
-    source: str | None
+_UNSET = object()
 
 
 class SiteController:
@@ -60,31 +56,39 @@ class SiteController:
         self._config = config
         self._recorder = recorder
         self._router = router
-        self._leases = leases
         self._clock = clock
         self._interval = config.site.controller_interval_s
-        self._configured = _Limits(
-            config.site.grid_import_limit_w, config.site.grid_export_limit_w, "config"
-        )
-        self.limits = self._configured
-        self._charger_limits: dict[str, float] = {}
+        self.dispatch = SiteDispatch(config, recorder, router, leases, clock)
+        self._readings = SiteReadings(config, recorder)
+        self._shares: dict[str, float | None] = {}
+        self._changed_at: dict[str, float] = {}
+        self._turn_at: dict[str, float] = {}
         self._setpoints: dict[str, float] = {}
-        self._missing_grid_logged = False
-        self._last_grid: MeterTelemetry | None = None
+        self._meter_lost = False
         self._grid_seen_at = -1e9
         self._started_at = clock.monotonic()
         recorder.subscribe(self._on_record)
-        router.register(DeviceKind.SITE, "grid_limit", self._grid_limit_command)
 
     @property
     def has_work(self) -> bool:
         """Nothing to total or control on a site without devices (tests, a bare broker check)."""
         cfg = self._config
-        return bool(cfg.ocpp.chargers or cfg.modbus.devices or cfg.site.grid_import_limit_w)
+        return bool(
+            cfg.ocpp.chargers
+            or cfg.ocpp.allow_unknown_chargers
+            or cfg.modbus.devices
+            or cfg.site.grid_import_limit_w
+            or self.dispatch.has_work
+        )
+
+    @property
+    def limits(self) -> InForce:
+        return self.dispatch.resolve()
 
     def _on_record(self, record: Any) -> None:
-        if isinstance(record, MeterTelemetry) and record.device_id == self._config.grid_meter_id:
-            self._last_grid = record
+        grid_id = self._config.grid_meter_id
+        is_grid = isinstance(record, MeterTelemetry) and record.device_id == grid_id
+        if is_grid and record.power_w is not None:
             self._grid_seen_at = self._clock.monotonic()
 
     async def run(self) -> None:
@@ -92,60 +96,9 @@ class SiteController:
             await self.tick()
             await self._clock.sleep(self._interval)
 
-    async def tick(self) -> SitePlan:
-        grid = self._grid_power_w()
-        chargers_w = sum(c.power_w for c in self._charger_inputs())
-        storage_w = sum(s.power_w for s in self._storage_inputs(auto_only=False))
-        self._recorder.record(
-            SiteTelemetry(
-                chargers_power_w=round(chargers_w, 1),
-                storage_power_w=round(storage_w, 1),
-                grid_power_w=grid,
-                import_limit_w=self.limits.import_w,
-                export_limit_w=self.limits.export_w,
-                limit_source=self.limits.source if self.limits.import_w is not None else None,
-            )
-        )
-        if self.limits.import_w is None:
-            return SitePlan()
-        CONTROLLER_LIMIT_W.set(self.limits.import_w)
-        if grid is None:
-            starting = self._clock.monotonic() - self._started_at < self._stale_after()
-            if not self._missing_grid_logged and not starting:
-                log.warning(
-                    "controller_no_grid_reading",
-                    meter=self._config.grid_meter_id,
-                    detail="holding the last limits until the grid meter reports again",
-                )
-                self._missing_grid_logged = True
-            return SitePlan()
-        if self._missing_grid_logged:
-            log.info("controller_grid_reading_back", meter=self._config.grid_meter_id)
-            self._missing_grid_logged = False
-        CONTROLLER_IMPORT_W.set(grid)
-        decided = plan(
-            SiteInputs(
-                grid_power_w=grid,
-                import_limit_w=self.limits.import_w,
-                export_limit_w=self.limits.export_w,
-                margin_w=self._config.site.controller_margin_w,
-                chargers=tuple(self._charger_inputs()),
-                storage=tuple(self._storage_inputs(auto_only=True)),
-            )
-        )
-        await self._apply(decided)
-        return decided
-
-    def _stale_after(self) -> float:
-        return 3 * max(self._interval, self._poll_interval())
-
-    def _grid_power_w(self) -> float | None:
-        if (
-            self._last_grid is None
-            or self._clock.monotonic() - self._grid_seen_at > self._stale_after()
-        ):
-            return None
-        return self._last_grid.power_w
+    def stale_after_s(self) -> float:
+        """Three meter polls: the fail-safe applies within these plus one controller tick."""
+        return 3 * self._poll_interval()
 
     def _poll_interval(self) -> float:
         meter = next(
@@ -153,47 +106,99 @@ class SiteController:
         )
         return meter.poll_interval_s if meter else self._interval
 
-    def _charger_inputs(self) -> list[ChargerInput]:
-        inputs = []
-        for charger in self._config.ocpp.chargers:
-            twin = self._recorder.twins.get(DeviceKind.CHARGER, charger.id)
-            samples: list[ChargerTelemetry] = list(twin.telemetry.values()) if twin else []
-            per_evse = [s for s in samples if s.evse > 0] or samples
-            power = sum(s.power_w or 0.0 for s in per_evse)
-            inputs.append(
-                ChargerInput(
-                    charger.id, power, charger.max_power_w, self._charger_limits.get(charger.id)
+    async def tick(self) -> SitePlan:
+        now = self._clock.monotonic()
+        in_force = self.dispatch.resolve()
+        grid = self._readings.grid(self.stale_after_s(), self._grid_seen_at, now)
+        inputs = self._inputs(in_force, grid, now)
+        controlling = (
+            in_force.import_w is not None
+            or in_force.target_w is not None
+            or (inputs.import_limit_a is not None and inputs.grid_current_a is not None)
+        )
+        decided = SitePlan()
+        if controlling and grid is None:
+            starting = now - self._started_at < self.stale_after_s()
+            if not starting:
+                self._grid_lost()
+                decided = plan(inputs)
+        elif controlling:
+            self._grid_back()
+            decided = plan(inputs)
+        if in_force.import_w is not None:
+            CONTROLLER_LIMIT_W.set(in_force.import_w)
+        if grid is not None and grid.power_w is not None:
+            CONTROLLER_IMPORT_W.set(grid.power_w)
+        for decision in decided.reasons:
+            log.info(
+                "controller_decision",
+                device_id=decision.device_id,
+                power_w=decision.value_w,
+                reason=decision.reason,
+                target_w=decided.target_w,
+            )
+        await self._apply(decided, now)
+        self._publish(inputs, in_force, decided)
+        return decided
+
+    def _inputs(self, in_force: InForce, grid: MeterTelemetry | None, now: float) -> SiteInputs:
+        site = self._config.site
+        chargers = []
+        for cfg in self._readings.chargers():
+            if cfg.id not in self._shares:
+                self._shares[cfg.id] = self._readings.stored_share(cfg.id)
+            chargers.append(
+                self._readings.charger(
+                    cfg,
+                    self._shares[cfg.id],
+                    since_change_s=now - self._changed_at.get(cfg.id, -1e9),
+                    since_turn_s=now - self._turn_at.get(cfg.id, -1e9),
                 )
             )
-        return inputs
+        return SiteInputs(
+            grid_power_w=grid.power_w if grid is not None else None,
+            import_limit_w=in_force.import_w,
+            export_limit_w=in_force.export_w,
+            target_w=in_force.target_w,
+            grid_current_a=phase_currents_a(grid) if grid is not None else None,
+            import_limit_a=site.grid_import_limit_a,
+            margin_w=site.controller_margin_w,
+            margin_a=site.controller_margin_a,
+            min_change_interval_s=site.min_change_interval_s,
+            turn_s=site.pause_turn_s,
+            failsafe_charger_power_w=site.failsafe_charger_power_w,
+            chargers=tuple(chargers),
+            storage=tuple(self._readings.storage(self._setpoints, auto_only=True)),
+        )
 
-    def _storage_inputs(self, *, auto_only: bool) -> list[StorageInput]:
-        inputs = []
-        for device in self._config.modbus.devices:
-            if device.kind != "storage":
-                continue
-            twin = self._recorder.twins.get(DeviceKind.STORAGE, device.id)
-            state = twin.state if twin and isinstance(twin.state, StorageState) else None
-            if auto_only and (state is None or state.mode != "auto" or not state.connected):
-                continue
-            telemetry = twin.telemetry.get(0) if twin else None
-            power = telemetry.power_w if isinstance(telemetry, StorageTelemetry) else None
-            soc = telemetry.soc_pct if isinstance(telemetry, StorageTelemetry) else None
-            inputs.append(
-                StorageInput(
-                    device.id,
-                    power or 0.0,
-                    self._setpoints.get(device.id, 0.0),
-                    device.max_charge_w or 0.0,
-                    device.max_discharge_w or 0.0,
-                    soc,
-                    device.soc_min_pct,
-                    device.soc_max_pct,
-                )
+    def _grid_lost(self) -> None:
+        if self._meter_lost:
+            return
+        self._meter_lost = True
+        meter = self._config.grid_meter_id
+        log.warning(
+            "controller_no_grid_reading",
+            meter=meter,
+            detail="fail-safe: chargers to the fail-safe power, batteries to 0 W",
+        )
+        self._recorder.record(
+            SiteEvent(
+                "grid_meter_lost",
+                {
+                    "meter": meter,
+                    "failsafe_charger_power_w": self._config.site.failsafe_charger_power_w,
+                },
             )
-        return inputs
+        )
 
-    async def _apply(self, decided: SitePlan) -> None:
+    def _grid_back(self) -> None:
+        if not self._meter_lost:
+            return
+        self._meter_lost = False
+        log.info("controller_grid_reading_back", meter=self._config.grid_meter_id)
+        self._recorder.record(SiteEvent("grid_meter_back", {"meter": self._config.grid_meter_id}))
+
+    async def _apply(self, decided: SitePlan, now: float) -> None:
         """Batteries first (they cover a peak without slowing anyone), then chargers."""
         setpoints = {
             **{k: v for k, v in self._setpoints.items() if v},
@@ -203,24 +208,30 @@ class SiteController:
         for device_id, power in setpoints.items():  # renewed every tick while non-zero
             args = SetpointCommand(power_w=power, ttl_s=ttl)
             payload = {"power_w": power, "ttl_s": ttl}
-            if await self._send(DeviceKind.STORAGE, device_id, "setpoint", args, payload):
-                self._setpoints[device_id] = power
-        for charger_id, limit in decided.charger_limits_w.items():
-            limit_args = LimitCommand(power_w=limit)
-            if await self._send(
-                DeviceKind.CHARGER, charger_id, "limit", limit_args, {"power_w": limit}
-            ):
-                if limit is None:
-                    self._charger_limits.pop(charger_id, None)
-                else:
-                    self._charger_limits[charger_id] = limit
+            result = await self._send(DeviceKind.STORAGE, device_id, "setpoint", args, payload)
+            if result is not None:
+                applied = result.get("applied_power_w", power)
+                self._setpoints[device_id] = applied if isinstance(applied, int | float) else power
+        for charger_id, share in decided.charger_limits_w.items():
+            limit_args = LimitCommand(power_w=share)
+            sent = await self._send(
+                DeviceKind.CHARGER, charger_id, "limit", limit_args, {"power_w": share}
+            )
+            if sent is None:
+                continue
+            before = self._shares.get(charger_id)
+            self._shares[charger_id] = share
+            self._changed_at[charger_id] = now
+            if (before == 0) != (share == 0):
+                self._turn_at[charger_id] = now
 
     async def _send(
         self, target: DeviceKind, device_id: str, name: str, args: Any, payload: dict[str, Any]
-    ) -> bool:
+    ) -> dict[str, Any] | None:
+        """The command's result detail when it was applied, else None (logged)."""
         request = CommandRequest(target, device_id, name, None, payload, source=_SOURCE)
         if not self._router.handles(target, name):
-            return False
+            return None
         result = await self._router.dispatch(request, args)
         if result.status is not CommandStatus.ACCEPTED:
             log.warning(
@@ -230,20 +241,34 @@ class SiteController:
                 status=result.status.value,
                 reason=result.reason,
             )
-            return False
-        return True
+            return None
+        return dict(result.detail)
 
-    async def _grid_limit_command(
-        self, request: CommandRequest, args: GridLimitCommand
-    ) -> CommandResult:
-        self.limits = _Limits(args.import_w, args.export_w, request.source)
-        lease = self._leases.grant(("site", "grid_limit"), args.ttl_s, self._restore_configured)
-        log.info("grid_limit_set", import_w=args.import_w, export_w=args.export_w, ttl_s=args.ttl_s)
-        detail: dict[str, Any] = {"import_w": args.import_w, "export_w": args.export_w}
-        if lease.expires_at is not None:
-            detail["expires_in_s"] = args.ttl_s
-        return CommandResult.accepted(**detail)
-
-    async def _restore_configured(self, reason: str) -> None:
-        log.info("grid_limit_restored", reason=reason, import_w=self._configured.import_w)
-        self.limits = self._configured
+    def _publish(self, inputs: SiteInputs, in_force: InForce, decided: SitePlan) -> None:
+        chargers_w = sum(c.power_w for c in inputs.chargers)
+        storage = self._readings.storage(self._setpoints, auto_only=False)
+        controlled = bool(decided.target_w is not None or decided.failsafe or self._shares)
+        self._recorder.record(
+            SiteTelemetry(
+                chargers_power_w=round(chargers_w, 1),
+                storage_power_w=round(sum(s.power_w for s in storage), 1),
+                grid_power_w=inputs.grid_power_w,
+                import_limit_w=in_force.import_w,
+                export_limit_w=in_force.export_w,
+                limit_source=in_force.limit_source,
+                target_w=decided.target_w,
+                target_source=(in_force.target_source or "limit")
+                if decided.target_w is not None
+                else None,
+                import_limit_a=inputs.import_limit_a,
+                phase_current_a=inputs.grid_current_a,
+                charger_shares_w=dict(self._shares) if controlled else None,
+                storage_setpoints_w={
+                    s.device_id: self._setpoints.get(s.device_id, 0.0) for s in inputs.storage
+                }
+                or None,
+                failsafe=True if decided.failsafe else None,
+            )
+        )
+        if inputs.grid_power_w is not None and (inputs.storage or inputs.chargers):
+            self._recorder.record(flexibility(inputs, self._setpoints))

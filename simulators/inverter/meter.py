@@ -52,6 +52,9 @@ class SiteMeter:
     ) -> None:
         self.base_load = base_load
         self.other_loads: list[Callable[[], float]] = list(other_loads)
+        """Balanced loads (split equally over the three phases)."""
+        self.phase_loads: list[tuple[Callable[[], float], tuple[int, ...]]] = []
+        """Loads on some phases only (0, 1, 2 = L1, L2, L3), e.g. a single-phase charger."""
         self.battery = battery
         self.import_wh = import_wh
         self.export_wh = export_wh
@@ -61,8 +64,18 @@ class SiteMeter:
         """Net power at the grid connection now, load convention (> 0 imports)."""
         base = self.base_load(now) if callable(self.base_load) else self.base_load
         extra = sum(load() for load in self.other_loads)
+        extra += sum(load() for load, _ in self.phase_loads)
         battery = self.battery.power_w if self.battery is not None else 0.0
         return base + extra + battery
+
+    def phase_split_w(self) -> tuple[float, float, float]:
+        """The net power per phase: balanced loads split in three, phase loads where they draw."""
+        split = [(self.power_w - sum(load() for load, _ in self.phase_loads)) / 3] * 3
+        for load, phases in self.phase_loads:
+            watts = load()
+            for p in phases:
+                split[p] += watts / len(phases)
+        return split[0], split[1], split[2]
 
     def advance(self, dt_s: float, now: float) -> None:
         """Integrate energy at the power last seen (trapezoids would need history)."""
@@ -147,15 +160,15 @@ class MeterDevice(SunSpecDevice):
 
     def refresh(self, now: float) -> None:
         w = self.power_w
-        phase_w = w / 3
-        phase_a = phase_w / GRID_LN_V
+        wa, wb, wc = self.site.phase_split_w()
+        aa, ab, ac = (x / GRID_LN_V for x in (wa, wb, wc))
         ll = GRID_LN_V * math.sqrt(3)
         self.set_values(203, {
-            "A": phase_a * 3, "AphA": phase_a, "AphB": phase_a, "AphC": phase_a,
+            "A": aa + ab + ac, "AphA": aa, "AphB": ab, "AphC": ac,
             "PhV": GRID_LN_V, "PhVphA": GRID_LN_V, "PhVphB": GRID_LN_V, "PhVphC": GRID_LN_V,
             "PPV": ll, "PhVphAB": ll, "PhVphBC": ll, "PhVphCA": ll, "Hz": GRID_HZ,
-            "W": w, "WphA": phase_w, "WphB": phase_w, "WphC": phase_w,
-            "VA": abs(w), "VAphA": abs(phase_w), "VAphB": abs(phase_w), "VAphC": abs(phase_w),
+            "W": w, "WphA": wa, "WphB": wb, "WphC": wc,
+            "VA": abs(w), "VAphA": abs(wa), "VAphB": abs(wb), "VAphC": abs(wc),
             "VAR": 0, "PF": 1.0 if w else None,
             "TotWhImp": self.import_wh, "TotWhExp": self.export_wh,
             **{f"TotWhImpPh{p}": self.import_wh / 3 for p in "ABC"},

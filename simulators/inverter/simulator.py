@@ -191,9 +191,13 @@ class MeterSimulator(ModbusSimulator):
             update_interval_s=update_interval_s, faults=faults,
         )  # fmt: skip
 
-    def add_load(self, load: Callable[[], float]) -> None:
-        """Plug in another load (e.g. a charger's power) after start."""
-        self.meter.other_loads.append(load)
+    def add_load(self, load: Callable[[], float], phases: tuple[int, ...] | None = None) -> None:
+        """Plug in another load (e.g. a charger's power) after start; `phases` (0, 1, 2 for
+        L1, L2, L3): the phases it draws from, for single-phase loads (default: balanced)."""
+        if phases is None:
+            self.meter.other_loads.append(load)
+        else:
+            self.meter.site.phase_loads.append((load, phases))
 
     @property
     def power_w(self) -> float:

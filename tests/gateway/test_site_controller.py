@@ -21,6 +21,7 @@ from gateway.foundation.model import (
     DeviceId,
     DeviceKind,
     MeterTelemetry,
+    SiteEvent,
     SiteTelemetry,
     StorageState,
     StorageTelemetry,
@@ -33,11 +34,14 @@ from gateway.topics import Topics
 
 class Site:
     def __init__(self, config: Config, outbox: Outbox) -> None:
+        self.config = config
         self.clock = FakeClock()
         self.router = CommandRouter()
         self.recorder = Recorder(outbox, Topics("p", "s"))
         self.leases = LeaseTable(self.clock)
         self.sent: list[tuple[CommandRequest, Any]] = []
+        self.records: list[Any] = []
+        self.recorder.subscribe(self.records.append)
         for target, name in ((DeviceKind.CHARGER, "limit"), (DeviceKind.STORAGE, "setpoint")):
             self.router.register(target, name, self._handler)
         self.controller = SiteController(
@@ -49,13 +53,23 @@ class Site:
         return CommandResult.accepted()
 
     def feed(
-        self, grid_w: float, a_w: float, b_w: float, *, mode: str = "auto", soc: float = 60
+        self,
+        grid_w: float,
+        a_w: float,
+        b_w: float,
+        *,
+        mode: str = "auto",
+        soc: float = 60,
+        battery_w: float = 0,
     ) -> None:
         self.recorder.record(MeterTelemetry(DeviceId("grid-1"), power_w=grid_w))
         self.recorder.record(ChargerTelemetry(ChargerId("CP-A"), 1, power_w=a_w))
         self.recorder.record(ChargerTelemetry(ChargerId("CP-B"), 1, power_w=b_w))
         self.recorder.record(StorageState(DeviceId("bess-1"), True, mode=mode))  # type: ignore[arg-type]
-        self.recorder.record(StorageTelemetry(DeviceId("bess-1"), power_w=0, soc_pct=soc))
+        self.recorder.record(StorageTelemetry(DeviceId("bess-1"), power_w=battery_w, soc_pct=soc))
+
+    def events(self) -> list[SiteEvent]:
+        return [r for r in self.records if isinstance(r, SiteEvent)]
 
     def commands(self) -> list[tuple[str, str, dict[str, Any]]]:
         return [(r.device_id, r.name, dict(r.payload)) for r, _ in self.sent]
@@ -119,16 +133,33 @@ async def test_battery_setpoint_is_renewed_while_it_holds(site: Site) -> None:
     site.feed(grid_w=110_000, a_w=22000, b_w=22000)
     await site.controller.tick()
     site.sent.clear()
-    site.feed(grid_w=99_000, a_w=22000, b_w=22000)  # inside the band now
+    site.feed(grid_w=99_000, a_w=22000, b_w=22000, battery_w=-11000)  # the battery delivers
     await site.controller.tick()
     assert site.commands() == [("bess-1", "setpoint", {"power_w": -11000, "ttl_s": 30.0})]
 
 
-async def test_a_stale_grid_reading_freezes_the_controller(site: Site) -> None:
+async def test_a_stale_grid_reading_applies_the_failsafe_and_says_so(site: Site) -> None:
     site.feed(grid_w=140_000, a_w=22000, b_w=22000)
-    await site.clock.advance(60)  # the meter has not reported for a minute
+    await site.controller.tick()
+    site.sent.clear()
+    await site.clock.advance(3 * 1.0 + 0.1)  # three meter polls without a reading
     decided = await site.controller.tick()
-    assert decided.empty and site.sent == []
+    assert decided.failsafe
+    assert site.commands() == [
+        ("bess-1", "setpoint", {"power_w": 0.0, "ttl_s": 30.0}),
+        ("CP-A", "limit", {"power_w": 4140}),  # each charger at 6 A on three phases
+        ("CP-B", "limit", {"power_w": 4140}),
+    ]
+    assert [e.event for e in site.events()] == ["grid_meter_lost"]
+    site.sent.clear()
+    assert (await site.controller.tick()).empty  # held, not resent
+    site.feed(grid_w=50_000, a_w=4140, b_w=4140)
+    await site.clock.advance(30)  # past the rate limit on raises
+    site.feed(grid_w=50_000, a_w=4140, b_w=4140)
+    back = await site.controller.tick()
+    assert not back.failsafe
+    assert back.charger_limits_w == {"CP-A": None, "CP-B": None}
+    assert [e.event for e in site.events()] == ["grid_meter_lost", "grid_meter_back"]
 
 
 async def test_grid_limit_command_holds_for_its_ttl_then_config_returns(site: Site) -> None:
@@ -146,4 +177,85 @@ async def test_grid_limit_command_holds_for_its_ttl_then_config_returns(site: Si
     site.leases.check()
     await site.leases.settle()
     assert site.controller.limits.import_w == 100_000
-    assert site.controller.limits.source == "config"
+    assert site.controller.limits.limit_source == "config"
+
+
+async def _command(site: Site, name: str, body: bytes) -> CommandResult:
+    request, args, rejection = site.router.parse("site", "s", name, body)
+    assert rejection is None and request is not None, rejection
+    return await site.router.dispatch(request, args)
+
+
+def _telemetry(site: Site) -> SiteTelemetry:
+    twin = site.recorder.twins.get(DeviceKind.SITE, "site")
+    assert twin is not None
+    record = twin.telemetry[0]
+    assert isinstance(record, SiteTelemetry)
+    return record
+
+
+async def test_power_target_is_tracked_and_reverts_when_mqtt_is_lost(site: Site) -> None:
+    result = await _command(site, "power_target", b'{"import_w": -10000, "ttl_s": 600}')
+    assert result.status.value == "accepted"
+    site.feed(grid_w=20_000, a_w=0, b_w=0)
+    await site.controller.tick()
+    assert ("bess-1", "setpoint", {"power_w": -30000, "ttl_s": 30.0}) in site.commands()
+    telemetry = _telemetry(site)
+    assert (telemetry.target_w, telemetry.target_source) == (-10_000, "power_target")
+    assert telemetry.storage_setpoints_w == {"bess-1": -30000}
+    site.leases.mqtt_connection_changed(False)
+    await site.leases.settle()
+    assert site.controller.limits.target_w is None
+    assert [e.event for e in site.events()] == ["power_target_set", "power_target_ended"]
+    assert site.events()[-1].data["reason"] == "mqtt_lost"
+
+
+async def test_a_target_above_the_limit_is_held_to_the_limit(site: Site) -> None:
+    result = await _command(site, "power_target", b'{"import_w": 500000, "ttl_s": 60}')
+    assert result.detail["held_to_w"] == 100_000
+    site.feed(grid_w=20_000, a_w=0, b_w=0)
+    decided = await site.controller.tick()
+    assert decided.target_w == 99_000
+
+
+async def test_schedule_is_followed_offline_and_survives_a_restart(
+    site: Site, make_config: Callable[..., Config], tmp_path: Path
+) -> None:
+    now = site.clock.time()
+    start = _iso(now - 3600)
+    end = _iso(now + 3600)
+    body = f'{{"windows": [{{"start": "{start}", "end": "{end}", "import_limit_w": 40000}}]}}'
+    result = await _command(site, "schedule", body.encode())
+    assert result.status.value == "accepted" and result.detail["in_force"] is True
+    assert site.controller.limits.import_w == 40_000
+    assert site.controller.limits.limit_source == "schedule"
+    site.leases.mqtt_connection_changed(False)  # the broker goes away: the schedule holds
+    await site.leases.settle()
+    assert site.controller.limits.import_w == 40_000
+    again = SiteController(site.config, site.recorder, CommandRouter(), site.leases, site.clock)
+    assert again.limits.import_w == 40_000  # read back from state_dir
+    await site.clock.advance(3601)
+    assert again.limits.import_w == 100_000  # the window ended
+
+
+async def test_a_damaged_schedule_file_is_set_aside(site: Site) -> None:
+    path = site.config.state_dir / "site_schedule.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b'[{"start": "\xff')
+    again = SiteController(site.config, site.recorder, CommandRouter(), site.leases, site.clock)
+    assert again.dispatch.windows == []
+    assert path.with_suffix(".damaged").exists()
+
+
+async def test_chargers_admitted_as_unknown_are_controlled(site: Site) -> None:
+    site.recorder.record(ChargerTelemetry(ChargerId("STRANGER"), 1, power_w=22000))
+    site.feed(grid_w=150_000, a_w=22000, b_w=22000, soc=5)
+    await site.controller.tick()
+    assert "STRANGER" in {device for device, name, _ in site.commands() if name == "limit"}
+    assert "STRANGER" in (_telemetry(site).charger_shares_w or {})
+
+
+def _iso(epoch_s: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat()

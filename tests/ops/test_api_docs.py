@@ -24,11 +24,14 @@ from gateway.foundation.model import (
     DeviceId,
     DeviceKind,
     EvseState,
+    FlexibilityPart,
     MeterState,
     MeterTelemetry,
     PhaseValues,
     Record,
     SetpointState,
+    SiteEvent,
+    SiteFlexibility,
     SiteTelemetry,
     StorageState,
     StorageTelemetry,
@@ -68,6 +71,7 @@ def full_records() -> list[Record]:
             (ChargerLimit(1, 7000.0, None, T0, "command"), ChargerLimit(0, None, 16.0)),
             T0,
             "lease_expired",
+            {0: ChargerLimit(0, None, 16.0, None, "controller")},
         ),
         StorageTelemetry(
             bess, -20000.0, 55.5, 98.0, 700.0, -28.6, 25.0, 50000.0, 50000.0, 50.0, 1e6, 9e5
@@ -88,7 +92,33 @@ def full_records() -> list[Record]:
         ),
         MeterTelemetry(grid, 12000.0, 5e6, 1e5, 50.01, 231.0, 17.3, PHASES),
         MeterState(grid, False, {"model": "M1"}, "timeout"),
-        SiteTelemetry(14400.0, -20000.0, -5600.0, 120000.0, 50000.0, "config"),
+        SiteTelemetry(
+            14400.0,
+            -20000.0,
+            -5600.0,
+            120000.0,
+            50000.0,
+            "config",
+            119000.0,
+            "limit",
+            160.0,
+            {"L1": 20.5, "L2": -3.0, "L3": 0.0},
+            {"CP/1": 7200.0, "CP-2": None},
+            {"bess-1": -20000.0},
+            True,
+        ),
+        SiteEvent("grid_meter_lost", {"meter": "grid-1", "failsafe_charger_power_w": None}),
+        SiteFlexibility(
+            -5600.0,
+            70000.0,
+            30000.0,
+            3600.0,
+            None,
+            (
+                FlexibilityPart("storage", "bess-1", 30000.0, 70000.0, 3600.0, 5400.0),
+                FlexibilityPart("charging", None, 7200.0, 0.0, None, None),
+            ),
+        ),
     ]
 
 

@@ -6,9 +6,10 @@ The optional request `id` is taken off before validation and echoed in the resul
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from gateway.foundation.model.ids import DeviceKind
 
@@ -18,7 +19,10 @@ __all__ = [
     "GridLimitCommand",
     "LimitCommand",
     "ModeCommand",
+    "PowerTargetCommand",
     "ResetCommand",
+    "ScheduleCommand",
+    "ScheduleWindow",
     "SetpointCommand",
     "StartCommand",
     "StopCommand",
@@ -104,6 +108,40 @@ class GridLimitCommand(_Command):
     ttl_s: Ttl | None = None
 
 
+class PowerTargetCommand(_Command):
+    """Grid import to hold (negative: export), within every limit; null ends the target."""
+
+    import_w: Watts | None
+    ttl_s: Ttl
+
+
+class ScheduleWindow(_Command):
+    """From `start` to `end` (RFC 3339 with an offset), an import limit and/or a power target;
+    `repeat: daily` repeats the window every 24 h from `start`."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    repeat: Literal["none", "daily"] = "none"
+    import_limit_w: Annotated[float, Field(gt=0, le=100_000_000, allow_inf_nan=False)] | None = None
+    import_w: Watts | None = None
+
+    @model_validator(mode="after")
+    def _sensible(self) -> ScheduleWindow:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if self.repeat == "daily" and self.end - self.start > timedelta(days=1):
+            raise ValueError("a daily window lasts at most 24 h")
+        if self.import_limit_w is None and self.import_w is None:
+            raise ValueError("give import_limit_w, import_w or both")
+        return self
+
+
+class ScheduleCommand(_Command):
+    """Replaces the whole schedule (an empty list clears it); stored, followed offline."""
+
+    windows: Annotated[list[ScheduleWindow], Field(max_length=200)]
+
+
 COMMAND_SCHEMAS: dict[tuple[DeviceKind, str], type[BaseModel]] = {
     (DeviceKind.CHARGER, "limit"): LimitCommand,
     (DeviceKind.CHARGER, "start"): StartCommand,
@@ -115,5 +153,7 @@ COMMAND_SCHEMAS: dict[tuple[DeviceKind, str], type[BaseModel]] = {
     (DeviceKind.STORAGE, "setpoint"): SetpointCommand,
     (DeviceKind.STORAGE, "mode"): ModeCommand,
     (DeviceKind.SITE, "grid_limit"): GridLimitCommand,
+    (DeviceKind.SITE, "power_target"): PowerTargetCommand,
+    (DeviceKind.SITE, "schedule"): ScheduleCommand,
 }
 """Every command the gateway knows, by (target, name). Documentation is generated from this."""

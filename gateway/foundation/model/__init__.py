@@ -12,6 +12,7 @@ from gateway.foundation.model.records import (
     TransactionEvent,
     TransactionEventKind,
 )
+from gateway.foundation.model.site_records import FlexibilityPart, SiteEvent, SiteFlexibility
 from gateway.foundation.model.state import (
     ActiveTransaction,
     ChargerLimit,
@@ -30,6 +31,8 @@ Record = (
     | StorageTelemetry
     | MeterTelemetry
     | SiteTelemetry
+    | SiteEvent
+    | SiteFlexibility
     | ChargerState
     | StorageState
     | MeterState
@@ -49,11 +52,14 @@ __all__ = [
     "DeviceId",
     "DeviceKind",
     "EvseState",
+    "FlexibilityPart",
     "MeterState",
     "MeterTelemetry",
     "PhaseValues",
     "Record",
     "SetpointState",
+    "SiteEvent",
+    "SiteFlexibility",
     "SiteTelemetry",
     "StorageMode",
     "StorageState",

@@ -136,4 +136,17 @@ class SiteTelemetry:
     import_limit_w: float | None = None
     export_limit_w: float | None = None
     limit_source: str | None = None
-    """Where the limit in force comes from: `config`, `command` or None."""
+    """Where the limit in force comes from: `config`, `command`, `schedule` or None."""
+    target_w: float | None = None
+    """The import the controller aims at (the limit less the margin, or a power target)."""
+    target_source: str | None = None
+    """`limit` (the limit less the margin), `power_target` or `schedule`."""
+    import_limit_a: float | None = None
+    phase_current_a: Mapping[str, float] | None = None
+    """Grid import current per phase (L1..L3), import positive."""
+    charger_shares_w: Mapping[str, float | None] | None = None
+    """Each controlled charger's share (None: not limited by the controller; 0: paused)."""
+    storage_setpoints_w: Mapping[str, float] | None = None
+    """The battery's part: each auto-mode battery's setpoint from the controller."""
+    failsafe: bool | None = None
+    """True while the grid reading is missing and the fail-safe holds."""

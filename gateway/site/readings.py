@@ -1,0 +1,162 @@
+"""Turn the device twins into the planner's plain inputs (chargers, batteries, the grid).
+
+Chargers are the configured ones plus any admitted through `allow_unknown_chargers` (they
+appear as twins; their config is the defaults). A charger's maximum is its rating, or the
+control centre's cap on the whole charger when that is lower: the controller never plans past
+an operator's cap, and never lifts it (the OCPP driver keeps the two apart).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from gateway.foundation.config import ChargerConfig, Config, ModbusDeviceConfig
+from gateway.foundation.model import (
+    ChargerState,
+    ChargerTelemetry,
+    DeviceKind,
+    MeterTelemetry,
+    StorageState,
+    StorageTelemetry,
+)
+from gateway.recorder import Recorder
+from gateway.site.inputs import GRID_PHASES, ChargerInput, StorageInput
+
+__all__ = ["CONTROLLER_SOURCE", "SiteReadings"]
+
+CONTROLLER_SOURCE = "controller"
+"""The `source` of the controller's share in `state.limits` (and of its battery setpoints)."""
+
+_NOT_CAPS = frozenset({CONTROLLER_SOURCE, "rating"})
+
+
+class SiteReadings:
+    def __init__(self, config: Config, recorder: Recorder) -> None:
+        self._config = config
+        self._twins = recorder.twins
+        self._configured = {c.id: c for c in config.ocpp.chargers}
+
+    def chargers(self) -> list[ChargerConfig]:
+        """Configured chargers, then those admitted as unknown (with default settings)."""
+        admitted = [
+            ChargerConfig(id=twin.device_id)
+            for twin in self._twins.of_kind(DeviceKind.CHARGER)
+            if twin.device_id not in self._configured
+        ]
+        return [*self._configured.values(), *sorted(admitted, key=lambda c: c.id)]
+
+    def charger(
+        self,
+        cfg: ChargerConfig,
+        share_w: float | None,
+        *,
+        since_change_s: float,
+        since_turn_s: float,
+    ) -> ChargerInput:
+        twin = self._twins.get(DeviceKind.CHARGER, cfg.id)
+        samples: list[ChargerTelemetry] = list(twin.telemetry.values()) if twin else []
+        per_evse = [s for s in samples if s.evse > 0] or samples
+        power = sum(s.power_w or 0.0 for s in per_evse)
+        state = twin.state if twin and isinstance(twin.state, ChargerState) else None
+        site = self._config.site
+        v2g_w = 0.0
+        socs = [s.soc_pct for s in per_evse if s.soc_pct is not None]
+        v21 = state is not None and state.ocpp_version == "2.1"
+        if site.v2g and cfg.bidirectional and v21 and socs and min(socs) > site.v2g_soc_min_pct:
+            v2g_w = cfg.max_power_w
+        return ChargerInput(
+            cfg.id,
+            power,
+            min(cfg.max_power_w, self._cap_w(cfg, state)),
+            share_w,
+            cfg.wired_phases,
+            cfg.voltage_v,
+            cfg.min_current_a,
+            cfg.priority,
+            plugged=bool(state and state.transactions),
+            since_change_s=since_change_s,
+            since_turn_s=since_turn_s,
+            v2g_w=v2g_w,
+        )
+
+    def stored_share(self, charger_id: str) -> float | None:
+        """The controller's share the charger's state shows (after a restart, say)."""
+        twin = self._twins.get(DeviceKind.CHARGER, charger_id)
+        state = twin.state if twin and isinstance(twin.state, ChargerState) else None
+        for limit in state.limits if state else ():
+            if limit.source == CONTROLLER_SOURCE and limit.evse == 0:
+                return limit.power_w
+        return None
+
+    @staticmethod
+    def _cap_w(cfg: ChargerConfig, state: ChargerState | None) -> float:
+        """The lowest cap on the whole charger from anyone but the controller (W)."""
+        caps = [math.inf]
+        for limit in state.limits if state else ():
+            if limit.source in _NOT_CAPS or limit.evse != 0:
+                continue
+            if limit.power_w is not None:
+                caps.append(max(0.0, limit.power_w))
+            elif limit.current_a is not None:
+                caps.append(max(0.0, limit.current_a) * cfg.voltage_v * cfg.phases)
+        return min(caps)
+
+    def storage(self, setpoints: Mapping[str, float], *, auto_only: bool) -> list[StorageInput]:
+        inputs = []
+        for device in self._config.modbus.devices:
+            if device.kind != "storage":
+                continue
+            twin = self._twins.get(DeviceKind.STORAGE, device.id)
+            state = twin.state if twin and isinstance(twin.state, StorageState) else None
+            if auto_only and (state is None or state.mode != "auto" or not state.connected):
+                continue
+            telemetry = twin.telemetry.get(0) if twin else None
+            reading = telemetry if isinstance(telemetry, StorageTelemetry) else None
+            inputs.append(_storage_input(device, reading, setpoints.get(device.id, 0.0)))
+        return inputs
+
+    def grid(self, max_age_s: float, seen_at: float, now: float) -> MeterTelemetry | None:
+        meter_id = self._config.grid_meter_id
+        if meter_id is None or now - seen_at > max_age_s:
+            return None
+        twin = self._twins.get(DeviceKind.METER, meter_id)
+        record = twin.telemetry.get(0) if twin else None
+        if not isinstance(record, MeterTelemetry) or record.power_w is None:
+            return None
+        return record
+
+
+def phase_currents_a(record: MeterTelemetry) -> dict[str, float] | None:
+    """Import current per phase, signed by the phase's power (meters report magnitudes)."""
+    if not record.phases:
+        return None
+    out: dict[str, float] = {}
+    for name in GRID_PHASES:
+        phase = record.phases.get(name)
+        if phase is None:
+            return None
+        if phase.current_a is not None:
+            sign = -1.0 if phase.power_w is not None and phase.power_w < 0 else 1.0
+            out[name] = sign * abs(phase.current_a)
+        elif phase.power_w is not None and phase.voltage_v:
+            out[name] = phase.power_w / phase.voltage_v
+        else:
+            return None
+    return out
+
+
+def _storage_input(
+    device: ModbusDeviceConfig, reading: StorageTelemetry | None, setpoint_w: float
+) -> StorageInput:
+    return StorageInput(
+        device.id,
+        (reading.power_w if reading else None) or 0.0,
+        setpoint_w,
+        device.max_charge_w or 0.0,
+        device.max_discharge_w or 0.0,
+        reading.soc_pct if reading else None,
+        device.soc_min_pct,
+        device.soc_max_pct,
+        device.capacity_wh,
+    )
