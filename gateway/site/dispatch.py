@@ -17,7 +17,11 @@ import structlog
 
 from gateway.foundation.clock import Clock
 from gateway.foundation.commands.router import CommandRouter
-from gateway.foundation.commands.schemas import GridLimitCommand, PowerTargetCommand, ScheduleCommand
+from gateway.foundation.commands.schemas import (
+    GridLimitCommand,
+    PowerTargetCommand,
+    ScheduleCommand,
+)
 from gateway.foundation.config import Config
 from gateway.foundation.leases import LeaseTable
 from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind, SiteEvent
