@@ -80,6 +80,7 @@ def demo_config(
                         "max_discharge_w": 50000,
                         "soc_min_pct": 10,
                         "soc_max_pct": 95,
+                        "capacity_wh": 200_000,
                     },
                     {
                         "id": "grid-1",

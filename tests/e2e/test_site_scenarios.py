@@ -1,0 +1,110 @@
+"""Closed loop, as a site runs: the demo's battery take-over, an operator cap that survives the
+controller, grid meter loss, an overload on one phase, and a power target from the control
+centre. The grid meter reads base load + chargers + battery, per phase, so whatever the
+gateway commands shows up in the next reading, as on a real site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway.demo.closed_loop import SimCharger, site_loop
+from gateway.foundation.model import ChargerState, DeviceKind, StorageState
+from simulators.charger import OcppVersion
+
+FOUR = [SimCharger(f"CP-{i}", OcppVersion.V16 if i % 2 else OcppVersion.V201) for i in range(1, 5)]
+
+
+async def test_handing_the_battery_to_the_controller_gives_the_chargers_their_power_back(
+    tmp_path: Path,
+) -> None:
+    # The demo's failure: chargers curtailed while the battery is in manual; then `mode auto`.
+    async with site_loop(tmp_path, FOUR, mode="manual", base_w=20_000, site={
+        "grid_import_limit_w": 45_000,
+    }) as loop:  # fmt: skip
+        await loop.settle(lambda: all(sim.limit_w(1) is not None for sim in loop.fleet))
+        await loop.settle(lambda: loop.meter.power_w <= 45_000)
+        assert loop.chargers_w() < 4 * 11_000 - 5_000
+        result = await loop.command("storage", "bess-1", "mode", {"mode": "auto"})
+        assert result.status.value == "accepted", result
+        await loop.settle(
+            lambda: (
+                all(sim.limit_w(1) is None for sim in loop.fleet)
+                and loop.battery.battery.power_w < -15_000
+                and loop.meter.power_w <= 45_000
+            )
+        )
+        assert loop.chargers_w() > 4 * 11_000 - 2_000  # every EV charges at full power again
+
+
+async def test_an_operator_cap_survives_the_controller(tmp_path: Path) -> None:
+    two = [SimCharger("CP-1"), SimCharger("CP-2", OcppVersion.V16)]
+    async with site_loop(tmp_path, two, soc_pct=8.0, site={"grid_import_limit_w": 35_000}) as loop:
+        cap = await loop.command("charger", "CP-1", "limit", {"power_w": 5000})
+        assert cap.status.value == "accepted"
+        # 20 kW base + 5 + 11 kW: under 35 kW; the controller has nothing to do for CP-1.
+        await loop.settle(lambda: loop.sim("CP-1").limit_w(1) == 5000)
+        # A peak: the controller curtails (the battery is empty) and later lifts its shares.
+        loop.meter.meter.site.base_load = 30_000
+        await loop.settle(lambda: loop.meter.power_w <= 35_000)
+        assert (loop.sim("CP-1").limit_w(1) or 0) <= 5000
+        loop.meter.meter.site.base_load = 10_000
+        await loop.settle(lambda: loop.sim("CP-2").limit_w(1) is None)
+        assert loop.sim("CP-1").limit_w(1) == 5000  # lifting the share left the cap in force
+        twin = loop.gateway.recorder.twins.get(DeviceKind.CHARGER, "CP-1")
+        assert twin is not None and isinstance(twin.state, ChargerState)
+        assert twin.state.limit_in_force[0].source == "command"
+
+
+async def test_grid_meter_loss_applies_the_failsafe_and_control_resumes(tmp_path: Path) -> None:
+    two = [SimCharger("CP-1"), SimCharger("CP-2", OcppVersion.V16)]
+    async with site_loop(tmp_path, two, base_w=10_000) as loop:
+        await loop.settle(lambda: loop.chargers_w() > 20_000)
+        loop.meter.faults.exception(4, n=1_000_000)  # the meter stops answering
+        minimum = 6 * 230 * 3
+        await loop.settle(
+            lambda: all(abs((sim.limit_w(1) or 1e9) - minimum) < 50 for sim in loop.fleet)
+        )
+        await loop.settle(lambda: loop.chargers_w() <= 2 * minimum + 200)
+        twin = loop.gateway.recorder.twins.get(DeviceKind.STORAGE, "bess-1")
+        assert twin is not None and isinstance(twin.state, StorageState)
+        assert abs(loop.battery.battery.power_w) < 500
+        assert "grid_meter_lost" in loop.events()
+        loop.meter.faults.clear()
+        await loop.settle(lambda: "grid_meter_back" in loop.events())
+        await loop.settle(lambda: all(sim.limit_w(1) is None for sim in loop.fleet))
+
+
+async def test_an_overload_on_l1_curtails_only_what_draws_from_l1(tmp_path: Path) -> None:
+    single = [
+        SimCharger("ON-L1", max_power_w=7360, phases=1, grid_phases=("L1",)),
+        SimCharger("ON-L2", max_power_w=3680, phases=1, grid_phases=("L2",)),
+    ]
+    # 10 kW balanced base (14.5 A per phase) + 32 A on L1: 46.5 A against a 40 A fuse; L2
+    # carries 14.5 + 16 A and has room.
+    async with site_loop(tmp_path, single, soc_pct=8.0, base_w=10_000, site={
+        "grid_import_limit_w": None, "grid_import_limit_a": 40, "controller_margin_a": 1,
+    }) as loop:  # fmt: skip
+        await loop.settle(lambda: loop.sim("ON-L1").limit_w(1) is not None)
+        await loop.settle(lambda: loop.sim("ON-L1").power_w(1) < 7360 - 500)
+        assert loop.sim("ON-L2").limit_w(1) is None  # L2 has room: untouched
+        assert loop.sim("ON-L2").power_w(1) > 3600
+        await loop.settle(lambda: loop.meter.meter.site.phase_split_w()[0] / 230 <= 40)
+        assert loop.sim("ON-L2").limit_w(1) is None
+
+
+async def test_a_power_target_is_tracked_with_the_battery(tmp_path: Path) -> None:
+    two = [SimCharger("CP-1"), SimCharger("CP-2", OcppVersion.V16)]
+    async with site_loop(
+        tmp_path, two, base_w=10_000, site={"grid_import_limit_w": 60_000}
+    ) as loop:
+        await loop.settle(lambda: loop.chargers_w() > 20_000)
+        result = await loop.command(
+            "site", "loop", "power_target", {"import_w": 5000, "ttl_s": 120}
+        )
+        assert result.status.value == "accepted"
+        # 10 kW base + 22 kW EVs: the battery gives 27 kW and no EV slows.
+        await loop.settle(lambda: abs(loop.meter.power_w - 5000) < 1500)
+        assert all(sim.limit_w(1) is None for sim in loop.fleet)
+        ended = await loop.command("site", "loop", "power_target", {"import_w": None, "ttl_s": 1})
+        assert ended.status.value == "accepted"
+        await loop.settle(lambda: loop.battery.battery.power_w > -1000)
