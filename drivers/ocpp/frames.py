@@ -7,6 +7,8 @@ broken frame is answered as the standard asks and the connection stays usable:
 - an unknown message type number: 2.x `MessageTypeNotSupported`;
 - a CALL whose payload is not an object: `FormationViolation` (1.6) / `FormatViolation` (2.x).
 A malformed CALLRESULT/CALLERROR is never answered (§4.2.3: only a CALL gets a CALLERROR).
+The JSON is read strictly (strict_json.py): non-finite or huge numbers, deep nesting and too
+many values are refused with a CALLERROR, lone surrogates made valid text.
 Pure: no sockets, so it is tested with plain strings.
 """
 
@@ -16,6 +18,8 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from drivers.ocpp.strict_json import FrameLimits, RefusedJson, loads_strict
 
 __all__ = [
     "BadFrame",
@@ -27,7 +31,9 @@ __all__ = [
     "SendFrame",
     "call_error",
     "error_code",
+    "is_reply",
     "parse_frame",
+    "refuse_unread",
 ]
 
 ErrorKind = Literal[
@@ -41,6 +47,7 @@ ErrorKind = Literal[
     "not_supported",
     "internal",
     "security",
+    "generic",
 ]
 
 _CODES: dict[ErrorKind, tuple[str, str, str]] = {
@@ -59,9 +66,12 @@ _CODES: dict[ErrorKind, tuple[str, str, str]] = {
     "not_supported": ("NotSupported",) * 3,
     "internal": ("InternalError",) * 3,
     "security": ("SecurityError",) * 3,
+    "generic": ("GenericError",) * 3,
 }
 _VERSION_INDEX = {"1.6": 0, "2.0.1": 1, "2.1": 2}
 _ID_IN_TEXT = re.compile(r'^\s*\[\s*[0-9]+\s*,\s*"([^"\\]{1,36})"')
+_REPLY_TYPE_IN_TEXT = re.compile(r"^\s*\[\s*[3-6]\s*,")
+_DEFAULT_LIMITS = FrameLimits()
 _MAX_ID = 36
 """OCPP-J message ids are at most 36 characters (1.6 §4.1.3, 2.0.1 Part 4 §4.1.3)."""
 
@@ -129,7 +139,22 @@ def _bad(text: str, kind: ErrorKind, version: str, reason: str, uid: str | None 
     return BadFrame(reason, call_error(unique_id, kind, version, reason))
 
 
-def parse_frame(raw: str | bytes, version: str) -> Frame:
+def is_reply(raw: str | bytes) -> bool:
+    """Whether the text starts like a CALLRESULT/CALLERROR/SEND (never answered)."""
+    if isinstance(raw, bytes):
+        raw = raw[:16].decode("ascii", "replace")
+    return _REPLY_TYPE_IN_TEXT.match(raw) is not None
+
+
+def refuse_unread(raw: str | bytes, kind: ErrorKind, version: str, reason: str) -> str | None:
+    """The CALLERROR for a frame refused before it is parsed (None: it must not be answered)."""
+    if is_reply(raw):
+        return None
+    text = raw[:128].decode("utf-8", "replace") if isinstance(raw, bytes) else raw[:128]
+    return call_error(_salvage_id(text), kind, version, reason)
+
+
+def parse_frame(raw: str | bytes, version: str, limits: FrameLimits = _DEFAULT_LIMITS) -> Frame:
     """Parse one websocket message of an OCPP-J connection speaking `version`."""
     if isinstance(raw, bytes):
         try:
@@ -137,7 +162,11 @@ def parse_frame(raw: str | bytes, version: str) -> Frame:
         except UnicodeDecodeError:
             return _bad("", "framing", version, "frame is not UTF-8 text")
     try:
-        msg = json.loads(raw)
+        msg = loads_strict(raw, limits)
+    except RefusedJson as exc:
+        if is_reply(raw):  # only a CALL is ever answered
+            return BadFrame(exc.reason, None)
+        return _bad(raw, exc.kind, version, exc.reason)
     except ValueError:
         return _bad(raw, "framing", version, "frame is not valid JSON")
     if not isinstance(msg, list) or not msg:

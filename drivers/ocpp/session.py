@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -26,6 +28,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from drivers.ocpp.core.energy import EnergyReference
+from drivers.ocpp.flood import FloodBudget
 from drivers.ocpp.frames import (
     BadFrame,
     CallFrame,
@@ -33,9 +36,12 @@ from drivers.ocpp.frames import (
     ErrorKind,
     ResultFrame,
     call_error,
+    is_reply,
     parse_frame,
+    refuse_unread,
 )
 from drivers.ocpp.hub import Hub
+from drivers.ocpp.strict_json import FrameLimits
 from drivers.ocpp.validation import (
     is_known_action,
     outgoing_violation,
@@ -45,11 +51,14 @@ from drivers.ocpp.validation import (
 from gateway.foundation.clock import format_ts
 from gateway.foundation.metrics import MESSAGES
 
-__all__ = ["CallRefused", "ChargerOffline", "Session"]
+__all__ = ["CallRefused", "ChargerOffline", "QueueFull", "Session"]
 
 _IN = MESSAGES.labels("ocpp", "in")
 _OUT = MESSAGES.labels("ocpp", "out")
-_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_THREAD_CHECK_CHARS = 64 * 1024
+"""A CALL this large has its schema check run in a thread: the detailed (slow) check of an
+invalid payload of thousands of values must not stall every other charger."""
 
 Handler = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -66,6 +75,10 @@ class ChargerOffline(Exception):
     """The session ended before the charger answered."""
 
 
+class QueueFull(Exception):
+    """`ocpp.max_queued_commands` commands already wait for this charger."""
+
+
 class Session:
     HANDLERS: ClassVar[dict[str, Handler]] = {}
     """action -> handler, filled by each version's subclass."""
@@ -78,10 +91,14 @@ class Session:
         self.log = structlog.get_logger("drivers.ocpp").bind(
             charger_id=charger_id, ocpp_version=version
         )
-        self._pending: dict[str, asyncio.Future[Any]] = {}
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any], float, asyncio.Future[Any]]] = (
-            asyncio.Queue()
+        cfg = hub.config
+        self.limits = FrameLimits(cfg.max_message_elements, cfg.max_message_depth)
+        rate = cfg.rate_limit
+        self.budget = FloodBudget(
+            rate.messages_per_s, rate.bytes_per_s, rate.burst_s, now=time.monotonic()
         )
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._queue: asyncio.Queue[_Queued] = asyncio.Queue(maxsize=cfg.max_queued_commands)
         self._worker: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
         self.last_energy_wh: dict[int, EnergyReference] = {}
@@ -95,7 +112,9 @@ class Session:
         try:
             while True:
                 raw = await self.ws.recv()
-                await self.on_frame(raw)
+                reply = await self.handle_frame(raw)
+                if reply is not None:
+                    await self._send(reply)
         except ConnectionClosed as exc:
             self.log.info("charger_disconnected", code=exc.rcvd.code if exc.rcvd else None)
         finally:
@@ -105,7 +124,7 @@ class Session:
                 if not fut.done():
                     fut.set_exception(ChargerOffline())
             while not self._queue.empty():
-                *_, fut = self._queue.get_nowait()
+                fut = self._queue.get_nowait().future
                 if not fut.done():
                     fut.set_exception(ChargerOffline())
 
@@ -115,47 +134,67 @@ class Session:
 
     # -- incoming -----------------------------------------------------------------------
 
-    async def on_frame(self, raw: str | bytes) -> None:
+    async def handle_frame(self, raw: str | bytes) -> str | None:
+        """Handle one frame from the charger; returns the reply to send (None: no reply).
+
+        Everything but the socket: the fuzz tests drive sessions through this.
+        """
         _IN.inc()
-        frame = parse_frame(raw, self.version)
+        now = time.monotonic()
+        if not self.budget.admit(len(raw), now) and not (self._pending and is_reply(raw)):
+            self._log_overrun(now)
+            return refuse_unread(raw, "generic", self.version, "rate limit exceeded: retry later")
+        frame = parse_frame(raw, self.version, self.limits)
         if type(frame) is CallFrame:
-            await self._on_call(frame)
-        elif type(frame) is ResultFrame:
+            return await self._on_call(frame, len(raw))
+        if type(frame) is ResultFrame:
             self._resolve(frame.unique_id, frame.payload, None)
         elif type(frame) is ErrorFrame:
             refused = CallRefused(frame.code, frame.description, frame.details)
             self._resolve(frame.unique_id, None, refused)
         elif type(frame) is BadFrame:
-            self.log.warning("bad_frame", reason=frame.reason, frame=str(raw)[:200])
-            if frame.reply is not None:
-                await self._send(frame.reply)
+            self.log.warning("bad_frame", reason=frame.reason, size=len(raw), start=repr(raw[:80]))
+            return frame.reply
         else:
             self.log.debug("send_frame_ignored", action=getattr(frame, "action", None))
+        return None
 
-    async def _on_call(self, frame: CallFrame) -> None:
+    def _log_overrun(self, now: float) -> None:
+        overrun = self.budget.overrun_to_log(now)
+        if overrun is not None:
+            rate = self.hub.config.rate_limit
+            self.log.warning(
+                "charger_rate_limited",
+                refused_messages=overrun.messages,
+                refused_bytes=overrun.bytes,
+                messages_per_s=rate.messages_per_s,
+                bytes_per_s=rate.bytes_per_s,
+            )
+
+    async def _on_call(self, frame: CallFrame, size: int) -> str:
         action, uid = frame.action, frame.unique_id
         handler = self.HANDLERS.get(action)
         if handler is None:
             known = is_known_action(self.version, action)
             kind: ErrorKind = "not_supported" if known else "not_implemented"
-            self.log.info("action_not_handled", action=action, known=known)
-            await self._send(call_error(uid, kind, self.version, f"{action} is not handled"))
-            return
+            self.log.info("action_not_handled", action=action[:64], known=known)
+            return call_error(uid, kind, self.version, f"{action[:64]} is not handled")
         validator = request_validator(self.version, action)
         if validator is not None:
-            problem = violation(validator, frame.payload)
+            if size > _THREAD_CHECK_CHARS:
+                problem = await asyncio.to_thread(violation, validator, frame.payload)
+            else:
+                problem = violation(validator, frame.payload)
             if problem is not None:
                 self.log.warning("invalid_payload", action=action, problem=str(problem))
-                await self._send(call_error(uid, problem.kind, self.version, str(problem)))
-                return
+                return call_error(uid, problem.kind, self.version, str(problem))
         try:
             response = await handler(self, frame.payload)
         except Exception as exc:
             self.log.exception("handler_failed", action=action)
             description = f"{type(exc).__name__} while handling {action}"
-            await self._send(call_error(uid, "internal", self.version, description))
-            return
-        await self._send(_DUMPS([3, uid, response]))
+            return call_error(uid, "internal", self.version, description)
+        return _DUMPS([3, uid, response])
 
     def _resolve(self, unique_id: str, payload: Any, error: Exception | None) -> None:
         fut = self._pending.pop(unique_id, None)
@@ -186,16 +225,25 @@ class Session:
                 f"{action} payload does not match the OCPP {self.version} schema: {problem}"
             )
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((action, payload, timeout_s, fut))
+        deadline = time.monotonic() + timeout_s
+        try:
+            self._queue.put_nowait(_Queued(action, payload, timeout_s, deadline, fut))
+        except asyncio.QueueFull:
+            raise QueueFull() from None
         return await fut
 
     async def _work(self) -> None:
         while True:
-            action, payload, timeout_s, fut = await self._queue.get()
+            item = await self._queue.get()
+            fut = item.future
             if fut.done():
                 continue
+            if time.monotonic() > item.deadline:
+                # Waited its whole timeout behind earlier calls: never sent late.
+                fut.set_exception(TimeoutError(f"{item.action} not sent: charger busy"))
+                continue
             try:
-                result = await self._call(action, payload, timeout_s)
+                result = await self._call(item.action, item.payload, item.timeout_s)
             except asyncio.CancelledError:
                 if not fut.done():
                     fut.set_exception(ChargerOffline())
@@ -212,11 +260,11 @@ class Session:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[uid] = fut
         self.log.info("command_sent", action=action, unique_id=uid)
+        text = json.dumps([2, uid, action, payload], separators=(",", ":"), default=_decimal)
         try:
-            await self._send(
-                json.dumps([2, uid, action, payload], separators=(",", ":"), default=_decimal)
-            )
+            # The timeout covers sending: a charger that stops reading blocks the send.
             async with asyncio.timeout(timeout_s):
+                await self._send(text)
                 return await fut
         except ConnectionClosed as exc:
             raise ChargerOffline() from exc
@@ -235,6 +283,16 @@ class Session:
         book = self.hub.book(self.charger_id)
         book.last_seen_s = self.now_s()
         return self.hub.publish_state(self.charger_id, reason)
+
+
+@dataclass(slots=True)
+class _Queued:
+    action: str
+    payload: dict[str, Any]
+    timeout_s: float
+    deadline: float
+    """Monotonic time after which the call is no longer sent (it waited its whole timeout)."""
+    future: asyncio.Future[Any]
 
 
 def _decimal(value: Any) -> Any:

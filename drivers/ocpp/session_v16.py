@@ -29,7 +29,7 @@ def _id_text(raw: object) -> str:
     """1.6 transaction ids are integers; `12.0` and `"12"` from lenient chargers mean 12."""
     try:
         return str(int(float(str(raw))))
-    except ValueError:
+    except (ValueError, OverflowError):
         return str(raw)
 
 
@@ -124,7 +124,7 @@ async def stop_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     evse = tx.evse if tx is not None else 0
     data = p.get("transactionData")
     if isinstance(data, list):
-        record_meter_values(s, evse, data, tx, tx_id, v2=False)
+        await record_meter_values(s, evse, data, tx, tx_id, v2=False)
     meter_stop = float(p["meterStop"])
     stopped = event_time(p["timestamp"], s.now_s()).timestamp()
     reference = s.last_energy_wh.get(evse) if tx is not None else None
@@ -170,7 +170,7 @@ async def meter_values(s: Session, p: dict[str, Any]) -> dict[str, Any]:
         tx = s.hub.store.get(s.charger_id, tx_id)
     if tx is not None:
         tx_id = tx.transaction_id
-    samples = record_meter_values(s, evse, p["meterValue"], tx, tx_id, v2=False)
+    samples = await record_meter_values(s, evse, p["meterValue"], tx, tx_id, v2=False)
     if tx is not None and not tx.ended:
         energies = [x.telemetry.energy_wh for x in samples if x.telemetry.energy_wh is not None]
         if energies:
@@ -185,7 +185,7 @@ def event(name: str) -> Handler:
     """A message that is published as a ChargerEvent and answered with an empty payload."""
 
     async def handler(s: Session, p: dict[str, Any]) -> dict[str, Any]:
-        s.log.info("charger_event", kind=name, data=p)
+        s.log.info("charger_event", kind=name, fields=len(p))
         s.hub.recorder.record(ChargerEvent(ChargerId(s.charger_id), name, p))
         return {}
 

@@ -55,7 +55,7 @@ async def meter_values(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     evse: int = p["evseId"]
     tx = s.hub.store.open_on(s.charger_id, evse) if evse else None
     tx_id = tx.transaction_id if tx is not None else None
-    record_meter_values(s, evse, p["meterValue"], tx, tx_id, v2=True)
+    await record_meter_values(s, evse, p["meterValue"], tx, tx_id, v2=True)
     return {}
 
 
@@ -78,10 +78,10 @@ async def transaction_event_handler(s: Session, p: dict[str, Any]) -> dict[str, 
     meter_values = p.get("meterValue") or ()
     if tx is not None and tx.ended:
         s.log.info("event_for_ended_transaction", transaction_id=tx_id, event_type=event_type)
-        record_meter_values(s, tx.evse, meter_values, None, tx_id, v2=True)
+        await record_meter_values(s, tx.evse, meter_values, None, tx_id, v2=True)
         return answer
     tx_evse = evse or (tx.evse if tx is not None else 0)
-    samples = record_meter_values(s, tx_evse, meter_values, tx, tx_id, v2=True)
+    samples = await record_meter_values(s, tx_evse, meter_values, tx, tx_id, v2=True)
     readings = [
         Reading(x.telemetry.energy_wh, x.context)
         for x in samples

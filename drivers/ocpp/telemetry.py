@@ -7,6 +7,7 @@ from the durable store's rows (their records are awaited before the charger is a
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -32,8 +33,10 @@ if TYPE_CHECKING:
 
 __all__ = ["record_meter_values", "transaction_event"]
 
+_YIELD_EVERY = 32
 
-def record_meter_values(
+
+async def record_meter_values(
     session: Session,
     evse: int,
     meter_values: Iterable[Any],
@@ -42,13 +45,19 @@ def record_meter_values(
     *,
     v2: bool,
 ) -> list[MeterSample]:
-    """Publish one telemetry record per meterValue element; returns the translated samples."""
+    """Publish one telemetry record per meterValue element; returns the translated samples.
+
+    Yields to the event loop every `_YIELD_EVERY` elements: a message with thousands of them
+    must not hold up every other charger, Modbus polling and the site controller.
+    """
     charger_id = ChargerId(session.charger_id)
     max_power_w = session.hub.charger_config(session.charger_id).max_power_w
     now_s = session.now_s()
     record = session.hub.recorder.record
     samples = []
-    for meter_value in meter_values:
+    for n, meter_value in enumerate(meter_values, 1):
+        if n % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)
         if not isinstance(meter_value, dict):
             continue
         sample = read_meter_value(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -90,16 +91,26 @@ def request_validator(version: str, action: str, response: bool = False) -> Draf
     return Draft4Validator(json.loads(path.read_text(encoding="utf-8-sig")))
 
 
+_MAX_TOLERATED = 1e15
+"""A tolerated 1.6 number beyond this (Wh, or an id) is no reading: refused, never scaled."""
+
+
 def _numeric(value: Any) -> bool:
-    if isinstance(value, float):
-        return True
     if isinstance(value, str):
         try:
-            float(value)
+            value = float(value)
         except ValueError:
             return False
-        return True
-    return False
+    return isinstance(value, float) and math.isfinite(value) and abs(value) <= _MAX_TOLERATED
+
+
+def _number_like(value: Any) -> bool:
+    """A number or numeric text, finite or not (`"NaN"`, `1e300`): then out of range."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, bool)
 
 
 def _tolerated(error: ValidationError) -> bool:
@@ -108,6 +119,7 @@ def _tolerated(error: ValidationError) -> bool:
     path = error.absolute_path
     if error.validator == "type" and path and path[-1] in _NUMERIC_FIELDS:
         return _numeric(error.instance)
+
     return error.validator in _LENIENT_IN_SAMPLES and "sampledValue" in error.absolute_path
 
 
@@ -130,13 +142,33 @@ def violation(validator: Draft4Validator, payload: dict[str, Any]) -> SchemaViol
     """
     fast = _fast_check(validator)
     if fast is not None and fast(payload):
-        return None
+        return _implausible(payload)
     for error in validator.iter_errors(payload):
         if _tolerated(error):
             continue
         where = "/".join(str(p) for p in error.absolute_path) or "payload"
         kind = _KINDS.get(str(error.validator), "format")
+        if kind == "type" and where in _NUMERIC_FIELDS and _number_like(error.instance):
+            return SchemaViolation(
+                "property", f"{where}: {error.instance!r:.40} is out of range", where
+            )
         return SchemaViolation(kind, f"{where}: {error.message}"[:200], where)
+    return _implausible(payload)
+
+
+def _implausible(payload: dict[str, Any]) -> SchemaViolation | None:
+    """A meter reading or id that no float arithmetic should meet (1e300 Wh x 1000 = inf)."""
+    for name in _NUMERIC_FIELDS.intersection(payload):
+        value = payload[name]
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                continue  # not meant as a number (2.x ids are text): the schema judged it
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, float) and not _numeric(value):
+            return SchemaViolation("property", f"{name}: {str(value)[:40]} is out of range", name)
     return None
 
 

@@ -188,6 +188,16 @@ class OcppTlsConfig(Strict):
     """CA for client certificates (security profile 3)."""
 
 
+class OcppRateLimit(Strict):
+    """Per charger: what one connection may send (token buckets refilled at these rates)."""
+
+    messages_per_s: Annotated[float, Field(gt=0)] = 20.0
+    bytes_per_s: Annotated[float, Field(gt=0)] = 256 * 1024.0
+    burst_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    """Bucket size in seconds of rate: a charger flushing its offline queue may go faster
+    this long."""
+
+
 class OcppConfig(Strict):
     enabled: bool = True
     host: str = "0.0.0.0"
@@ -204,6 +214,13 @@ class OcppConfig(Strict):
     call_timeout_s: Annotated[float, Field(gt=0, le=300)] = 30.0
     max_frame_bytes: Annotated[int, Field(ge=4096, le=16 * 1024 * 1024)] = 1024 * 1024
     """Largest websocket message accepted from a charger (NotifyReport can be large)."""
+    max_message_elements: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000
+    """JSON values in one message from a charger; beyond: a CALLERROR (bounds the work per frame)."""
+    max_message_depth: Annotated[int, Field(ge=8, le=200)] = 32
+    """Nesting of objects/arrays in one message; beyond: a CALLERROR."""
+    max_queued_commands: Annotated[int, Field(ge=1, le=1000)] = 16
+    """Commands waiting for one charger; beyond: `rejected` ("queue full")."""
+    rate_limit: OcppRateLimit = Field(default_factory=OcppRateLimit)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> OcppConfig:

@@ -21,6 +21,11 @@ from gateway.foundation.model import ChargerId, ChargerTelemetry, PhaseValues
 __all__ = ["MeterSample", "read_meter_value"]
 
 _ENERGY = "Energy.Active.Import.Register"
+_PLAUSIBLE = 1e15
+"""Largest magnitude kept, in the model's units (1 PWh): beyond it a sampled value is skipped
+like an unknown measurand, so sums and unit scaling can never overflow to infinity."""
+_MAX_MULTIPLIER = 24
+"""|unitOfMeasure.multiplier| beyond this is no power of ten a meter uses (10.0**400 overflows)."""
 
 
 @dataclass(slots=True)
@@ -49,7 +54,7 @@ def _number(raw: object) -> float | None:
             return None
     else:
         return None
-    return value if math.isfinite(value) else None
+    return value if abs(value) <= _PLAUSIBLE else None
 
 
 def _unit_v16(sv: Mapping[str, Any]) -> tuple[str | None, int]:
@@ -96,9 +101,9 @@ def read_meter_value(
             continue
         name, base = entry
         if multiplier:
-            value *= 10.0**multiplier
+            value = value * 10.0**multiplier if abs(multiplier) <= _MAX_MULTIPLIER else math.inf
         converted = convert(value, unit, base)
-        if converted is None:
+        if converted is None or not abs(converted) <= _PLAUSIBLE:
             skipped.append(f"{measurand}/{unit}")
             continue
         ctx = sv.get("context")

@@ -25,11 +25,11 @@ def parse_timestamp(value: object, now_s: float) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        epoch = parsed.timestamp()
+    except (ValueError, OverflowError):  # year 1 at +14:00 is before year 1 in UTC
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    epoch = parsed.timestamp()
     if epoch < _EARLIEST or epoch > now_s + _MAX_AHEAD_S:
         return None
     return parsed.astimezone(UTC)
