@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.ocpp.hub import Hub
-from drivers.ocpp.session import CallRefused, ChargerOffline, Session
+from drivers.ocpp.session import CallRefused, ChargerOffline, QueueFull, Session
 from gateway.foundation.model import CommandResult
 
 __all__ = ["Refusal", "call_charger", "judge", "online_session"]
@@ -56,6 +56,11 @@ async def call_charger(hub: Hub, session: Session, action: str, payload: dict[st
     except ChargerOffline as exc:
         raise Refusal(
             CommandResult.rejected(f"charger went offline before answering {action}")
+        ) from exc
+    except QueueFull as exc:
+        limit = hub.config.max_queued_commands
+        raise Refusal(
+            CommandResult.rejected(f"queue full: {limit} commands already wait for this charger")
         ) from exc
 
 

@@ -40,8 +40,6 @@ __all__ = ["MqttLink"]
 
 log = structlog.get_logger("gateway.mqtt")
 
-_MAX_COMMANDS_IN_FLIGHT = 64
-
 
 class MqttLink:
     def __init__(
@@ -68,7 +66,6 @@ class MqttLink:
         self._stopping = asyncio.Event()
         self._finished = asyncio.Event()
         self._flush_timeout_s = 5.0
-        self._command_slots = asyncio.Semaphore(_MAX_COMMANDS_IN_FLIGHT)
         self._command_tasks: set[asyncio.Task[None]] = set()
         self.delivered = 0
         self.connects = 0
@@ -217,7 +214,8 @@ class MqttLink:
                 else str(message.payload).encode()
             )
             extra = next((h for f, h in self._extra if message.topic.matches(f)), None)
-            await self._command_slots.acquire()
+            # No shared pool of slots: one device's slow commands never hold up another's
+            # (the router bounds what is in progress per device).
             task = asyncio.create_task(
                 extra(topic, payload)
                 if extra is not None
@@ -228,7 +226,6 @@ class MqttLink:
 
     def _command_done(self, task: asyncio.Task[None]) -> None:
         self._command_tasks.discard(task)
-        self._command_slots.release()
 
     async def _handle_command(
         self, client: aiomqtt.Client, topic: str, payload: bytes, properties: Properties | None

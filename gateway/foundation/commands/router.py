@@ -2,7 +2,8 @@
 
 Drivers register a handler per (target, command name) and the device ids they serve. The
 router owns everything a handler should not repeat: JSON and schema validation, unknown
-devices and commands, a handler that raises or hangs.
+devices and commands, a handler that raises or hangs, and a bound on the commands in
+progress per device (beyond it: `rejected`, "queue full"; devices never wait on each other).
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ _MAX_PAYLOAD = 64 * 1024
 
 
 class CommandRouter:
-    def __init__(self, *, handler_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, *, handler_timeout_s: float = 60.0, per_device_in_progress: int = 64
+    ) -> None:
         self._handlers: dict[tuple[DeviceKind, str], CommandHandler] = {}
         self._devices: dict[DeviceKind, set[str]] = {kind: set() for kind in DeviceKind}
         self._timeout = handler_timeout_s
+        self._per_device = per_device_in_progress
+        self._in_progress: dict[tuple[DeviceKind, str], int] = {}
 
     def register(self, target: DeviceKind, name: str, handler: CommandHandler) -> None:
         if (target, name) not in COMMAND_SCHEMAS:
@@ -92,6 +97,14 @@ class CommandRouter:
         bound = log.bind(
             device_id=request.device_id, command=request.name, request_id=request.request_id
         )
+        key = (request.target, request.device_id)
+        busy = self._in_progress.get(key, 0)
+        if busy >= self._per_device:
+            bound.warning("command_queue_full", in_progress=busy)
+            return CommandResult.rejected(
+                f"queue full: {busy} commands in progress for this device"
+            )
+        self._in_progress[key] = busy + 1
         try:
             async with asyncio.timeout(self._timeout):
                 return await handler(request, args)
@@ -101,6 +114,10 @@ class CommandRouter:
         except Exception as exc:
             bound.exception("command_failed")
             return CommandResult.failed(f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            left = self._in_progress.pop(key) - 1
+            if left:
+                self._in_progress[key] = left
 
 
 def _describe(exc: ValidationError) -> str:
