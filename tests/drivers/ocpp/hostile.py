@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from gateway.model import Record
+from gateway.foundation.model import Record
 from gateway.payloads import to_message
 from gateway.topics import Topics
 

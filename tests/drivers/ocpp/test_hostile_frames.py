@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config.models import Config
-from gateway.model import ChargerEvent, ChargerState, ChargerTelemetry, TransactionEvent
+from gateway.foundation.config import Config
+from gateway.foundation.model import ChargerEvent, ChargerState, ChargerTelemetry, TransactionEvent
 from tests.drivers.ocpp.conftest import Site, running_driver
 from tests.drivers.ocpp.hostile import BOOT, assert_strict_json, raw_charger
 

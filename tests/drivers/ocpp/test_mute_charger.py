@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import aiomqtt
 
-from gateway.config.models import Config
 from gateway.demo.broker import PrivateMosquitto
-from gateway.model import CommandStatus
+from gateway.foundation.config import Config
+from gateway.foundation.model import CommandStatus
 from tests.conftest import Collector, running_gateway
 from tests.drivers.ocpp.conftest import running_driver
 from tests.drivers.ocpp.hostile import raw_charger
