@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "AuthorizeConfig",
@@ -21,9 +29,36 @@ __all__ = [
     "OutboxConfig",
     "SiteConfig",
     "TlsConfig",
+    "split_broker_address",
 ]
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+MqttProtocol = Literal["auto", "5", "3.1.1"]
+
+
+def split_broker_address(address: str) -> tuple[str, int]:
+    """`host:port` or `[v6-address]:port` into (host, port); ValueError says what is wrong."""
+    host, sep, port_text = address.rpartition(":")
+    if not sep or not host or not port_text.isdigit():
+        raise ValueError(f"{address!r} is not host:port (e.g. broker-1.example.net:8883)")
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{address!r}: port {port} is not in 1..65535")
+    if host.startswith("["):
+        if not host.endswith("]"):
+            raise ValueError(f"{address!r}: an IPv6 address goes in brackets, [::1]:1883")
+        host = host[1:-1]
+    if not host or any(c.isspace() or ord(c) < 32 for c in host) or "/" in host:
+        raise ValueError(f"{address!r}: not a host name or address")
+    return host, port
+
+
+def _checked_broker_address(address: str) -> str:
+    split_broker_address(address)
+    return address
+
+
+BrokerAddress = Annotated[str, AfterValidator(_checked_broker_address)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$", min_length=1, max_length=64)]
 
 
@@ -117,6 +152,11 @@ class MqttConfig(Strict):
     """False: no broker; records wait in the outbox (bounded) until one is configured."""
     host: str = "127.0.0.1"
     port: Port = 1883
+    hosts: Annotated[list[BrokerAddress], Field(min_length=1, max_length=16)] | None = None
+    """Several brokers (the nodes of a cluster), tried in order: `["host:port", ...]`. When a
+    connection drops the gateway moves on to the next. Instead of `host`/`port`."""
+    protocol: MqttProtocol = "auto"
+    """`auto`: MQTT 5, falling back to 3.1.1 when a broker refuses 5; or `5`, or `3.1.1`."""
     topic_prefix: Annotated[str, Field(pattern=r"^[^#+]+$", min_length=1)] = "pilebridge"
     username: str | None = None
     password: SecretStr | None = None
@@ -134,6 +174,25 @@ class MqttConfig(Strict):
     (`data_truncated: true`); one still too large is refused. The broker's own Maximum
     Packet Size (MQTT 5 CONNACK) is honoured as well, whichever is smaller."""
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _protocol_as_text(cls, value: object) -> object:
+        # YAML reads `protocol: 5` as a number; `3.1.1` stays text.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _one_way_to_name_brokers(self) -> MqttConfig:
+        if self.hosts is not None and {"host", "port"} & self.model_fields_set:
+            raise ValueError("give either `hosts` or `host`/`port`, not both")
+        return self
+
+    @property
+    def brokers(self) -> list[tuple[str, int]]:
+        """Every broker to try, in order, as (host, port)."""
+        if self.hosts is None:
+            return [(self.host, self.port)]
+        return [split_broker_address(address) for address in self.hosts]
 
 
 class AuthorizeConfig(Strict):

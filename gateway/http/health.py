@@ -70,10 +70,12 @@ class HealthReporter:
         ]
         problems = [f"component {c['name']} is not running" for c in components if not c["running"]]
         down = bool(problems)
+        broker = gw.link.broker if gw.link else None
         mqtt = {
             "enabled": gw.config.mqtt.enabled,
-            "host": gw.config.mqtt.host,
-            "port": gw.config.mqtt.port,
+            "host": broker.host if broker else gw.config.mqtt.brokers[0][0],
+            "port": broker.port if broker else gw.config.mqtt.brokers[0][1],
+            "protocol": broker.protocol if broker else None,
             "connected": gw.link.connected if gw.link else False,
             "connects": gw.link.connects if gw.link else 0,
         }

@@ -6,6 +6,7 @@ import logging
 import socket
 import ssl
 import uuid
+from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -21,27 +22,41 @@ _CLIENT_LOG.setLevel(logging.ERROR)
 link logs connection changes itself."""
 
 
-def make_client(config: MqttConfig, *, will_topic: str, default_client_id: str) -> aiomqtt.Client:
-    """An MQTT 5 client with the gateway's Last Will and an explicit clean_start.
+def make_client(
+    config: MqttConfig,
+    broker: tuple[str, int],
+    *,
+    mqtt5: bool,
+    will_topic: str,
+    default_client_id: str,
+) -> aiomqtt.Client:
+    """A client for one broker with the gateway's Last Will and an explicit session choice.
 
-    aiomqtt defaults to clean_start=FIRST_ONLY, which is "first connect of this client
+    MQTT 5: aiomqtt defaults to clean_start=FIRST_ONLY, which is "first connect of this client
     object"; with a fresh client per attempt that would start clean every time. We set it
-    explicitly from `session_expiry_s` instead.
+    explicitly from `session_expiry_s` instead. MQTT 3.1.1 has no session expiry: a persistent
+    session there is `clean_session=False` (the broker keeps it until it decides otherwise).
     """
     persistent = config.session_expiry_s > 0
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    if persistent:
-        props.SessionExpiryInterval = config.session_expiry_s
+    props: Properties | None = None
+    session: dict[str, Any]
+    if mqtt5:
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        if persistent:
+            props.SessionExpiryInterval = config.session_expiry_s
+        session = {"clean_start": not persistent}
+    else:
+        session = {"clean_session": not persistent}
     tls_context = _tls_context(config) if config.tls else None
     return aiomqtt.Client(
-        config.host,
-        config.port,
+        broker[0],
+        broker[1],
         username=config.username,
         password=config.password.get_secret_value() if config.password else None,
         identifier=config.client_id or default_client_id or f"pilebridge-{uuid.uuid4().hex[:8]}",
-        protocol=aiomqtt.ProtocolVersion.V5,
+        protocol=aiomqtt.ProtocolVersion.V5 if mqtt5 else aiomqtt.ProtocolVersion.V311,
         will=aiomqtt.Will(will_topic, b"offline", qos=1, retain=True),
-        clean_start=not persistent,
+        **session,
         keepalive=config.keepalive_s,
         max_inflight_messages=config.max_inflight,
         properties=props,

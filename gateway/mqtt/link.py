@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiomqtt
 import structlog
+from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.foundation.backoff import backoff_delays
 from gateway.foundation.clock import Clock, SystemClock, format_ts
 from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
@@ -32,6 +33,7 @@ from gateway.foundation.metrics import (
 )
 from gateway.foundation.model import CommandRequest, CommandResult
 from gateway.mqtt.batch_publisher import BatchPublisher, PublishRefused
+from gateway.mqtt.broker_rotation import PROTOCOL_REFUSED_CODES, BrokerChoice, BrokerRotation
 from gateway.mqtt.client_factory import make_client
 from gateway.outbox import Outbox, OutboxRow
 from gateway.topics import Topics
@@ -69,6 +71,8 @@ class MqttLink:
         self._command_tasks: set[asyncio.Task[None]] = set()
         self.delivered = 0
         self.connects = 0
+        self.broker: BrokerChoice | None = None
+        """The broker of the current (or last) connection, with the MQTT version in use."""
 
     @property
     def connected(self) -> bool:
@@ -102,41 +106,61 @@ class MqttLink:
             self._finished.set()
 
     async def _run(self) -> None:
-        delays = backoff_delays(self._config.reconnect_min_s, self._config.reconnect_max_s)
+        cfg = self._config
+        rotation = BrokerRotation(
+            cfg.brokers,
+            cfg.protocol,
+            reconnect_min_s=cfg.reconnect_min_s,
+            reconnect_max_s=cfg.reconnect_max_s,
+        )
         was_down_logged = False
         while not self._stopping.is_set():
+            broker = rotation.current()
             client = make_client(
-                self._config,
+                cfg,
+                (broker.host, broker.port),
+                mqtt5=broker.mqtt5,
                 will_topic=self._topics.availability,
                 default_client_id=self._client_id,
             )
+            established = False
             try:
                 async with client:
+                    established = True
+                    self.broker = broker
+                    rotation.connected()
                     self._set_connected(client)
-                    log.info("mqtt_connected", host=self._config.host, port=self._config.port)
+                    log.info("mqtt_connected", broker=broker.address, protocol=broker.protocol)
                     was_down_logged = False
-                    delays = backoff_delays(
-                        self._config.reconnect_min_s, self._config.reconnect_max_s
-                    )
                     await self._session(client)
                     return  # a session only ends without error when we are stopping
             except aiomqtt.MqttError as exc:
+                if not established and _refuses_protocol(exc) and rotation.refused_protocol():
+                    log.warning(
+                        "mqtt_protocol_fallback",
+                        broker=broker.address,
+                        reason=str(exc),
+                        protocol="3.1.1",
+                    )
+                    continue
                 if self._client is not None or not was_down_logged:
                     log.warning(
                         "mqtt_unavailable",
-                        host=self._config.host,
-                        port=self._config.port,
+                        broker=broker.address,
+                        protocol=broker.protocol,
                         error=str(exc),
                         outbox_depth=self._outbox.depth,
                     )
                     was_down_logged = True
+                delay = rotation.dropped(time.monotonic()) if established else rotation.failed()
             finally:
                 self._set_connected(None)
-            try:
-                async with asyncio.timeout(next(delays)):
-                    await self._stopping.wait()
-            except TimeoutError:
-                pass
+            if delay > 0:
+                try:
+                    async with asyncio.timeout(delay):
+                        await self._stopping.wait()
+                except TimeoutError:
+                    pass
 
     async def stop(self, flush_timeout_s: float = 5.0) -> None:
         """Deliver what the outbox holds (bounded by the timeout), say `offline`, disconnect."""
@@ -283,6 +307,14 @@ class MqttLink:
                 await client.publish(response_topic, data, qos=1, properties=props)
         except aiomqtt.MqttError as exc:
             log.warning("command_result_not_sent", topic=topic, error=str(exc))
+
+
+def _refuses_protocol(exc: aiomqtt.MqttError) -> bool:
+    """A CONNACK that refuses the protocol version (not credentials, not a network error)."""
+    if not isinstance(exc, MqttConnectError):
+        return False
+    code = getattr(exc.rc, "value", exc.rc)
+    return code in PROTOCOL_REFUSED_CODES
 
 
 def _settled_prefix(rows: list[OutboxRow], outcomes: list[BaseException | None]) -> list[int]:

@@ -35,8 +35,11 @@ def test_minimal_config_takes_defaults() -> None:
 
 
 def test_typo_key_is_an_error_with_a_suggestion() -> None:
-    found = problems("site: {id: s1}\nmqtt: {hots: broker}\n")
-    assert found == ["mqtt.hots: unknown key (did you mean 'host'?)"]
+    found = problems("site: {id: s1}\nmqtt: {hots: broker, prot: 1883}\n")
+    assert found == [
+        "mqtt.hots: unknown key (did you mean 'hosts'?)",
+        "mqtt.prot: unknown key (did you mean 'port'?)",
+    ]
 
 
 def test_wrong_type_names_the_key_path_in_a_list() -> None:
