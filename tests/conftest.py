@@ -34,8 +34,17 @@ async def mosquitto() -> AsyncIterator[PrivateMosquitto]:
 class Collector:
     """A real MQTT subscriber that records every message it gets (persistent session)."""
 
-    def __init__(self, host: str, port: int, topic: str) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        topic: str,
+        *,
+        mqtt5: bool = True,
+        auth: tuple[str, str] | None = None,
+    ) -> None:
         self.host, self.port, self.topic = host, port, topic
+        self.mqtt5, self.auth = mqtt5, auth
         self.messages: list[aiomqtt.Message] = []
         self._client_id = f"collector-{uuid.uuid4().hex[:8]}"
         self._task: asyncio.Task[None] | None = None
@@ -58,17 +67,23 @@ class Collector:
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 3600
+        session: dict[str, Any]
+        if self.mqtt5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 3600
+            session = {
+                "protocol": aiomqtt.ProtocolVersion.V5,
+                "clean_start": False,
+                "properties": props,
+            }
+        else:
+            session = {"protocol": aiomqtt.ProtocolVersion.V311, "clean_session": False}
+        if self.auth is not None:
+            session |= {"username": self.auth[0], "password": self.auth[1]}
         while True:
             try:
                 async with aiomqtt.Client(
-                    self.host,
-                    self.port,
-                    identifier=self._client_id,
-                    protocol=aiomqtt.ProtocolVersion.V5,
-                    clean_start=False,
-                    properties=props,
+                    self.host, self.port, identifier=self._client_id, **session
                 ) as client:
                     await client.subscribe(self.topic, qos=1)
                     self.subscribed.set()
