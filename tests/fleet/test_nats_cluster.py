@@ -19,8 +19,8 @@ import pytest
 import structlog
 
 from gateway.app import Gateway
-from gateway.config.models import Config
 from gateway.demo.broker import free_port
+from gateway.foundation.config import Config
 from simulators.charger import ChargerConfig, ChargerFleet, EvSpec, OcppVersion
 from tests.conftest import Collector, running_gateway
 from tests.fleet.nats_cluster import NatsCluster, nats_binary

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.config.models import MqttConfig, split_broker_address
+from gateway.foundation.config import MqttConfig, split_broker_address
 from gateway.mqtt.broker_rotation import BrokerRotation
 
 THREE = [("n1", 1883), ("n2", 1883), ("n3", 1884)]
