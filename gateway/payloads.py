@@ -19,7 +19,9 @@ from gateway.foundation.model import (
     ChargerState,
     ChargerTelemetry,
     DeviceKind,
+    EvNeeds,
     EvseState,
+    LimitPeriod,
     MeterState,
     MeterTelemetry,
     PhaseValues,
@@ -122,6 +124,15 @@ def _active(tx: ActiveTransaction) -> dict[str, Any]:
     )
 
 
+def _periods(periods: tuple[LimitPeriod, ...] | None) -> list[dict[str, Any]] | None:
+    if periods is None:
+        return None
+    return [
+        _compact(offset_s=p.offset_s, power_w=p.power_w, current_a=p.current_a, phases=p.phases)
+        for p in periods
+    ]
+
+
 def _limit(lim: ChargerLimit) -> dict[str, Any]:
     return _compact(
         evse=lim.evse,
@@ -129,6 +140,32 @@ def _limit(lim: ChargerLimit) -> dict[str, Any]:
         current_a=lim.current_a,
         expires_at=_dt(lim.expires_at),
         source=lim.source,
+        purpose=lim.purpose,
+        kind=lim.kind,
+        recurrency=lim.recurrency,
+        stack_level=lim.stack_level,
+        profile_id=lim.profile_id,
+        transaction_id=lim.transaction_id,
+        start=_dt(lim.start),
+        valid_from=_dt(lim.valid_from),
+        valid_to=_dt(lim.valid_to),
+        schedule=_periods(lim.schedule),
+    )
+
+
+def _ev_needs(n: EvNeeds) -> dict[str, Any]:
+    return _compact(
+        energy_wh=n.energy_wh,
+        departure_time=_dt(n.departure_time),
+        transfer_mode=n.transfer_mode,
+        max_charge_power_w=n.max_charge_power_w,
+        max_discharge_power_w=n.max_discharge_power_w,
+        min_discharge_power_w=n.min_discharge_power_w,
+        discharge_energy_wh=n.discharge_energy_wh,
+        target_soc_pct=n.target_soc_pct,
+        ev_schedule=_periods(n.ev_schedule),
+        ev_schedule_start=_dt(n.ev_schedule_start),
+        updated_at=_dt(n.updated_at),
     )
 
 
@@ -150,6 +187,7 @@ def _charger_state(r: ChargerState, t: Topics) -> OutgoingMessage:
         or None,
         last_seen=_dt(r.last_seen),
         reason=r.reason,
+        ev_needs={str(k): _ev_needs(v) for k, v in sorted(r.ev_needs.items())} or None,
     )
     return OutgoingMessage(t.device(DeviceKind.CHARGER, r.charger_id, "state"), body, True, False)
 

@@ -1,6 +1,8 @@
 """MQTT commands -> OCPP calls (interfaces.md "Commands"): start, stop, availability, reset,
 unlock, trigger. Each is a builder from (OCPP version, validated args) to (action, payload);
-sending and judging the answer is shared (calls.py). `limit` lives in limits.py.
+sending and judging the answer is shared (calls.py). `limit` lives in limits.py (plain caps)
+and profile_limits.py (explicit profiles), which also has `get_schedule` and builds the
+TxProfile of a `start` with a `limit`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.limits import LimitCommands
+from drivers.ocpp.profile_limits import ProfileLimits
 from drivers.ocpp.validation import request_validator
 from gateway.foundation.commands.router import CommandHandler, CommandRouter
 from gateway.foundation.commands.schemas import (
@@ -36,11 +39,11 @@ class OcppCommands:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self._remote_start_ids = itertools.count(int(time.time()) % 1_000_000_000)
-        self.limits = LimitCommands(hub)
+        self.profiles = ProfileLimits(hub)
+        self.limits = LimitCommands(hub, self.profiles)
 
     def register(self, router: CommandRouter) -> None:
         for name, build in (
-            ("start", self._start),
             ("stop", self._stop),
             ("availability", self._availability),
             ("reset", self._reset),
@@ -48,7 +51,9 @@ class OcppCommands:
             ("trigger", self._trigger),
         ):
             router.register(DeviceKind.CHARGER, name, self._simple(build))
+        router.register(DeviceKind.CHARGER, "start", self._start_command)
         router.register(DeviceKind.CHARGER, "limit", self.limits.limit)
+        router.register(DeviceKind.CHARGER, "get_schedule", self.profiles.get_schedule)
 
     def _simple(self, build: _Build) -> CommandHandler:
         """A handler: build the call for the charger's version, send it, judge the answer."""
@@ -63,6 +68,29 @@ class OcppCommands:
             return judge(action, answer, **detail)
 
         return handler
+
+    async def _start_command(self, request: CommandRequest, args: StartCommand) -> CommandResult:
+        """`start`, with the TxProfile inside the remote start when it carries a `limit`."""
+        try:
+            session = online_session(self._hub, request.device_id)
+            action, payload, detail = self._start(session.version, args)
+        except Refusal as refusal:
+            return refusal.result
+        plan = None
+        if args.limit is not None:
+            built = self.profiles.start_profile(request.device_id, session.version, args)
+            if isinstance(built, CommandResult):
+                return built
+            payload["chargingProfile"], plan = built
+            detail = {**detail, "limit": plan.detail()}
+        try:
+            answer = await call_charger(self._hub, session, action, payload)
+        except Refusal as refusal:
+            return refusal.result
+        result = judge(action, answer, **detail)
+        if plan is not None and result.status.value == "accepted":
+            await self.profiles.started_with(request.device_id, plan, request.source)
+        return result
 
     # -- commands: (version, args) -> (action, payload, detail) ----------------------------
 

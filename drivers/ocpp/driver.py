@@ -63,6 +63,7 @@ class OcppDriver:
             self.hub.book(charger_id).connected = False
             self.hub.publish_state(charger_id)
         await self.commands.limits.restore_limits()
+        await self.commands.profiles.restore_profiles()
 
     async def run(self) -> None:
         while not self._stopping.is_set():

@@ -4,7 +4,9 @@ The control centre's cap (`command`) and the site controller's share (`controlle
 separate entries per EVSE; with the charger's rating they combine into the one profile the
 charger gets, the lowest (core/caps.py). Lifting one source's limit never lifts another's:
 the profile follows the next lowest, and is cleared only when nothing limits the EVSE. The
-profile itself is built by core/profiles.py (choices documented there and in docs/ocpp.md).
+profile itself is built by core/profile_plan.py (choices documented there and in
+docs/ocpp.md). A `limit` with a purpose, kind, schedule, validity or stack level is an explicit
+profile instead (profile_limits.py).
 A limit with `ttl_s` holds a lease; when it lapses (TTL passed, or MQTT lost) that source's
 limit is withdrawn and the state says why. Limits are stored per source, so a restarted
 gateway still shows them, still withdraws them on time, and the controller finds its shares.
@@ -18,8 +20,16 @@ import structlog
 
 from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
 from drivers.ocpp.core.caps import RATING, SourceLimit, in_force, limit_source, profile_ttl_s
-from drivers.ocpp.core.profiles import clear_profile, plan_limit, set_profile
+from drivers.ocpp.core.profile_plan import (
+    PLAIN_PROFILE_ID_BASE,
+    ProfilePlan,
+    default_purpose,
+    plan_profile,
+    set_profile_payload,
+)
+from drivers.ocpp.core.profiles import clear_by_id
 from drivers.ocpp.hub import Hub
+from drivers.ocpp.profile_limits import ProfileLimits
 from drivers.ocpp.session import Session
 from gateway.foundation.commands.schemas import LimitCommand
 from gateway.foundation.model import ChargerLimit, CommandRequest, CommandResult
@@ -29,15 +39,36 @@ __all__ = ["LimitCommands"]
 log = structlog.get_logger("drivers.ocpp.limits")
 
 
+_PLAIN_STACK_LEVEL = 1
+
+
 class LimitCommands:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, profiles: ProfileLimits) -> None:
         self._hub = hub
+        self._profiles = profiles
         self._entries: dict[tuple[str, int], dict[str, SourceLimit]] = {}
         self._sent: dict[tuple[str, int], tuple[str, float] | None] = {}
         """What the charger holds per EVSE without a TTL: (unit, limit); None: cleared. A
         share that does not change is not resent (a profile with a TTL always is: renewed)."""
 
+    def _plan(
+        self, session: Session, args: LimitCommand, ttl_s: float | None = None
+    ) -> ProfilePlan | str:
+        """The plain limit's profile: the combined cap, id 4200 + EVSE, stack level 1."""
+        evse = args.evse or 0
+        plain = LimitCommand(power_w=args.power_w, current_a=args.current_a, evse=evse, ttl_s=ttl_s)
+        return plan_profile(
+            plain,
+            version=session.version,
+            rating=self._hub.rating(session.charger_id),
+            now_s=self._hub.clock.time(),
+            stack_level=_PLAIN_STACK_LEVEL,
+            own_id=PLAIN_PROFILE_ID_BASE + evse,
+        )
+
     async def limit(self, request: CommandRequest, args: LimitCommand) -> CommandResult:
+        if args.explicit:
+            return await self._profiles.limit(request, args)
         charger_id = request.device_id
         source = limit_source(request.source)
         try:
@@ -51,24 +82,31 @@ class LimitCommands:
                 # Nothing of ours to keep: clear anyway (it may predate the gateway's records).
                 return await self._clear(session, evse, entries, source, reason=None)
             return await self._enforce(session, evse, entries, source, reason=None)
-        plan = plan_limit(
-            args.power_w, args.current_a, evse, self._hub.rating(charger_id), session.version
-        )
+        plan = self._plan(session, args)
         if isinstance(plan, str):
             return CommandResult.rejected(plan)
         now = self._hub.clock.time()
         expires_at = None if args.ttl_s is None else now + args.ttl_s
+        applied = plan.periods[0]
+        # Kept in the command's unit, so the profile sent for it is in that unit too.
+        watts = args.power_w is not None
         entries[source] = SourceLimit(
-            charger_id, evse, plan.power_w, plan.current_a, expires_at, source
+            charger_id,
+            evse,
+            applied.power_w if watts else None,
+            None if watts else applied.current_a,
+            expires_at,
+            source,
         )
         result = await self._enforce(session, evse, entries, source, reason=None)
         if result.status.value != "accepted":
             return result
         self._hold(charger_id, evse, source, args.ttl_s)
         detail = {
-            "applied_power_w": plan.power_w,
-            "applied_current_a": plan.current_a,
+            "applied_power_w": applied.power_w,
+            "applied_current_a": applied.current_a,
             "rate_unit": plan.unit,
+            "converted": plan.converted,
             "clamped": plan.clamped,
             **result.detail,
         }
@@ -93,14 +131,15 @@ class LimitCommands:
         assert lowest is not None
         power = lowest.power_w
         current = None if power is not None else lowest.current_a
-        plan = plan_limit(power, current, evse, rating, session.version)
+        now = self._hub.clock.time()
+        ttl = profile_ttl_s(entries.values(), now)
+        lowest_args = LimitCommand(power_w=power, current_a=current, evse=evse)
+        plan = self._plan(session, lowest_args, None if ttl is None else max(ttl, 1.0))
         if isinstance(plan, str):
             return CommandResult.rejected(plan)
-        now = self._hub.clock.time()
-        wanted = (plan.unit, plan.limit)
-        ttl = profile_ttl_s(entries.values(), now)
+        wanted = (plan.unit, plan.periods[0].sent)
         if ttl is not None or self._sent.get((charger_id, evse)) != wanted:
-            payload = set_profile(plan, rating.phases, session.version, now, ttl)
+            payload = set_profile_payload(plan, session.version)
             try:
                 answer = await call_charger(self._hub, session, "SetChargingProfile", payload)
             except Refusal as refusal:
@@ -125,7 +164,10 @@ class LimitCommands:
         charger_id = session.charger_id
         try:
             answer = await call_charger(
-                self._hub, session, "ClearChargingProfile", clear_profile(evse, session.version)
+                self._hub,
+                session,
+                "ClearChargingProfile",
+                clear_by_id(PLAIN_PROFILE_ID_BASE + evse, session.version),
             )
         except Refusal as refusal:
             return refusal.result
@@ -217,4 +259,16 @@ class LimitCommands:
 
 def _shown(limit: SourceLimit) -> ChargerLimit:
     expires = None if limit.expires_at is None else datetime.fromtimestamp(limit.expires_at, UTC)
-    return ChargerLimit(limit.evse, limit.power_w, limit.current_a, expires, limit.source)
+    negative = (limit.power_w or limit.current_a or 0.0) < 0
+    purpose = default_purpose(limit.evse, negative)
+    return ChargerLimit(
+        limit.evse,
+        limit.power_w,
+        limit.current_a,
+        expires,
+        limit.source,
+        purpose=purpose,
+        kind="absolute",
+        stack_level=_PLAIN_STACK_LEVEL,
+        profile_id=PLAIN_PROFILE_ID_BASE + limit.evse,
+    )

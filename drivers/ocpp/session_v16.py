@@ -16,6 +16,7 @@ from drivers.ocpp.core.energy import EnergyReference, correct_energy_scale
 from drivers.ocpp.core.status import evse_state_v16
 from drivers.ocpp.core.timestamps import event_time
 from drivers.ocpp.core.transactions import StoredTransaction, fold_v16_stop, v16_start_key
+from drivers.ocpp.profile_limits import drop_tx_limits
 from drivers.ocpp.session import Handler, Session
 from drivers.ocpp.telemetry import record_meter_values, transaction_event
 from gateway.foundation.model import ChargerEvent, ChargerId
@@ -156,6 +157,7 @@ async def stop_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     tx = outcome.tx
     await asyncio.gather(store.save(tx), s.hub.recorder.record(transaction_event("ended", tx)))
     s.log.info("transaction_ended", transaction_id=tx.transaction_id, reason=tx.stop_reason)
+    await drop_tx_limits(s.hub, s.charger_id, tx.evse)
     s.publish_state()
     return answer
 

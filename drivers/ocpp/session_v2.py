@@ -14,6 +14,8 @@ from typing import Any
 from drivers.ocpp.core.status import evse_state
 from drivers.ocpp.core.timestamps import event_time
 from drivers.ocpp.core.transactions import Reading, fold_v2_event
+from drivers.ocpp.ev_needs import notify_ev_charging_needs, notify_ev_charging_schedule
+from drivers.ocpp.profile_limits import drop_tx_limits
 from drivers.ocpp.session import Session
 from drivers.ocpp.session_v16 import accept_boot, data_transfer, event, heartbeat
 from drivers.ocpp.telemetry import record_meter_values, transaction_event
@@ -107,6 +109,8 @@ async def transaction_event_handler(s: Session, p: dict[str, Any]) -> dict[str, 
         store.note_meter(tx, tx.meter_last_wh)
     if outcome.save:  # started, ended, a new id token or meter start: durable before the answer
         await asyncio.gather(*writes)
+    if "ended" in outcome.events:
+        await drop_tx_limits(s.hub, s.charger_id, tx.evse)
     if "started" in outcome.events or "ended" in outcome.events:
         s.log.info("transaction_event", transaction_id=tx_id, events=outcome.events)
         s.publish_state()
@@ -136,4 +140,6 @@ class Session2(Session):
         "NotifyCustomerInformation": event("notify_customer_information"),
         "NotifyDisplayMessages": event("notify_display_messages"),
         "PublishFirmwareStatusNotification": event("publish_firmware_status"),
+        "NotifyEVChargingNeeds": notify_ev_charging_needs,
+        "NotifyEVChargingSchedule": notify_ev_charging_schedule,
     }

@@ -17,6 +17,7 @@ from gateway.foundation.model import (
     ChargerId,
     ChargerLimit,
     ChargerState,
+    EvNeeds,
     EvseState,
 )
 
@@ -43,6 +44,10 @@ class ChargerBook:
     """Each source's limit, by (evse, source)."""
     in_force: dict[int, ChargerLimit] = field(default_factory=dict)
     """Per EVSE, the lowest limit (the one the charger was sent)."""
+    profiles: dict[tuple[int, str], ChargerLimit] = field(default_factory=dict)
+    """Explicit charging profiles (a `limit` with a purpose, schedule, ...), by (evse, purpose)."""
+    ev_needs: dict[int, EvNeeds] = field(default_factory=dict)
+    """2.x: what the EV on each EVSE asked for (ISO 15118 charging needs and schedule)."""
     last_seen_s: float | None = None
 
     def identity_json(self) -> str:
@@ -89,8 +94,12 @@ class ChargerBook:
                 )
                 for tx in transactions
             ),
-            limits=tuple(self.limits[key] for key in sorted(self.limits)),
+            limits=(
+                *(self.limits[key] for key in sorted(self.limits)),
+                *(self.profiles[key] for key in sorted(self.profiles)),
+            ),
             limit_in_force=dict(self.in_force),
+            ev_needs=dict(self.ev_needs),
             last_seen=_dt(self.last_seen_s),
             reason=reason,
         )

@@ -14,14 +14,14 @@ import asyncio
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from drivers.ocpp.core.caps import SourceLimit
 from drivers.ocpp.core.transactions import StoredTransaction
 
-__all__ = ["StoredLimit", "StoredTransaction", "TransactionStore"]
+__all__ = ["StoredLimit", "StoredProfile", "StoredTransaction", "TransactionStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS transactions (
@@ -56,10 +56,28 @@ CREATE TABLE IF NOT EXISTS source_limits (
     expires_at REAL,
     PRIMARY KEY (charger_id, evse, source)
 );
+CREATE TABLE IF NOT EXISTS charging_profiles (
+    charger_id TEXT NOT NULL,
+    evse INTEGER NOT NULL,
+    purpose TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (charger_id, evse, purpose)
+);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 _KEEP_ENDED_S = 7 * 86_400
 """Ended transactions stay known this long: late StopTransaction retries and MeterValues."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProfile:
+    """An explicit charging profile a charger holds, one per (EVSE, purpose); `body` is its
+    `state.limits` entry as JSON (limit_records.py)."""
+
+    charger_id: str
+    evse: int
+    purpose: str
+    body: str
 
 
 StoredLimit = SourceLimit
@@ -81,6 +99,8 @@ class TransactionStore:
         self._next_id = 1
         self._dirty: set[tuple[str, str]] = set()
         self.stored_limits: list[StoredLimit] = []
+        self.stored_profiles: list[StoredProfile] = []
+        """Explicit charging profiles held when the gateway last stopped (read at open)."""
         """Limits in force when the gateway last stopped (read at open)."""
 
     async def open(self) -> None:
@@ -89,6 +109,7 @@ class TransactionStore:
             self._executor, self._open_sync
         )
         self.stored_limits = [StoredLimit(*row) for row in limits]
+        self.stored_profiles = await loop.run_in_executor(self._executor, self._profiles_sync)
         for row in rows:
             tx = StoredTransaction(*row)
             tx.ended = bool(tx.ended)
@@ -239,6 +260,39 @@ class TransactionStore:
                 self._db.execute(
                     "INSERT OR REPLACE INTO source_limits VALUES (?, ?, ?, ?, ?, ?)",
                     (charger_id, evse, source, limit.power_w, limit.current_a, limit.expires_at),
+                )
+
+    def _profiles_sync(self) -> list[StoredProfile]:
+        assert self._db is not None
+        rows = self._db.execute("SELECT charger_id, evse, purpose, body FROM charging_profiles")
+        return [StoredProfile(*row) for row in rows.fetchall()]
+
+    async def save_profile(
+        self, charger_id: str, evse: int, purpose: str, body: str | None
+    ) -> None:
+        """Remember the explicit profile of `purpose` on `evse` (None: there is none); after
+        close nothing is written (as for save_limit)."""
+        if self._db is None:
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(
+            self._executor, self._profile_sync, charger_id, evse, purpose, body
+        )
+
+    def _profile_sync(self, charger_id: str, evse: int, purpose: str, body: str | None) -> None:
+        assert self._db is not None
+        with self._db:
+            self._db.execute("BEGIN")
+            if body is None:
+                self._db.execute(
+                    "DELETE FROM charging_profiles"
+                    " WHERE charger_id = ? AND evse = ? AND purpose = ?",
+                    (charger_id, evse, purpose),
+                )
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO charging_profiles VALUES (?, ?, ?, ?)",
+                    (charger_id, evse, purpose, body),
                 )
 
     def _identity_sync(self, charger_id: str, identity_json: str) -> None:

@@ -115,6 +115,17 @@ _EVSE_STATE = obj(
     ("status",),
 )
 
+_PERIOD = obj(
+    {
+        "offset_s": integer("Seconds after the schedule's start"),
+        "power_w": num("Limit, W"),
+        "current_a": num("Limit, A per phase"),
+        "phases": integer("Phases used"),
+    },
+    ("offset_s",),
+)
+
+
 CHARGER_STATE = record(
     "Charger state",
     "The charger's digital twin. Retained: a consumer that (re)connects reads the latest at once.",
@@ -147,14 +158,36 @@ CHARGER_STATE = record(
         },
         "limits": {
             "type": "array",
-            "description": "Each source's limit per EVSE (command: the control centre's cap, controller: the site controller's share, rating: the configured max_power_w, shown beside the others); the charger is sent the lowest (limit_in_force)",
+            "description": "Each source's limit per EVSE (command: the control centre's cap, controller: the site controller's share, rating: the configured max_power_w, shown beside the others; the charger is sent the lowest, limit_in_force) and each explicit charging profile the charger holds (one per EVSE and purpose)",
             "items": obj(
                 {
                     "evse": integer("EVSE (0: charger-wide)"),
-                    "power_w": num("Power limit, W"),
-                    "current_a": num("Current limit, A"),
-                    "expires_at": time("When the limit lapses unless renewed"),
+                    "power_w": num("Power limit of a one-value limit, W"),
+                    "current_a": num("Current limit of a one-value limit, A per phase"),
+                    "expires_at": time("When the limit lapses unless renewed (ttl_s)"),
                     "source": text("Who set it: command, controller or rating"),
+                    "purpose": {
+                        "type": "string",
+                        "enum": ["charger_max", "tx_default", "tx"],
+                        "description": "ChargePointMax/ChargingStationMax, TxDefault or Tx profile",
+                    },
+                    "kind": {
+                        "type": "string",
+                        "enum": ["absolute", "relative", "recurring"],
+                        "description": "Absolute (from start), relative (from the transaction's start) or recurring",
+                    },
+                    "recurrency": text("daily or weekly (recurring kind)"),
+                    "stack_level": integer("Charging profile stack level"),
+                    "profile_id": integer("Charging profile id on the charger"),
+                    "transaction_id": text("The transaction a tx limit is bound to"),
+                    "start": time("When the schedule starts (absolute, recurring)"),
+                    "valid_from": time("The charger applies the limit from"),
+                    "valid_to": time("The charger drops the limit at"),
+                    "schedule": {
+                        "type": "array",
+                        "description": "Periods of a schedule, each until the next",
+                        "items": _PERIOD,
+                    },
                 },
                 ("evse",),
             ),
@@ -174,6 +207,35 @@ CHARGER_STATE = record(
         },
         "last_seen": time("Last message from the charger"),
         "reason": text("Why the state changed when the gateway did it (e.g. lease_expired)"),
+        "ev_needs": {
+            "type": "object",
+            "propertyNames": {"pattern": "^[0-9]+$"},
+            "description": "Per EVSE: what the EV asked for (OCPP 2.x NotifyEVChargingNeeds / NotifyEVChargingSchedule)",
+            "additionalProperties": obj(
+                {
+                    "energy_wh": num("Energy the EV asks for, Wh"),
+                    "departure_time": time("When the EV leaves"),
+                    "transfer_mode": text("Requested energy transfer (AC_three_phase, DC, ...)"),
+                    "max_charge_power_w": num("Most the EV will charge with, W"),
+                    "max_discharge_power_w": num(
+                        "Most the EV will discharge with (V2X), W, magnitude"
+                    ),
+                    "min_discharge_power_w": num(
+                        "Least discharge power the EV accepts (V2X), W, magnitude"
+                    ),
+                    "discharge_energy_wh": num("Energy the EV offers for discharge (V2X), Wh"),
+                    "target_soc_pct": num("Target state of charge, %"),
+                    "ev_schedule": {
+                        "type": "array",
+                        "description": "The EV's own schedule (NotifyEVChargingSchedule)",
+                        "items": _PERIOD,
+                    },
+                    "ev_schedule_start": time("Start of the EV's schedule"),
+                    "updated_at": time("When the charger last reported"),
+                },
+                (),
+            ),
+        },
     },
     ("connected",),
 )

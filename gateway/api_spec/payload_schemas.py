@@ -106,7 +106,11 @@ def _command_schemas() -> dict[str, Schema]:
         }
         schema["title"] = f"{target.value} {name} command"
         if (target.value, name) == ("charger", "limit"):
-            schema["anyOf"] = [{"required": ["power_w"]}, {"required": ["current_a"]}]
+            schema["anyOf"] = [
+                {"required": ["power_w"]},
+                {"required": ["current_a"]},
+                {"required": ["schedule"]},
+            ]
         schemas[command_schema_name(target.value, name)] = schema
     return schemas
 

@@ -210,7 +210,7 @@ class ChargerConfig(Strict):
     phases: Literal[1, 2, 3] = 3
     voltage_v: Annotated[float, Field(gt=0)] = 230.0
     rate_unit: Literal["W", "A"] | None = None
-    """Unit for charging profiles sent to this charger; default W for 2.x, A for 1.6."""
+    """The only unit this charger accepts in charging profiles; None: the command's unit."""
     bidirectional: bool = False
     """The charger can discharge (V2G); negative limits are sent on OCPP 2.1 only."""
     grid_phases: list[Literal["L1", "L2", "L3"]] | None = None

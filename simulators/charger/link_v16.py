@@ -66,6 +66,27 @@ class V16Link(OcppLink):
         )
         return call_result.ClearChargingProfile(status="Accepted" if ok else "Unknown")
 
+    @handles(Action.get_composite_schedule)
+    def on_get_composite_schedule(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        duration = int(raw.get("duration", 0))
+        answer = self.station.ops.composite(
+            int(raw.get("connectorId", 0)), duration, raw.get("chargingRateUnit")
+        )
+        if answer is None:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=int(raw.get("connectorId", 0)),
+            schedule_start=answer.start,
+            charging_schedule={
+                "duration": duration,
+                "startSchedule": answer.start,
+                "chargingRateUnit": answer.unit,
+                "chargingSchedulePeriod": answer.periods,
+            },
+        )
+
     @handles(Action.change_availability)
     def on_change_availability(self, call_unique_id: str, **_: Any) -> Any:
         raw = self.raw_payload(call_unique_id)

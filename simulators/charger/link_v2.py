@@ -72,6 +72,24 @@ class _V2Link(OcppLink):
         )
         return self._call_result.ClearChargingProfile(status="Accepted" if ok else "Unknown")
 
+    @handles(Action.get_composite_schedule)
+    def on_get_composite_schedule(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        evse, duration = int(raw.get("evseId", 0)), int(raw.get("duration", 0))
+        answer = self.station.ops.composite(evse, duration, raw.get("chargingRateUnit"))
+        if answer is None:
+            return self._call_result.GetCompositeSchedule(status="Rejected")
+        return self._call_result.GetCompositeSchedule(
+            status="Accepted",
+            schedule={
+                "evseId": evse,
+                "duration": duration,
+                "scheduleStart": answer.start,
+                "chargingRateUnit": answer.unit,
+                "chargingSchedulePeriod": answer.periods,
+            },
+        )
+
     @handles(Action.change_availability)
     def on_change_availability(self, call_unique_id: str, **_: Any) -> Any:
         raw = self.raw_payload(call_unique_id)

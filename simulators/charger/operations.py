@@ -8,8 +8,11 @@ only after its CALLRESULT went out (a handler that awaits a CALL of its own woul
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from simulators.charger.composite import composite_schedule
+from simulators.charger.config import OcppVersion
 from simulators.charger.dialect import StopReason
 from simulators.charger.evse import Evse
 from simulators.charger.profiles import Purpose, parse_profile
@@ -17,9 +20,17 @@ from simulators.charger.profiles import Purpose, parse_profile
 if TYPE_CHECKING:
     from simulators.charger.station import ChargerSim
 
-__all__ = ["CsmsOperations", "FollowUp"]
+__all__ = ["CompositeAnswer", "CsmsOperations", "FollowUp"]
 
 FollowUp = Callable[[], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class CompositeAnswer:
+    start: str
+    unit: str
+    periods: list[dict[str, Any]]
+
 
 TRIGGERABLE = frozenset(
     {"BootNotification", "Heartbeat", "StatusNotification", "MeterValues", "TransactionEvent"}
@@ -83,6 +94,42 @@ class CsmsOperations:
         self.station.log.info("profiles_cleared", count=removed)
         self.station.refresh_power()
         return removed > 0
+
+    def composite(self, evse_id: int, duration_s: int, unit: str | None) -> CompositeAnswer | None:
+        """GetCompositeSchedule (1.6 §5.7, 2.0.1 K08); None: unknown EVSE (Rejected)."""
+        station = self.station
+        if evse_id != 0 and evse_id not in station.evses:
+            return None
+        now = station.clock.now()
+        unit = "A" if unit == "A" else "W"
+        session = station.evses[evse_id].session if evse_id else None
+        config = station.config
+        rating = config.max_power_w * (len(station.evses) if evse_id == 0 else 1)
+        periods = composite_schedule(
+            station.profiles,
+            evse_id,
+            now,
+            duration_s,
+            transaction_id=None if session is None else session.transaction_id,
+            tx_start=None if session is None else session.started_at,
+            phases=config.phases,
+            voltage_v=config.voltage_v,
+            rating_w=rating,
+        )
+        per_amp = config.phases * config.voltage_v
+
+        def value(watts: float) -> float:
+            return round(watts / per_amp if unit == "A" else watts, 1)
+
+        out = []
+        for p in periods:
+            item: dict[str, Any] = {"startPeriod": p.offset_s, "limit": value(p.limit_w)}
+            item["numberPhases"] = config.phases
+            if p.setpoint_w is not None and config.ocpp_version is OcppVersion.V21:
+                item["setpoint"] = value(p.setpoint_w)
+                item["operationMode"] = "CentralSetpoint"
+            out.append(item)
+        return CompositeAnswer(station.timestamp(), unit, out)
 
     # -- remote control (1.6 §5.11/§5.12, 2.0.1 F01/F03) ---------------------------------------
 

@@ -13,7 +13,9 @@ __all__ = [
     "ActiveTransaction",
     "ChargerLimit",
     "ChargerState",
+    "EvNeeds",
     "EvseState",
+    "LimitPeriod",
     "MeterState",
     "SetpointState",
     "StorageMode",
@@ -43,14 +45,56 @@ class ActiveTransaction:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitPeriod:
+    """One period of a limit's schedule, from `offset_s` after its start (or the transaction's)."""
+
+    offset_s: int
+    power_w: float
+    current_a: float
+    phases: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChargerLimit:
-    """A charging limit in force, as the gateway sent it (None fields: not applicable)."""
+    """A charging limit the charger holds, as the gateway sent it (None fields: not applicable).
+
+    `power_w`/`current_a` are the value of a one-value limit; a schedule's periods are in
+    `schedule`. `purpose` is `charger_max`, `tx_default` or `tx`; `kind` `absolute`,
+    `relative` or `recurring` (with `recurrency`).
+    """
 
     evse: int
     power_w: float | None = None
     current_a: float | None = None
     expires_at: datetime | None = None
     source: str = "command"
+    purpose: str | None = None
+    kind: str | None = None
+    stack_level: int | None = None
+    profile_id: int | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    schedule: tuple[LimitPeriod, ...] | None = None
+    start: datetime | None = None
+    recurrency: str | None = None
+    transaction_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvNeeds:
+    """An EV's charging needs and its own schedule, as the charger reported them (ISO 15118)."""
+
+    energy_wh: float | None = None
+    departure_time: datetime | None = None
+    transfer_mode: str | None = None
+    max_charge_power_w: float | None = None
+    max_discharge_power_w: float | None = None
+    min_discharge_power_w: float | None = None
+    discharge_energy_wh: float | None = None
+    target_soc_pct: float | None = None
+    ev_schedule: tuple[LimitPeriod, ...] | None = None
+    ev_schedule_start: datetime | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +110,14 @@ class ChargerState:
     transactions: tuple[ActiveTransaction, ...] = ()
     limits: tuple[ChargerLimit, ...] = ()
     """Each source's limit (`command`: the control centre, `controller`: the site controller,
-    `rating`: the config), per EVSE."""
+    `rating`: the config), per EVSE, and each explicit charging profile (with a `purpose`)."""
     last_seen: datetime | None = None
     reason: str | None = None
     """Why the state changed when it was not the charger's doing (e.g. a lapsed limit lease)."""
     limit_in_force: Mapping[int, ChargerLimit] = field(default_factory=dict)
-    """Per EVSE, the lowest of `limits`: what the charger was told."""
+    """Per EVSE, the lowest of the sources' limits: what the charger was told."""
+    ev_needs: Mapping[int, EvNeeds] = field(default_factory=dict)
+    """Per EVSE: what the EV asked for (2.x NotifyEVChargingNeeds / NotifyEVChargingSchedule)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,9 +168,10 @@ async def test_a_charger_that_drops_mid_command(site: Site) -> None:
 async def test_16_limit_in_amps_rounded_and_charger_wide(site: Site) -> None:
     async with charger(site.port, "CP-16") as cp:
         await site.connected("CP-16")
-        result = await site.command("CP-16", "limit", power_w=7000)
+        result = await site.command("CP-16", "limit", current_a=10.145)
         assert result.status is CommandStatus.ACCEPTED, result
-        assert result.detail["applied_current_a"] == pytest.approx(10.145, abs=1e-3)
+        assert result.detail["applied_power_w"] == pytest.approx(10.1 * 690)
+        assert result.detail["converted"] is False
         got = await cp.wait_call("SetChargingProfile")
         assert got["connectorId"] == 0
         profile = got["csChargingProfiles"]
@@ -180,7 +181,8 @@ async def test_16_limit_in_amps_rounded_and_charger_wide(site: Site) -> None:
         # one decimal for 1.6 (the peer parsed it as a decimal to check multipleOf 0.1)
         assert float(schedule["chargingSchedulePeriod"][0]["limit"]) == 10.1
         state = site.of(ChargerState, charger_id="CP-16")[-1]
-        assert sent_limits(state)[0].power_w == pytest.approx(7000)
+        assert sent_limits(state)[0].current_a == pytest.approx(10.1)
+        assert sent_limits(state)[0].purpose == "charger_max"
 
 
 @pytest.mark.parametrize("version", ["2.0.1", "2.1"])
@@ -194,8 +196,9 @@ async def test_2x_limit_per_evse_in_watts_clamped(site: Site, version: str) -> N
         got = await cp.wait_call("SetChargingProfile")
         assert got["evseId"] == 1
         assert got["chargingProfile"]["chargingProfilePurpose"] == "TxDefaultProfile"
-        period = got["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"][0]
-        assert period["limit"] == 22_000  # the configured max_power_w
+        schedule = got["chargingProfile"]["chargingSchedule"][0]
+        assert schedule["chargingRateUnit"] == "A"  # the command's unit
+        assert schedule["chargingSchedulePeriod"][0]["limit"] == 31.8  # 22 kW / (3 x 230 V)
         assert (
             await site.command(cid, "limit", power_w=5000, evse=1)
         ).status is CommandStatus.ACCEPTED

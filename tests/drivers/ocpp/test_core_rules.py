@@ -1,4 +1,6 @@
-"""Pure rules: timestamps, authorization, statuses, credentials, charger ids, charging profiles."""
+"""Pure rules: timestamps, authorization, statuses, credentials, charger ids.
+
+Charging profiles: test_profile_plan.py."""
 
 from __future__ import annotations
 
@@ -9,17 +11,9 @@ import pytest
 
 from drivers.ocpp.core.auth import check_basic, check_client_certificate, effective_profile
 from drivers.ocpp.core.authorize import TagAuthorizer
-from drivers.ocpp.core.profiles import (
-    ChargerRating,
-    LimitPlan,
-    clear_profile,
-    plan_limit,
-    set_profile,
-)
 from drivers.ocpp.core.status import evse_state, evse_state_v16
 from drivers.ocpp.core.timestamps import event_time, parse_timestamp
 from drivers.ocpp.server import charger_id_from_path
-from drivers.ocpp.validation import outgoing_violation
 from gateway.foundation.model import EvseState
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC).timestamp()
@@ -131,75 +125,3 @@ def test_security_profiles_and_client_certificates() -> None:
 )
 def test_charger_id_from_path(path: str, charger_id: str | None) -> None:
     assert charger_id_from_path(path) == charger_id
-
-
-RATING = ChargerRating(22_000, 3, 230.0, None, False)
-V2G = ChargerRating(11_000, 3, 230.0, None, True)
-
-
-def test_limit_plans() -> None:
-    plan = plan_limit(7_000.0, None, None, RATING, "1.6")
-    assert isinstance(plan, LimitPlan)
-    assert (plan.unit, plan.limit, plan.evse) == ("A", 10.1, 0)  # 7000 / (3 x 230) = 10.14..
-    assert plan_limit(None, 16.0, 2, RATING, "2.0.1") == LimitPlan(
-        2, "W", 11_040.0, 11_040.0, 16.0, False
-    )
-    clamped = plan_limit(50_000.0, None, 1, RATING, "2.0.1")
-    assert isinstance(clamped, LimitPlan) and clamped.clamped and clamped.power_w == 22_000
-    watts = plan_limit(7_000.0, None, 1, ChargerRating(22_000, 1, 230.0, "W", False), "1.6")
-    assert isinstance(watts, LimitPlan) and (watts.unit, watts.limit) == ("W", 7_000.0)
-
-
-@pytest.mark.parametrize(
-    ("version", "rating", "reason"),
-    [
-        ("1.6", V2G, "needs OCPP 2.1"),
-        ("2.0.1", V2G, "needs OCPP 2.1"),
-        ("2.1", RATING, "bidirectional: true"),
-    ],
-)
-def test_negative_limits_need_a_bidirectional_21_charger(
-    version: str, rating: ChargerRating, reason: str
-) -> None:
-    result = plan_limit(-5_000.0, None, 1, rating, version)
-    assert isinstance(result, str) and reason in result
-
-
-@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
-@pytest.mark.parametrize(("power", "evse", "ttl"), [(7_000.0, 0, None), (4_321.0, 1, 30.0)])
-def test_profiles_match_the_schemas(
-    version: str, power: float, evse: int, ttl: float | None
-) -> None:
-    plan = plan_limit(power, None, evse, RATING, version)
-    assert isinstance(plan, LimitPlan)
-    payload = set_profile(plan, 3, version, NOW, ttl)
-    assert outgoing_violation(version, "SetChargingProfile", payload) is None
-    assert outgoing_violation(version, "ClearChargingProfile", clear_profile(evse, version)) is None
-    text = str(payload)
-    if evse == 0:
-        assert (
-            "ChargePointMaxProfile" if version == "1.6" else "ChargingStationMaxProfile"
-        ) in text
-    else:
-        assert "TxDefaultProfile" in text
-    assert ("'duration'" in text) == (ttl is not None)
-
-
-def test_discharge_profile_for_21() -> None:
-    plan = plan_limit(-6_000.0, None, 1, V2G, "2.1")
-    assert isinstance(plan, LimitPlan) and plan.limit == -6_000.0
-    payload = set_profile(plan, 3, "2.1", NOW, None)
-    assert outgoing_violation("2.1", "SetChargingProfile", payload) is None
-    period = payload["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"][0]
-    assert period["operationMode"] == "CentralSetpoint"
-    assert period["setpoint"] == -6_000.0 and period["dischargeLimit"] == -6_000.0
-    assert payload["chargingProfile"]["chargingProfilePurpose"] == "TxDefaultProfile"
-
-
-def test_one_decimal_for_16_limits() -> None:
-    plan = plan_limit(None, 7.123456, 1, RATING, "1.6")
-    assert isinstance(plan, LimitPlan) and plan.limit == 7.1
-    payload = set_profile(plan, 3, "1.6", NOW, None)
-    assert outgoing_violation("1.6", "SetChargingProfile", payload) is None
-    payload["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] = 7.12
-    assert outgoing_violation("1.6", "SetChargingProfile", payload) is not None

@@ -1,0 +1,264 @@
+"""Explicit charging profiles: a `limit` with a purpose, kind, schedule, validity or stack
+level; clearing by criteria; the TxProfile of a `start`; `get_schedule`.
+
+A plain `limit` (one value per EVSE) is a cap that combines with the other sources'
+(limits.py); an explicit one is sent as given, one profile per (EVSE, purpose), built by
+core/profile_plan.py (choices documented there and in docs/ocpp.md). Each is an entry of
+`state.limits` with its purpose. A profile with `ttl_s` holds a lease; when it lapses (TTL
+passed, or MQTT lost) the gateway clears it and says why in the charger's state. Profiles are
+stored, so a restarted gateway still shows them and still withdraws them on time. A `tx`
+profile lives as long as its transaction: the charger drops it at the end, and so does the
+state (`drop_tx_limits`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
+from drivers.ocpp.core.composite import composite_request, composite_result
+from drivers.ocpp.core.profile_plan import (
+    ProfilePlan,
+    charging_profile,
+    plan_profile,
+    profile_id,
+    purpose_name,
+    resolve_purpose,
+    set_profile_payload,
+)
+from drivers.ocpp.core.profiles import clear_by_criteria, clear_by_id
+from drivers.ocpp.hub import Hub
+from drivers.ocpp.limit_records import limit_from_json, limit_from_plan, limit_to_json
+from drivers.ocpp.session import Session
+from gateway.foundation.commands.schemas import GetScheduleCommand, LimitCommand, StartCommand
+from gateway.foundation.model import ChargerLimit, CommandRequest, CommandResult
+
+__all__ = ["EXPLICIT_STACK_LEVEL", "ProfileLimits", "drop_tx_limits"]
+
+log = structlog.get_logger("drivers.ocpp.profile_limits")
+
+EXPLICIT_STACK_LEVEL = 2
+"""The stack level of an explicit profile when the command names none: one above the combined
+caps of plain limits (level 1), so within a purpose the explicit one is what the charger
+follows (OCPP: the highest stack level wins)."""
+
+_CLEARED = ("Accepted", "Unknown")
+"""ClearChargingProfile answers that leave no matching profile (`Unknown`: there was none)."""
+
+
+def _lease_key(charger_id: str, evse: int, purpose: str) -> tuple[str, str, int, str]:
+    return ("ocpp-profile", charger_id, evse, purpose)
+
+
+async def _forget(
+    hub: Hub, charger_id: str, keys: list[tuple[int, str]], reason: str | None
+) -> None:
+    book = hub.book(charger_id)
+    for evse, purpose in keys:
+        hub.leases.release(_lease_key(charger_id, evse, purpose))
+        book.profiles.pop((evse, purpose), None)
+        await hub.store.save_profile(charger_id, evse, purpose, None)
+    hub.publish_state(charger_id, reason)
+
+
+async def drop_tx_limits(hub: Hub, charger_id: str, evse: int) -> None:
+    """A transaction ended: the charger dropped its TxProfile (1.6 §3.13.2, K01.FR.22)."""
+    if (evse, "tx") in hub.book(charger_id).profiles:
+        await _forget(hub, charger_id, [(evse, "tx")], None)
+
+
+class ProfileLimits:
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+
+    # -- limit --------------------------------------------------------------------------
+
+    async def limit(self, request: CommandRequest, args: LimitCommand) -> CommandResult:
+        charger_id = request.device_id
+        try:
+            session = online_session(self._hub, charger_id)
+        except Refusal as refusal:
+            return refusal.result
+        if args.clears_by_criteria:
+            return await self._clear_by_criteria(session, args)
+        evse = args.evse or 0
+        purpose = resolve_purpose(args)
+        held = self._hub.book(charger_id).profiles.get((evse, purpose))
+        tx = self._hub.store.open_on(charger_id, evse) if purpose == "tx" and evse else None
+        tx_id = None if tx is None else tx.transaction_id
+        if session.version == "1.6" and tx_id is not None and not tx_id.isdigit():
+            tx_id = None
+        plan = plan_profile(
+            args,
+            version=session.version,
+            rating=self._hub.rating(charger_id),
+            now_s=self._hub.clock.time(),
+            stack_level=EXPLICIT_STACK_LEVEL
+            if held is None
+            else held.stack_level or EXPLICIT_STACK_LEVEL,
+            transaction_id=tx_id,
+        )
+        if isinstance(plan, str):
+            return CommandResult.rejected(plan)
+        payload = set_profile_payload(plan, session.version)
+        try:
+            answer = await call_charger(self._hub, session, "SetChargingProfile", payload)
+        except Refusal as refusal:
+            return refusal.result
+        result = judge("SetChargingProfile", answer, **plan.detail())
+        if result.status.value == "accepted":
+            await self._hold(plan, charger_id, request.source, args.ttl_s)
+        return result
+
+    async def _hold(
+        self, plan: ProfilePlan, charger_id: str, source: str, ttl_s: float | None
+    ) -> None:
+        expires_at = self._lease(charger_id, plan.evse, plan.purpose, ttl_s)
+        limit = limit_from_plan(plan, str(source), expires_at)
+        await self._show(charger_id, limit)
+
+    def _lease(self, charger_id: str, evse: int, purpose: str, ttl_s: float | None) -> float | None:
+        """Grant the lease that withdraws the limit when its TTL passes; its wall-clock end."""
+
+        async def on_lapse(reason: str) -> None:
+            await self._lapse(charger_id, evse, purpose, reason)
+
+        key = _lease_key(charger_id, evse, purpose)
+        return self._hub.leases.grant(key, ttl_s, on_lapse).expires_at
+
+    async def _show(self, charger_id: str, limit: ChargerLimit, *, store: bool = True) -> None:
+        purpose = limit.purpose or "tx_default"
+        self._hub.book(charger_id).profiles[(limit.evse, purpose)] = limit
+        self._hub.publish_state(charger_id)
+        if store:
+            body = limit_to_json(limit)
+            await self._hub.store.save_profile(charger_id, limit.evse, purpose, body)
+
+    async def restore_profiles(self) -> None:
+        """After a restart: profiles are shown again, TTLs keep running."""
+        now = self._hub.clock.time()
+        for stored in self._hub.store.stored_profiles:
+            try:
+                limit = limit_from_json(stored.body)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("stored_limit_unreadable", charger_id=stored.charger_id, error=str(exc))
+                await self._hub.store.save_profile(
+                    stored.charger_id, stored.evse, stored.purpose, None
+                )
+                continue
+            expires = None if limit.expires_at is None else limit.expires_at.timestamp()
+            if limit.purpose == "tx" or (expires is not None and expires <= now):
+                # Lapsed while the gateway was down (the profile's own validity ended it on the
+                # charger), or bound to a transaction that may have ended meanwhile.
+                await self._hub.store.save_profile(
+                    stored.charger_id, stored.evse, stored.purpose, None
+                )
+                continue
+            ttl = None if expires is None else expires - now
+            self._lease(stored.charger_id, stored.evse, stored.purpose, ttl)
+            await self._show(stored.charger_id, limit, store=False)
+
+    # -- clearing -----------------------------------------------------------------------
+
+    async def _clear_one(
+        self, session: Session, evse: int, purpose: str, reason: str | None
+    ) -> CommandResult:
+        held = self._hub.book(session.charger_id).profiles.get((evse, purpose))
+        pid = held.profile_id if held is not None and held.profile_id is not None else None
+        if pid is None:
+            pid = profile_id(purpose, evse)  # type: ignore[arg-type]
+        status = await self._clear_call(session, clear_by_id(pid, session.version))
+        if isinstance(status, CommandResult):
+            return status
+        await _forget(self._hub, session.charger_id, [(evse, purpose)], reason)
+        return CommandResult.accepted(charger_status=status)
+
+    async def _clear_call(self, session: Session, payload: dict[str, Any]) -> str | CommandResult:
+        """The charger's status when it has no matching profile left, else the rejection."""
+        try:
+            answer = await call_charger(self._hub, session, "ClearChargingProfile", payload)
+        except Refusal as refusal:
+            return refusal.result
+        status = answer.get("status") if isinstance(answer, dict) else None
+        if status not in _CLEARED:
+            return judge("ClearChargingProfile", answer)
+        return str(status)
+
+    async def _clear_by_criteria(self, session: Session, args: LimitCommand) -> CommandResult:
+        name = None if args.purpose is None else purpose_name(args.purpose, session.version)
+        payload = clear_by_criteria(name, args.evse, args.stack_level, session.version)
+        status = await self._clear_call(session, payload)
+        if isinstance(status, CommandResult):
+            return status
+        gone = [
+            key
+            for key, limit in self._hub.book(session.charger_id).profiles.items()
+            if (args.evse is None or key[0] == args.evse)
+            and (args.purpose is None or key[1] == args.purpose)
+            and (args.stack_level is None or limit.stack_level == args.stack_level)
+        ]
+        await _forget(self._hub, session.charger_id, gone, None)
+        return CommandResult.accepted(charger_status=status, cleared=len(gone))
+
+    async def _lapse(self, charger_id: str, evse: int, purpose: str, reason: str) -> None:
+        """A TTL'd limit was not renewed (or MQTT was lost): withdraw it from the charger."""
+        log.info("limit_lapsed", charger_id=charger_id, evse=evse, purpose=purpose, reason=reason)
+        session = self._hub.sessions.get(charger_id)
+        if session is not None and not session.closed.is_set():
+            result = await self._clear_one(session, evse, purpose, reason)
+            if result.status.value == "accepted":
+                return
+            log.warning("limit_clear_failed", charger_id=charger_id, reason=result.reason)
+        await _forget(self._hub, charger_id, [(evse, purpose)], reason)
+
+    # -- start with a limit, composite schedule ------------------------------------------
+
+    def start_profile(
+        self, charger_id: str, version: str, args: StartCommand
+    ) -> tuple[dict[str, Any], ProfilePlan] | CommandResult:
+        """The TxProfile for a remote start (no transaction id yet), or the rejection."""
+        assert args.limit is not None
+        spec = args.limit
+        command = LimitCommand(
+            power_w=spec.power_w,
+            current_a=spec.current_a,
+            schedule=spec.schedule,
+            evse=args.evse,
+            purpose="tx",
+            kind=spec.kind or "relative",
+            start=spec.start,
+            stack_level=spec.stack_level,
+        )
+        plan = plan_profile(
+            command,
+            version=version,
+            rating=self._hub.rating(charger_id),
+            now_s=self._hub.clock.time(),
+            stack_level=EXPLICIT_STACK_LEVEL,
+            remote_start=True,
+        )
+        if isinstance(plan, str):
+            return CommandResult.rejected(plan)
+        return charging_profile(plan, version), plan
+
+    async def started_with(self, charger_id: str, plan: ProfilePlan, source: str) -> None:
+        """The charger accepted a start with a TxProfile: show it on its EVSE (when named)."""
+        if plan.evse:
+            await self._hold(plan, charger_id, source, None)
+
+    async def get_schedule(
+        self, request: CommandRequest, args: GetScheduleCommand
+    ) -> CommandResult:
+        try:
+            session = online_session(self._hub, request.device_id)
+            payload = composite_request(args.evse, args.duration_s, args.unit, session.version)
+            answer = await call_charger(self._hub, session, "GetCompositeSchedule", payload)
+        except Refusal as refusal:
+            return refusal.result
+        status = answer.get("status") if isinstance(answer, dict) else None
+        if status != "Accepted":
+            return judge("GetCompositeSchedule", answer)
+        detail = composite_result(answer, session.version, self._hub.rating(request.device_id))
+        return CommandResult.accepted(charger_status=status, **detail)
