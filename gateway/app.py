@@ -9,6 +9,7 @@ import structlog
 
 from drivers.registry import build_drivers
 from gateway import __version__
+from gateway.accept_errors import install_accept_error_handler
 from gateway.foundation.clock import Clock, SystemClock, format_ts
 from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.config import Config
@@ -24,6 +25,8 @@ from gateway.foundation.metrics import (
     OUTBOX_TRUNCATED,
     OUTBOX_WITHDRAWN,
 )
+from gateway.foundation.throttled_log import ThrottledLog
+from gateway.gc_tuning import tune_gc_after_startup
 from gateway.homeassistant import DiscoveryPublisher
 from gateway.http import HealthReporter, HttpServer, add_ops_routes
 from gateway.mqtt.link import MqttLink
@@ -84,6 +87,7 @@ class Gateway:
         self.supervisor = Supervisor(clock=self.clock, notifier=SystemdNotifier())
         self.supervisor.add_watchdog_check(self._outbox_alive)
         self.started = asyncio.Event()
+        self.accept_failures: ThrottledLog | None = None
         self.started_at = self.clock.time()
         self.health = HealthReporter(self)
         self.http: HttpServer | None = None
@@ -120,6 +124,7 @@ class Gateway:
 
     async def start(self) -> None:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.accept_failures = install_accept_error_handler(asyncio.get_running_loop())
         await self.outbox.open()
         context = DriverContext(
             config=self.config,
@@ -166,7 +171,9 @@ class Gateway:
             log.info("outbox_closed", depth=self.outbox.depth, last_seq=self.outbox.last_seq)
 
     async def run(self, *, install_signal_handlers: bool = True) -> None:
+        """The daemon: start, then (start-up's objects frozen out of the GC's reach) serve."""
         await self.start()
+        tune_gc_after_startup()
         await self.serve(install_signal_handlers=install_signal_handlers)
 
     def request_stop(self) -> None:

@@ -20,6 +20,7 @@ from drivers.ocpp.session import Session
 from drivers.ocpp.session_v2 import Session2
 from drivers.ocpp.session_v16 import Session16
 from drivers.ocpp.transactions import TransactionStore
+from drivers.ocpp.validation import preload
 from gateway.foundation.driver_api import DriverContext
 from gateway.foundation.metrics import OCPP_CHARGERS_CONNECTED
 from gateway.foundation.model import DeviceKind
@@ -51,6 +52,9 @@ class OcppDriver:
         return self.server.port
 
     async def start(self) -> None:
+        handled = {"1.6": Session16.HANDLERS, "2.0.1": Session2.HANDLERS, "2.1": Session2.HANDLERS}
+        schemas = preload(handled)  # now, not on first use: a session never opens a file
+        log.info("ocpp_schemas_loaded", schemas=schemas)
         await self.store.open()
         try:
             await self.server.start()

@@ -6,12 +6,17 @@ Whitepaper §2.4, 2.0.1 A00.FR.204). The sub-protocol is the newest both sides o
 (2.0.1 Part 4 §3.1.2); a charger offering none is treated as 1.6 (many 1.6 chargers in the
 field send no `Sec-WebSocket-Protocol`) and logged; one offering only unknown versions is
 refused with 400.
+
+The endpoint holds at most `ocpp.max_connections` connections (lowered to what the open-file
+limit allows): one more is answered 503 during the upgrade, before any websocket state is
+built, and refusals are logged once per interval with their count.
 """
 
 from __future__ import annotations
 
 import http
 import os
+import resource
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import unquote, urlsplit
@@ -24,8 +29,9 @@ from websockets.typing import Subprotocol
 
 from drivers.ocpp.core.auth import check_basic, check_client_certificate, effective_profile
 from drivers.ocpp.hub import Hub
+from gateway.foundation.throttled_log import ThrottledLog
 
-__all__ = ["SUBPROTOCOLS", "OcppServer", "charger_id_from_path"]
+__all__ = ["SUBPROTOCOLS", "OcppServer", "charger_id_from_path", "connection_bound"]
 
 log = structlog.get_logger("drivers.ocpp.server")
 
@@ -33,6 +39,20 @@ SUBPROTOCOLS: dict[str, str] = {"ocpp2.1": "2.1", "ocpp2.0.1": "2.0.1", "ocpp1.6
 """Offered sub-protocol -> OCPP version, newest first (the order of preference)."""
 
 SessionHandler = Callable[[ServerConnection, str, str], Awaitable[None]]
+
+RESERVED_FDS = 256
+"""Descriptors kept for the gateway itself: broker, databases, Modbus devices, HTTP, logs."""
+MAX_QUEUE = 4
+"""Incoming frames buffered per charger (a charger waits for each answer, so one is usual)."""
+WRITE_LIMIT = 16 * 1024
+"""Bytes buffered towards a charger before sending waits for it to read."""
+
+
+def connection_bound(configured: int, open_file_limit: int) -> int:
+    """How many chargers may be connected: `configured`, unless the descriptors run out first."""
+    if open_file_limit == resource.RLIM_INFINITY or open_file_limit < 0:
+        return configured
+    return max(1, min(configured, open_file_limit - RESERVED_FDS))
 
 
 def charger_id_from_path(path: str) -> str | None:
@@ -51,6 +71,8 @@ class OcppServer:
         self._hub = hub
         self._on_session = on_session
         self._server: Server | None = None
+        self.max_connections = hub.config.max_connections
+        self.refused = ThrottledLog(log, "connections_refused")
 
     @property
     def port(self) -> int:
@@ -59,6 +81,16 @@ class OcppServer:
 
     async def start(self) -> None:
         cfg = self._hub.config
+        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        self.max_connections = connection_bound(cfg.max_connections, soft_limit)
+        if self.max_connections < cfg.max_connections:
+            log.warning(
+                "max_connections_lowered",
+                configured=cfg.max_connections,
+                effective=self.max_connections,
+                open_file_limit=soft_limit,
+                hint="raise LimitNOFILE (docs/install.md) or lower ocpp.max_connections",
+            )
         try:
             self._server = await serve(
                 self._handler,
@@ -71,6 +103,9 @@ class OcppServer:
                 ping_timeout=cfg.ping_timeout_s,
                 ssl=self._ssl_context(),
                 max_size=cfg.max_frame_bytes,
+                max_queue=MAX_QUEUE,
+                write_limit=WRITE_LIMIT,
+                compression="deflate" if cfg.compression else None,
                 server_header="PileBridge",
             )
         except OSError as exc:
@@ -78,7 +113,13 @@ class OcppServer:
             error = OSError(f"cannot listen on {cfg.host}:{cfg.port}: {reason}")
             error.errno = exc.errno
             raise error from exc
-        log.info("ocpp_listening", host=cfg.host, port=self.port, tls=cfg.tls is not None)
+        log.info(
+            "ocpp_listening",
+            host=cfg.host,
+            port=self.port,
+            tls=cfg.tls is not None,
+            max_connections=self.max_connections,
+        )
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -98,6 +139,16 @@ class OcppServer:
         return context
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        assert self._server is not None
+        # Every accepted TCP connection (open, in its handshake, or closing) holds a
+        # descriptor and has a handler task; this one included.
+        if len(self._server.handler_tasks) > self.max_connections:
+            self.refused.note(reason="max_connections", max_connections=self.max_connections)
+            response = connection.respond(
+                http.HTTPStatus.SERVICE_UNAVAILABLE, "Too many chargers connected\n"
+            )
+            response.headers["Retry-After"] = "30"
+            return response
         charger_id = charger_id_from_path(request.path)
         bound = log.bind(charger_id=charger_id, path=request.path[:200])
         if charger_id is None:

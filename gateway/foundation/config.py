@@ -280,6 +280,13 @@ class OcppConfig(Strict):
     max_queued_commands: Annotated[int, Field(ge=1, le=1000)] = 16
     """Commands waiting for one charger; beyond: `rejected` ("queue full")."""
     rate_limit: OcppRateLimit = Field(default_factory=OcppRateLimit)
+    max_connections: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    """Chargers connected at once; one more is refused with HTTP 503 before the websocket
+    handshake (the charger retries later). Lowered at start to what the process's open-file
+    limit leaves after the gateway's own descriptors."""
+    compression: bool = False
+    """permessage-deflate (RFC 7692) on charger connections. Off: it costs ~60 KB of zlib
+    state and CPU per frame per charger; on only for chargers on metered cellular links."""
 
     @model_validator(mode="after")
     def _unique_ids(self) -> OcppConfig:

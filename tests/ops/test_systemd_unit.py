@@ -124,3 +124,15 @@ def test_security_exposure_stays_low(verifiable_unit: Path) -> None:
     last = result.stdout.strip().splitlines()[-1]
     assert "Overall exposure level" in last
     assert result.returncode == 0, last  # non-zero when the exposure is above 2.5
+
+
+def test_open_file_limit_holds_a_5000_charger_site() -> None:
+    """Every charger is a socket: the unit's LimitNOFILE must leave room for 5,000+ of them
+    after the gateway's own descriptors (the daemon cannot raise it: @resources is filtered)."""
+    from drivers.ocpp.server import connection_bound
+
+    d = directives(UNIT.read_text())
+    limit = int(one(d, "Service.LimitNOFILE"))
+    assert connection_bound(10_000, limit) >= 5_000
+    assert "~@privileged @resources" in d["Service.SystemCallFilter"][-1]  # hardening kept
+    assert "LimitNOFILE" in (ROOT / "docs" / "install.md").read_text()

@@ -1,0 +1,50 @@
+"""What `pilebridge run` does once at start-up for a large site: OCPP schemas read and compiled
+before the port opens, the start-up heap frozen out of the garbage collector's reach, and the
+connection bound derived from the process's open-file limit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gateway.foundation.config import Config
+from gateway.gc_tuning import THRESHOLDS
+from tests.gateway.test_daemon_process import start_daemon, write_config
+
+
+async def daemon_events(config: Config, tmp_path: Path, until: str) -> list[dict[str, Any]]:
+    """Run the daemon until it logs `until`, stop it with SIGTERM, return its log lines."""
+    proc = await start_daemon(write_config(config, tmp_path / "pb.yaml"))
+    assert proc.stderr is not None
+    lines: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(60):
+            while not any(e.get("event") == until for e in lines):
+                raw = await proc.stderr.readline()
+                assert raw, "daemon exited early"
+                if raw.startswith(b"{"):
+                    lines.append(json.loads(raw))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
+    return lines
+
+
+async def test_schemas_load_and_gc_freezes_before_chargers_are_served(
+    make_config: Callable[..., Config], tmp_path: Path
+) -> None:
+    config = make_config(ocpp={"enabled": True, "host": "127.0.0.1", "port": 0})
+    events = await daemon_events(config, tmp_path, "gc_tuned")
+    names = [e["event"] for e in events]
+    schemas = next(e for e in events if e["event"] == "ocpp_schemas_loaded")
+    assert schemas["schemas"] > 300  # every 1.6, 2.0.1 and 2.1 request and response
+    assert names.index("ocpp_schemas_loaded") < names.index("ocpp_listening")
+    tuned = next(e for e in events if e["event"] == "gc_tuned")
+    assert tuned["frozen_objects"] > 10_000  # modules, config, schemas: out of every collection
+    assert tuned["thresholds"] == list(THRESHOLDS)
+    listening = next(e for e in events if e["event"] == "ocpp_listening")
+    assert 1 <= listening["max_connections"] <= config.ocpp.max_connections
