@@ -5,6 +5,14 @@ cannot be serialised, has an unusable topic or is too large even with its `data`
 refused there (its future fails with `RecordRefused`), so it can never poison the queue.
 One writer task group-commits what was put to an SQLite table (WAL) on one database thread.
 
+Under steady load (records arriving one by one, as chargers send them) commits are spaced at
+least `commit_window_s` apart, so one fsync carries every record of that window instead of
+one each; a record put after a quiet spell is committed at once, and close() never waits. A
+producer awaiting its record (a transaction event, before the charger is answered) waits at
+most one window more. Deletions of acknowledged rows ride along with the next insert (or go
+alone after `_ACK_DELAY_S` of quiet): a crash in between only means the broker gets those rows
+again, with their seq, which consumers already use to drop redeliveries.
+
 `seq` is assigned by the writer in the transaction that stores the rows, so only committed
 records have one: a failed commit or a refused record leaves no gap. A failed commit (disk
 full, I/O error) does not end the writer: it keeps the rows in memory (bounded), retries with
@@ -21,6 +29,7 @@ instead once they alone fill the bounds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections import deque
@@ -51,6 +60,10 @@ log = structlog.get_logger("gateway.outbox")
 _RECENT_CAP = 20_000
 """Committed rows kept in memory so a publisher that keeps up never reads the table back."""
 _LOGGED_TOPICS_CAP = 1000
+COMMIT_WINDOW_S = 0.01
+"""Shortest spacing of two commits under load: at most 10 ms added to a durable answer."""
+_ACK_DELAY_S = 1.0
+"""Longest an acknowledged row's DELETE waits for an insert to ride along with."""
 
 
 class RecordRefused(ValueError):
@@ -85,6 +98,7 @@ class Outbox:
         durable_timeout_s: float = 10.0,
         synchronous: str = "full",
         clock: Clock | None = None,
+        commit_window_s: float = COMMIT_WINDOW_S,
     ) -> None:
         self._db = OutboxDb(path, synchronous)
         self._max_records = max_records
@@ -110,6 +124,12 @@ class Outbox:
         """Acknowledged rows whose DELETE is not committed yet; never handed out again."""
         self._recent: deque[OutboxRow] = deque()
         self._wake = asyncio.Event()
+        self._rows_put = asyncio.Event()
+        self._close_requested = asyncio.Event()
+        self._commit_window_s = commit_window_s
+        self._last_commit_s = -float("inf")
+        self.commits = 0
+        """Write transactions so far (records per commit = last_seq / commits, roughly)."""
         self._committed = asyncio.Event()
         self._empty = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
@@ -149,6 +169,8 @@ class Outbox:
         if self._writer is None:
             return
         self._closing = True
+        self._close_requested.set()
+        self._rows_put.set()
         self._wake.set()
         await self._writer
         self._writer = None
@@ -187,6 +209,7 @@ class Outbox:
             self._pending_fixed[0] += 1
             self._pending_fixed[1] += len(data)
         self._empty.clear()
+        self._rows_put.set()
         self._wake.set()
         return future
 
@@ -349,7 +372,10 @@ class Outbox:
         delays = backoff_delays(0.05, 5.0)
         while True:
             await self._wake.wait()
+            await self._gather_window(loop)
             self._wake.clear()
+            self._rows_put.clear()
+            self._last_commit_s = loop.time()
             pending = [p for p in self._pending if not p.gone]
             acks, dead = self._acks, self._dead
             self._pending, self._acks, self._dead = [], [], []
@@ -388,9 +414,26 @@ class Outbox:
                     continue
                 delays = backoff_delays(0.05, 5.0)
                 self._inflight = []
+                self.commits += 1
                 self._committed_ok(pending, rows, acks, dead, outcome)
             if self._closing and not self._pending and not self._acks and not self._dead:
                 return
+
+    async def _gather_window(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Let more work join this commit: the rest of the window after the last commit, and
+        for deletions alone, until a record comes (or `_ACK_DELAY_S` passes)."""
+        if self._closing:
+            return
+        rest = self._last_commit_s + self._commit_window_s - loop.time()
+        if rest > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(rest):
+                    await self._close_requested.wait()
+        if not self._pending and not self._closing:
+            self._rows_put.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_ACK_DELAY_S):
+                    await self._rows_put.wait()
 
     def _committed_ok(
         self,
