@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from datetime import UTC, datetime
 from typing import Protocol
@@ -66,7 +67,25 @@ class FakeClock:
             await asyncio.sleep(0)
 
 
+_second_prefix: tuple[float, str] = (float("nan"), "")
+"""The last whole second formatted: every record is stamped, most within the same second."""
+
+
 def format_ts(epoch_s: float) -> str:
-    """RFC 3339 UTC with milliseconds, as in every payload's `ts`."""
-    dt = datetime.fromtimestamp(epoch_s, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    """RFC 3339 UTC with milliseconds, as in every payload's `ts`.
+
+    Rounds as `datetime.fromtimestamp` does (to the microsecond, half to even), then
+    truncates to the millisecond.
+    """
+    global _second_prefix
+    frac, whole = math.modf(epoch_s)
+    micros = round(frac * 1e6)
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    elif micros < 0:
+        whole, micros = whole - 1, micros + 1_000_000
+    cached_second, prefix = _second_prefix
+    if whole != cached_second:
+        prefix = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        _second_prefix = (whole, prefix)
+    return f"{prefix}{micros // 1000:03d}Z"
