@@ -1,19 +1,24 @@
-"""A charger message in → its MQTT record out: CPU per message, against two baselines.
+"""The charging path: one charger message in -> its MQTT records out, CPU per message.
 
-Three central systems run as separate processes on loopback, each fed the same OCPP 1.6
-frames by 10 charge points sending one after the other, as real chargers do: MeterValues
-with 10 sampled values (energy, power, current and voltage per phase, SoC), or with
-`--frame status` StatusNotification (each becomes a retained state record):
+What a charging site lives on: every charger has a transaction open and sends meter values
+(10 sampled values: energy, power, current and voltage per phase, SoC) -- OCPP 1.6
+`MeterValues` with the transaction id, OCPP 2.0.1 `TransactionEvent(Updated)` with a
+meterValue. Each becomes two records (telemetry and the transaction's `updated` event).
 
-- raw websockets: parse the frame, answer an empty CALLRESULT (the floor);
-- the bare `ocpp` library: its ChargePoint routing and schema validation, a no-op handler;
-- PileBridge: the whole gateway (`pilebridge run`), publishing every record at QoS 1 to a
-  private Mosquitto through its SQLite outbox; its CPU is counted until the outbox is empty.
+Two central systems run as separate processes on loopback, fed the same frames by K charge
+points sending one after the other, as real chargers do:
 
-CPU is each server process's user + system time (from /proc), so the load generator's own
-cost is not counted. Prints a table; asserts nothing.
+- the floor: a raw websockets server that parses each frame and answers a CALLRESULT
+  (`bench/baselines.py raw`): what any Python central system pays before doing anything;
+- PileBridge: the whole daemon (`pilebridge run`) with the shipped defaults (outbox
+  `synchronous=full`, info logs as JSON lines), publishing every record at QoS 1 to a private
+  Mosquitto; its CPU is counted until the outbox is empty.
 
-    .venv/bin/python -m bench.ocpp_pipeline [--messages N] [--chargers K]
+CPU is each server process's user + system time from /proc (not wall time: on a shared
+machine wall time measures the neighbours), so the load generator's own cost is not counted.
+Each case runs `--repeat` times; the table shows medians. Asserts nothing.
+
+    .venv/bin/python -m bench.ocpp_pipeline [--messages 3000] [--chargers 10] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import tempfile
-import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,57 +42,110 @@ from bench.common import process_cpu_s
 from gateway.demo.broker import PrivateMosquitto, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+TS = "2026-03-01T08:00:00Z"
 
 
-def meter_values_frame(message_id: str, i: int) -> str:
-    ts = "2026-03-01T08:00:00Z"
+def sampled_values(i: int, *, v2: bool) -> list[dict[str, Any]]:
+    """Energy, power, SoC and current + voltage per phase (1.6 strings, 2.x numbers)."""
+
+    def value(x: float) -> Any:
+        return x if v2 else str(x)
+
+    energy: dict[str, Any] = {
+        "value": value(15000 + i),
+        "measurand": "Energy.Active.Import.Register",
+    }
+    energy.update({"unitOfMeasure": {"unit": "Wh"}} if v2 else {"unit": "Wh"})
     values: list[dict[str, Any]] = [
-        {"value": str(15000 + i), "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
-        {"value": "11040", "measurand": "Power.Active.Import", "unit": "W"},
-        {"value": "55", "measurand": "SoC", "unit": "Percent", "location": "EV"},
+        energy,
+        {"value": value(11040), "measurand": "Power.Active.Import"},
+        {"value": value(55), "measurand": "SoC", "location": "EV"},
     ]
     for phase in ("L1", "L2", "L3"):
-        values.append({"value": "16.0", "measurand": "Current.Import", "unit": "A", "phase": phase})
-        values.append(
-            {"value": "230.1", "measurand": "Voltage", "unit": "V", "phase": f"{phase}-N"}
-        )
-    payload = {"connectorId": 1, "meterValue": [{"timestamp": ts, "sampledValue": values}]}
-    return json.dumps([2, message_id, "MeterValues", payload])
+        values.append({"value": value(16.0), "measurand": "Current.Import", "phase": phase})
+        values.append({"value": value(230.1), "measurand": "Voltage", "phase": f"{phase}-N"})
+    for v in values:
+        v["context"] = "Sample.Periodic"
+    return values
 
 
-def status_frame(message_id: str, i: int) -> str:
-    status = ("Available", "Preparing", "Charging", "SuspendedEV")[i % 4]
+# -- OCPP 1.6: BootNotification, StartTransaction, then MeterValues with the transaction id --
+
+
+def v16_open(cid: str) -> list[str]:
+    boot = {"chargePointVendor": "Bench", "chargePointModel": "B1"}
+    start = {"connectorId": 1, "idTag": f"TAG-{cid}", "meterStart": 15000, "timestamp": TS}
+    return [
+        json.dumps([2, "boot", "BootNotification", boot]),
+        json.dumps([2, "start", "StartTransaction", start]),
+    ]
+
+
+def v16_message(tx_id: Any, i: int) -> str:
     payload = {
         "connectorId": 1,
-        "errorCode": "NoError",
-        "status": status,
-        "timestamp": "2026-03-01T08:00:00Z",
+        "transactionId": tx_id,
+        "meterValue": [{"timestamp": TS, "sampledValue": sampled_values(i, v2=False)}],
     }
-    return json.dumps([2, message_id, "StatusNotification", payload])
+    return json.dumps([2, f"m{i}", "MeterValues", payload])
 
 
-FRAMES = {"meter": meter_values_frame, "status": status_frame}
-BOOT = json.dumps(
-    [2, "boot", "BootNotification", {"chargePointVendor": "Bench", "chargePointModel": "B1"}]
-)
+# -- OCPP 2.0.1: BootNotification, TransactionEvent Started, then Updated with meter values --
 
 
-async def charger(url: str, cid: str, count: int, frame: str = "meter") -> None:
-    async with connect(f"{url}/{cid}", subprotocols=["ocpp1.6"], ping_interval=None) as ws:  # type: ignore[list-item]
-        await ws.send(BOOT)
-        await ws.recv()
-        for i in range(count):
-            await ws.send(FRAMES[frame](f"m{i}", i))
+def v2_open(cid: str) -> list[str]:
+    boot = {"reason": "PowerUp", "chargingStation": {"model": "B1", "vendorName": "Bench"}}
+    started = {
+        "eventType": "Started", "timestamp": TS, "triggerReason": "Authorized", "seqNo": 0,
+        "transactionInfo": {"transactionId": f"TX-{cid}"}, "evse": {"id": 1, "connectorId": 1},
+        "idToken": {"idToken": f"TAG-{cid}", "type": "ISO14443"},
+    }  # fmt: skip
+    return [
+        json.dumps([2, "boot", "BootNotification", boot]),
+        json.dumps([2, "start", "TransactionEvent", started]),
+    ]
+
+
+def v2_message(tx_id: Any, i: int) -> str:
+    payload = {
+        "eventType": "Updated", "timestamp": TS, "triggerReason": "MeterValuePeriodic",
+        "seqNo": i + 1, "transactionInfo": {"transactionId": tx_id},
+        "meterValue": [{"timestamp": TS, "sampledValue": sampled_values(i, v2=True)}],
+    }  # fmt: skip
+    return json.dumps([2, f"m{i}", "TransactionEvent", payload])
+
+
+VERSIONS: dict[str, tuple[str, Callable[[str], list[str]], Callable[[Any, int], str]]] = {
+    "1.6": ("ocpp1.6", v16_open, v16_message),
+    "2.0.1": ("ocpp2.0.1", v2_open, v2_message),
+}
+WHAT = {
+    "1.6": "1.6 MeterValues in a transaction",
+    "2.0.1": "2.0.1 TransactionEvent(Updated)",
+}
+
+
+async def charger(url: str, cid: str, version: str, count: int, offset: int) -> None:
+    subprotocol, opening, message = VERSIONS[version]
+    async with connect(f"{url}/{cid}", subprotocols=[subprotocol], ping_interval=None) as ws:  # type: ignore[list-item]
+        replies = []
+        for frame in opening(cid):
+            await ws.send(frame)
+            replies.append(json.loads(await ws.recv()))
+        tx_id: Any = f"TX-{cid}"
+        if version == "1.6":
+            tx_id = replies[1][2].get("transactionId", 1) if replies[1][0] == 3 else 1
+        for i in range(offset, offset + count):
+            await ws.send(message(tx_id, i))
             reply = json.loads(await ws.recv())
             if reply[0] != 3:
                 raise RuntimeError(f"{cid}: {reply}")
 
 
-FRAME = "meter"
-
-
-async def load(url: str, chargers: int, per_charger: int) -> None:
-    await asyncio.gather(*(charger(url, f"CP-{k}", per_charger, FRAME) for k in range(chargers)))
+async def load(url: str, version: str, chargers: int, per_charger: int, offset: int) -> None:
+    await asyncio.gather(
+        *(charger(url, f"CP-{k}", version, per_charger, offset) for k in range(chargers))
+    )
 
 
 async def spawn(*args: str) -> asyncio.subprocess.Process:
@@ -97,19 +156,20 @@ async def spawn(*args: str) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
-async def measure_baseline(kind: str, chargers: int, per_charger: int) -> float:
+async def measure_raw(version: str, chargers: int, per_charger: int) -> float:
     port = free_port()
-    proc = await spawn("-m", "bench.baselines", kind, str(port))
+    proc = await spawn("-m", "bench.baselines", "raw", str(port))
     assert proc.stdout is not None
     await proc.stdout.readline()  # "ready"
     url = f"ws://127.0.0.1:{port}"
-    await load(url, chargers, 20)  # warm-up
-    cpu0 = process_cpu_s(proc.pid)
-    await load(url, chargers, per_charger)
-    cpu = process_cpu_s(proc.pid) - cpu0
-    proc.terminate()
-    await proc.wait()
-    return cpu
+    try:
+        await load(url, version, chargers, 20, 0)  # warm-up
+        cpu0 = process_cpu_s(proc.pid)
+        await load(url, version, chargers, per_charger, 20)
+        return process_cpu_s(proc.pid) - cpu0
+    finally:
+        proc.terminate()
+        await proc.wait()
 
 
 def health(port: int) -> dict[str, Any]:
@@ -117,87 +177,109 @@ def health(port: int) -> dict[str, Any]:
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
-async def measure_gateway(
-    broker: PrivateMosquitto, chargers: int, per_charger: int
-) -> tuple[float, int]:
-    state = Path(tempfile.mkdtemp(prefix="pb-bench-ocpp-"))
-    ocpp_port, http_port = free_port(), free_port()
-    config = {
-        "site": {"id": "bench"},
-        "state_dir": str(state),
-        "http": {"host": "127.0.0.1", "port": http_port},
-        "mqtt": {"host": broker.host, "port": broker.port, "outbox": {"synchronous": "normal"}},
-        "ocpp": {"host": "127.0.0.1", "port": ocpp_port, "allow_unknown_chargers": True,
-                 "ping_interval_s": None},
-        "logging": {"level": "warning", "format": "json"},
-    }  # fmt: skip
-    path = state / "bench.yaml"
-    path.write_text(yaml.safe_dump(config))
-    proc = await spawn("-m", "gateway", "run", "-c", str(path))
-    for _ in range(200):
-        try:
-            health(http_port)
-            break
-        except OSError:
-            await asyncio.sleep(0.05)
-    url = f"ws://127.0.0.1:{ocpp_port}/ocpp"
-    await load(url, chargers, 20)  # warm-up: boot, first records, caches
-    await _drained(http_port)
-    seq0 = health(http_port)["outbox"]["last_seq"]
-    cpu0 = process_cpu_s(proc.pid)
-    await load(url, chargers, per_charger)
-    await _drained(http_port)
-    cpu = process_cpu_s(proc.pid) - cpu0
-    records = health(http_port)["outbox"]["last_seq"] - seq0
-    proc.terminate()
-    await proc.wait()
-    return cpu, records
+class Gateway:
+    """`pilebridge run` with the shipped defaults, plus what a bench needs to reach it."""
+
+    def __init__(self, broker: PrivateMosquitto) -> None:
+        self.state = Path(tempfile.mkdtemp(prefix="pb-bench-ocpp-"))
+        self.ocpp_port, self.http_port = free_port(), free_port()
+        config = {
+            "site": {"id": "bench"},
+            "state_dir": str(self.state),
+            "http": {"host": "127.0.0.1", "port": self.http_port},
+            "mqtt": {"host": broker.host, "port": broker.port},
+            "ocpp": {"host": "127.0.0.1", "port": self.ocpp_port, "allow_unknown_chargers": True,
+                     "authorize": {"accept_all": True}},
+            "logging": {"format": "json"},
+        }  # fmt: skip
+        self.path = self.state / "bench.yaml"
+        self.path.write_text(yaml.safe_dump(config))
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.proc = await spawn("-m", "gateway", "run", "-c", str(self.path))
+        for _ in range(400):
+            try:
+                health(self.http_port)
+                return
+            except OSError:
+                await asyncio.sleep(0.05)
+        raise RuntimeError("gateway did not start")
+
+    async def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+        await self.proc.wait()
+
+    async def measure(
+        self, version: str, chargers: int, per_charger: int, offset: int
+    ) -> tuple[float, int]:
+        assert self.proc is not None
+        url = f"ws://127.0.0.1:{self.ocpp_port}/ocpp"
+        await load(url, version, chargers, 20, offset)  # warm-up: boot, transaction, caches
+        await self.drained()
+        seq0 = health(self.http_port)["outbox"]["last_seq"]
+        cpu0 = process_cpu_s(self.proc.pid)
+        await load(url, version, chargers, per_charger, offset + 20)
+        await self.drained()
+        cpu = process_cpu_s(self.proc.pid) - cpu0
+        return cpu, health(self.http_port)["outbox"]["last_seq"] - seq0
+
+    async def drained(self) -> None:
+        for _ in range(12000):
+            if health(self.http_port)["outbox"]["depth"] == 0:
+                return
+            await asyncio.sleep(0.01)
+        raise RuntimeError("outbox did not drain")
 
 
-async def _drained(http_port: int) -> None:
-    for _ in range(6000):
-        if health(http_port)["outbox"]["depth"] == 0:
-            return
-        await asyncio.sleep(0.01)
-    raise RuntimeError("outbox did not drain")
-
-
-async def main(messages: int, chargers: int) -> None:
+async def main(messages: int, chargers: int, repeat: int, versions: list[str]) -> None:
     per_charger = max(1, messages // chargers)
     n = per_charger * chargers
+    raw: dict[str, list[float]] = {v: [] for v in versions}
+    gw: dict[str, list[float]] = {v: [] for v in versions}
+    records: dict[str, int] = {}
     broker = PrivateMosquitto(persistence=False)
     await broker.start()
     try:
-        raw = await measure_baseline("raw", chargers, per_charger)
-        bare = await measure_baseline("ocpp", chargers, per_charger)
-        t0 = time.perf_counter()
-        gw, records = await measure_gateway(broker, chargers, per_charger)
-        wall = time.perf_counter() - t0
+        for r in range(repeat):
+            for version in versions:
+                raw[version].append(await measure_raw(version, chargers, per_charger))
+            gateway = Gateway(broker)
+            await gateway.start()
+            try:
+                for version in versions:
+                    cpu, records[version] = await gateway.measure(
+                        version, chargers, per_charger, r * (per_charger + 40)
+                    )
+                    gw[version].append(cpu)
+            finally:
+                await gateway.stop()
+            print(f"run {r + 1}/{repeat} done", file=sys.stderr, flush=True)
     finally:
         await broker.stop()
         broker.cleanup()
-    what = (
-        "MeterValues (OCPP 1.6, 10 sampled values)"
-        if FRAME == "meter"
-        else "StatusNotification (OCPP 1.6)"
+    print(
+        f"\n{n} messages per case from {chargers} chargers, transaction open, shipped defaults; "
+        f"CPU of the server process, median of {repeat} runs"
     )
-    print(f"\n{n} {what} from {chargers} chargers; CPU of the server process")
-    print(f"{'central system':58} {'CPU µs/msg':>10} {'vs ocpp lib':>12}")
-    rows = [
-        ("baseline: raw websockets parse + reply", raw),
-        ("baseline: bare ocpp library (validation, routing)", bare),
-        (f"PileBridge: message in -> MQTT record out ({records} records)", gw),
-    ]
-    for name, cpu in rows:
-        print(f"{name:58} {cpu / n * 1e6:10.1f} {cpu / bare:11.2f}x")
-    print(f"(PileBridge run including start-up: {wall:.1f} s wall)")
+    print(f"{'case':40} {'floor µs/msg':>12} {'PileBridge µs/msg':>18} {'ratio':>7} {'records':>8}")
+    for version in versions:
+        floor = statistics.median(raw[version]) / n * 1e6
+        ours = statistics.median(gw[version]) / n * 1e6
+        print(
+            f"{WHAT[version]:40} {floor:12.1f} {ours:18.1f} {ours / floor:6.2f}x "
+            f"{records[version]:8d}"
+        )
+    spread = {v: [round(c / n * 1e6) for c in gw[v]] for v in versions}
+    print(f"(PileBridge µs/msg per run: {spread})")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=5000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--chargers", type=int, default=10)
-    parser.add_argument("--frame", choices=sorted(FRAMES), default="meter")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--versions", default="1.6,2.0.1")
     ns = parser.parse_args()
-    FRAME = ns.frame
-    asyncio.run(main(ns.messages, ns.chargers))
+    asyncio.run(main(ns.messages, ns.chargers, ns.repeat, ns.versions.split(",")))
