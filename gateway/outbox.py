@@ -123,6 +123,8 @@ class Outbox:
         self._acked_in_table: set[int] = set()
         """Acknowledged rows whose DELETE is not committed yet; never handed out again."""
         self._recent: deque[OutboxRow] = deque()
+        self._acked_sizes: dict[int, int] = {}
+        self._acked_bytes = 0
         self._wake = asyncio.Event()
         self._rows_put = asyncio.Event()
         self._close_requested = asyncio.Event()
@@ -293,6 +295,7 @@ class Outbox:
         acked = [s for s in seqs if s not in self._acked_in_table]
         self._acks.extend(acked)
         self._acked_in_table.update(acked)
+        self._note_acked_sizes(acked)
         self._forget_recent(acked)
         if self.depth <= 0:
             self._empty.set()
@@ -316,6 +319,17 @@ class Outbox:
             self._empty.set()
         self._wake.set()
 
+    def _note_acked_sizes(self, acked: list[int]) -> None:
+        """Payload bytes of acknowledged rows still in the table (their DELETE waits for the
+        next commit), so `bytes` counts only what the broker does not have yet."""
+        if not acked or not self._recent:
+            return
+        gone = set(acked)
+        for row in self._recent:
+            if row.seq in gone:
+                self._acked_sizes[row.seq] = len(row.payload)
+                self._acked_bytes += len(row.payload)
+
     def _forget_recent(self, acked: list[int]) -> None:
         if not acked or not self._recent:
             return
@@ -334,7 +348,7 @@ class Outbox:
     @property
     def bytes(self) -> int:
         """Payload bytes waiting (in the table and in memory)."""
-        return self._table.bytes + self._pending_bytes
+        return self._table.bytes - self._acked_bytes + self._pending_bytes
 
     @property
     def dropped(self) -> int:
@@ -453,6 +467,8 @@ class Outbox:
         self._counters["dropped"] += outcome.dropped
         self._counters["dead_letters"] += len(dead)
         self._acked_in_table.difference_update(acks)
+        for seq in acks:
+            self._acked_bytes -= self._acked_sizes.pop(seq, 0)
         self._acked_in_table.difference_update(d.row.seq for d in dead)
         if outcome.dropped:
             self._recent.clear()  # the table lost rows that may still be in memory

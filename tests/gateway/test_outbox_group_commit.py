@@ -77,6 +77,7 @@ async def test_acknowledged_rows_are_deleted_with_the_next_commit_or_on_close(
     rows = await outbox.fetch(0, 10)
     outbox.ack([r.seq for r in rows[:2]])
     assert outbox.depth == 1
+    assert outbox.bytes == len(rows[2].payload)  # the two acknowledged rows are not counted
     assert [r.seq for r in await outbox.fetch(0, 10)] == [3]  # never handed out again
     await outbox.put("t", {"i": 3})  # the deletes ride along with this insert
     assert seqs_on_disk(path) == {3, 4}
