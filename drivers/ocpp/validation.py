@@ -170,8 +170,12 @@ def _fast_check(validator: Draft4Validator) -> Check:
         # Draft 4 for every version, as the explaining Draft4Validator reads them (the 2.x
         # files say draft-06, where 1.0 would be an integer). Defaults are not filled in (the
         # payload stays the charger's, as sent); formats are not asserted (nor by jsonschema).
+        # No detailed exceptions: jsonschema explains failures, and the generated code of the
+        # handled actions shrinks from ~33 MB to ~8 MB of the daemon's memory.
         schema = {**validator.schema, "$schema": _DRAFT4}
-        check = fastjsonschema.compile(schema, use_default=False, use_formats=False)
+        check = fastjsonschema.compile(
+            schema, use_default=False, use_formats=False, detailed_exceptions=False
+        )
         _FAST[key] = check
     return check
 
