@@ -78,6 +78,7 @@ class ModbusDevice:
         self.on_state: Callable[[], None] | None = None
         """Called when `connected` or identity changes (publishes the retained state)."""
         self.polled = asyncio.Event()
+        self._poll_seconds = MODBUS_POLL_SECONDS.labels(config.id)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -140,7 +141,7 @@ class ModbusDevice:
             for block in self.profile.poll_blocks():
                 regs = await self._read(block.unit_id, block.address, block.count)
                 image.update({(block.unit_id, block.address + i): v for i, v in enumerate(regs)})
-            MODBUS_POLL_SECONDS.labels(self.config.id).observe(time.perf_counter() - started)
+            self._poll_seconds.observe(time.perf_counter() - started)
         self.image = image
         self.values = decode_signals(image, self.profile.signals)
         self.polls += 1

@@ -23,6 +23,9 @@ from gateway.foundation.metrics import MESSAGES
 
 __all__ = ["ModbusLink"]
 
+_OUT = MESSAGES.labels("modbus", "out")
+_IN = MESSAGES.labels("modbus", "in")
+
 
 class ModbusLink:
     def __init__(self, host: str, port: int, *, timeout_s: float) -> None:
@@ -62,7 +65,7 @@ class ModbusLink:
         if client is None or not client.connected:
             self.close()
             raise LinkError("not connected")
-        MESSAGES.labels("modbus", "out").inc()
+        _OUT.inc()
         try:
             async with asyncio.timeout(self.timeout_s + 0.5):
                 reply = await request(client)
@@ -72,7 +75,7 @@ class ModbusLink:
         except Exception as exc:  # a malformed frame can surface as anything in the framer
             self.close()
             raise LinkError(f"{what}: malformed reply ({type(exc).__name__}: {exc})") from None
-        MESSAGES.labels("modbus", "in").inc()
+        _IN.inc()
         if reply.isError():
             code = int(getattr(reply, "exception_code", 0) or 0)
             raise (DeviceBusy if code == BUSY else ExceptionReply)(code, what)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,10 +27,15 @@ class DeviceProfile:
     """Unneeded registers a block read may span (SunSpec maps are dense: reading through is safe)."""
 
     def poll_blocks(self) -> list[ReadBlock]:
+        """The reads of one poll (worked out once: the profile never changes)."""
+        return list(self._poll_blocks)
+
+    @functools.cached_property
+    def _poll_blocks(self) -> tuple[ReadBlock, ...]:
         addresses = [a for s in self.signals for a in s.addresses()]
         if self.control is not None:
             addresses += self.control.read_addresses()
-        return coalesce(addresses, max_gap=self.max_gap)
+        return tuple(coalesce(addresses, max_gap=self.max_gap))
 
     def identity_blocks(self) -> list[ReadBlock]:
         return coalesce([a for s in self.identity for a in s.addresses()], max_gap=self.max_gap)
