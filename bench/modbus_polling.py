@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import statistics
 import sys
@@ -29,6 +30,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import structlog
 import yaml
 
 from bench.common import process_cpu_s
@@ -55,8 +57,8 @@ async def serve_simulators(count: int) -> None:
 
 async def blocks_for(port: int) -> list[tuple[int, int, int]]:
     """(unit, address, count) the gateway polls on this device, from its own discovery."""
-    from gateway.clock import SystemClock
-    from gateway.config.models import ModbusDeviceConfig
+    from gateway.foundation.clock import SystemClock
+    from gateway.foundation.config import ModbusDeviceConfig
 
     from drivers.modbus.device import ModbusDevice
 
@@ -202,6 +204,8 @@ if __name__ == "__main__":
     parser.add_argument("--serve-simulators", type=int, metavar="N", help=argparse.SUPPRESS)
     parser.add_argument("--bare", metavar="PORTS", help=argparse.SUPPRESS)
     ns = parser.parse_args()
+    if ns.serve_simulators or ns.bare:
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     if ns.serve_simulators:
         asyncio.run(serve_simulators(ns.serve_simulators))
     elif ns.bare:

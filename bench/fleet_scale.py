@@ -1,0 +1,455 @@
+"""Site scale: the daemon under the systemd unit's own limits with 1,000 to 5,000 chargers.
+
+For each fleet size the gateway runs as its own process, started through `prlimit` with the
+open-file limit the shipped unit sets (`LimitNOFILE` in systemd/pilebridge.service), shipped
+defaults otherwise (info logs as JSON lines to a file, outbox `synchronous=full`), publishing
+to a private Mosquitto. Chargers are light load-generator connections (no EV physics) in
+`--workers` processes of their own, so the gateway keeps a core; half speak OCPP 1.6 (a
+transaction open, MeterValues with the transaction id), half 2.0.1 (TransactionEvent Updated
+with meter values), every `--meter-interval` seconds each, and they accept every command.
+
+Measured on the gateway process (from /proc, not wall time): CPU over the steady window
+(% of one core and per charger message), RSS once all chargers are connected and at the end.
+From outside, as a control centre sees it: the round trip of `limit` commands published over
+MQTT to random chargers (publish -> `.../cmd/limit/result` received, p50/p99), sent one
+after another during the steady window; and the settle time of a reconnect storm: every
+charger's TCP connection is cut at once and reconnects at once, until the gateway counts all
+of them connected and every charger has booted again. Each run is bounded in time.
+
+    .venv/bin/python -m bench.fleet_scale [--chargers 1000,2000,5000] [--duration 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import re
+import resource
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import yaml
+
+from bench.common import process_cpu_s
+from gateway.demo.broker import PrivateMosquitto, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+UNIT = ROOT / "systemd" / "pilebridge.service"
+SITE = "scale"
+TS = "2026-03-01T08:00:00Z"
+
+
+def unit_nofile() -> int:
+    """LimitNOFILE= of the shipped unit (the soft and hard limit the daemon runs with)."""
+    match = re.search(r"^LimitNOFILE=(\d+)$", UNIT.read_text(), re.M)
+    if match is None:
+        raise SystemExit("the unit sets no LimitNOFILE")
+    return int(match.group(1))
+
+
+# -- the load generator (own processes) ---------------------------------------------------------
+
+
+def _meter(i: int, v2: bool) -> list[dict[str, Any]]:
+    def value(x: float) -> Any:
+        return x if v2 else str(x)
+
+    energy = {"value": value(15000 + 10 * i), "measurand": "Energy.Active.Import.Register"}
+    values: list[dict[str, Any]] = [
+        energy,
+        {"value": value(11000), "measurand": "Power.Active.Import"},
+    ]
+    for phase in ("L1", "L2", "L3"):
+        values.append({"value": value(16.0), "measurand": "Current.Import", "phase": phase})
+    return [{"timestamp": TS, "sampledValue": values}]
+
+
+class LightCharger:
+    """One connection: boot, open a transaction, meter values, answer every command."""
+
+    def __init__(self, url: str, cid: str, v2: bool, interval_s: float) -> None:
+        self.url, self.cid, self.v2, self.interval_s = url, cid, v2, interval_s
+        self.booted = asyncio.Event()
+        self.sent = 0
+        self.ws: Any = None
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._n = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+        sub = "ocpp2.0.1" if self.v2 else "ocpp1.6"
+        while not stop.is_set():
+            try:
+                async with connect(
+                    f"{self.url}/{self.cid}", subprotocols=[sub], ping_interval=None,  # type: ignore[list-item]
+                    compression=None, open_timeout=60, max_queue=4,
+                ) as ws:  # fmt: skip
+                    self.ws = ws
+                    tasks = {
+                        asyncio.create_task(self._read(ws)),
+                        asyncio.create_task(self._session(stop)),
+                    }
+                    try:
+                        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        for task in tasks:
+                            task.cancel()
+                        await asyncio.gather(*tasks, return_exceptions=True)
+            except (OSError, ConnectionClosed, InvalidStatus, TimeoutError):
+                pass
+            self.booted.clear()
+            for fut in self._pending.values():
+                fut.cancel()
+            self._pending.clear()
+            if not stop.is_set():
+                await asyncio.sleep(random.uniform(0.0, 0.5))
+
+    async def _read(self, ws: Any) -> None:
+        async for frame in ws:
+            msg = json.loads(frame)
+            if msg[0] == 2:  # a command: accept it
+                await ws.send(json.dumps([3, msg[1], {"status": "Accepted"}]))
+            elif msg[0] in (3, 4):
+                fut = self._pending.pop(msg[1], None)
+                if fut is not None and not fut.done():
+                    fut.set_result(msg)
+
+    async def call(self, action: str, payload: dict[str, Any]) -> Any:
+        self._n += 1
+        uid = f"{self._n}"
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[uid] = fut
+        await self.ws.send(json.dumps([2, uid, action, payload]))
+        self.sent += 1
+        return await asyncio.wait_for(fut, 120)
+
+    async def _session(self, stop: asyncio.Event) -> None:
+        tx = f"TX-{self.cid}"
+        if self.v2:
+            await self.call("BootNotification", {"reason": "PowerUp",
+                            "chargingStation": {"model": "L", "vendorName": "Bench"}})  # fmt: skip
+            await self.call("TransactionEvent", {
+                "eventType": "Started", "timestamp": TS, "triggerReason": "Authorized",
+                "seqNo": 0, "transactionInfo": {"transactionId": tx},
+                "evse": {"id": 1, "connectorId": 1},
+                "idToken": {"idToken": self.cid, "type": "ISO14443"}})  # fmt: skip
+        else:
+            await self.call(
+                "BootNotification", {"chargePointVendor": "Bench", "chargePointModel": "L"}
+            )
+            reply = await self.call("StartTransaction", {
+                "connectorId": 1, "idTag": self.cid, "meterStart": 15000, "timestamp": TS})  # fmt: skip
+            tx = reply[2].get("transactionId", 1) if reply[0] == 3 else 1
+        self.booted.set()
+        await asyncio.sleep(random.uniform(0, self.interval_s))
+        i = 0
+        while not stop.is_set():
+            i += 1
+            if self.v2:
+                await self.call("TransactionEvent", {
+                    "eventType": "Updated", "timestamp": TS, "triggerReason": "MeterValuePeriodic",
+                    "seqNo": i, "transactionInfo": {"transactionId": tx},
+                    "meterValue": _meter(i, True)})  # fmt: skip
+            else:
+                await self.call("MeterValues", {"connectorId": 1, "transactionId": tx,
+                                                "meterValue": _meter(i, False)})  # fmt: skip
+            await asyncio.sleep(self.interval_s)
+
+
+async def worker(url: str, first: int, count: int, interval_s: float) -> None:
+    """Commands on stdin: `storm` cuts every connection; `count` prints messages sent."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, count + 256)), hard))
+    stop = asyncio.Event()
+    chargers = [
+        LightCharger(url, f"CP-{i}", i % 2 == 1, interval_s) for i in range(first, first + count)
+    ]
+    tasks = []
+    for k, c in enumerate(chargers):
+        tasks.append(asyncio.create_task(c.run(stop)))
+        if k % 50 == 49:
+            await asyncio.sleep(0.05)  # a site's chargers do not all dial the same millisecond
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+
+    async def all_booted() -> None:
+        await asyncio.gather(*(c.booted.wait() for c in chargers))
+        print("booted", flush=True)
+
+    booted = asyncio.create_task(all_booted())
+    while line := (await reader.readline()).decode().strip():
+        if line == "count":
+            print(f"sent {sum(c.sent for c in chargers)}", flush=True)
+        elif line == "storm":
+            await booted
+            for c in chargers:
+                c.booted.clear()
+                if c.ws is not None:
+                    c.ws.transport.abort()  # as a network outage would: no closing handshake
+            booted = asyncio.create_task(all_booted())
+    stop.set()
+    for t in tasks:
+        t.cancel()
+
+
+# -- the measuring side -------------------------------------------------------------------------
+
+
+def _get(port: int, path: str) -> bytes:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        return response.read()  # type: ignore[no-any-return]
+
+
+async def connected(port: int) -> int:
+    text = (await asyncio.to_thread(_get, port, "/metrics")).decode()
+    match = re.search(r"^pilebridge_ocpp_chargers_connected\S* ([\d.e+]+)$", text, re.M)
+    return int(float(match.group(1))) if match else 0
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Workers:
+    def __init__(self, procs: list[asyncio.subprocess.Process]) -> None:
+        self.procs = procs
+
+    @classmethod
+    async def start(cls, url: str, chargers: int, n: int, interval_s: float) -> Workers:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        procs = []
+        per = -(-chargers // n)
+        for w in range(n):
+            first, count = w * per, min(per, chargers - w * per)
+            procs.append(await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.fleet_scale", "--worker", url, str(first), str(count),
+                str(interval_s), cwd=ROOT, env=env, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            ))  # fmt: skip
+        return cls(procs)
+
+    async def tell(self, line: str) -> None:
+        for p in self.procs:
+            assert p.stdin is not None
+            p.stdin.write(f"{line}\n".encode())
+            await p.stdin.drain()
+
+    async def expect(self, word: str, timeout_s: float) -> list[str]:
+        async def one(p: asyncio.subprocess.Process) -> str:
+            assert p.stdout is not None
+            while True:
+                line = (await p.stdout.readline()).decode().strip()
+                if not line:
+                    raise RuntimeError("a load generator exited")
+                if line.startswith(word):
+                    return line
+
+        return await asyncio.wait_for(asyncio.gather(*(one(p) for p in self.procs)), timeout_s)
+
+    async def sent(self) -> int:
+        await self.tell("count")
+        return sum(int(line.split()[1]) for line in await self.expect("sent", 60))
+
+    async def stop(self) -> None:
+        for p in self.procs:
+            if p.stdin is not None:
+                p.stdin.close()
+        for p in self.procs:
+            try:
+                await asyncio.wait_for(p.wait(), 20)
+            except TimeoutError:
+                p.kill()
+                await p.wait()
+
+
+async def command_round_trips(
+    broker: PrivateMosquitto, chargers: int, count: int, gap_s: float
+) -> list[float]:
+    """`limit` commands to random chargers, one after another: ms from publish to result."""
+    prefix = f"pilebridge/{SITE}/charger"
+    rtts: list[float] = []
+    async with aiomqtt.Client(broker.host, broker.port, protocol=aiomqtt.ProtocolVersion.V5) as c:
+        await c.subscribe(f"{prefix}/+/cmd/limit/result", qos=1)
+        waiting: dict[str, asyncio.Future[float]] = {}
+
+        async def results() -> None:
+            async for message in c.messages:
+                body = json.loads(message.payload)  # type: ignore[arg-type]
+                fut = waiting.pop(str(body.get("id")), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(time.perf_counter())
+
+        reader = asyncio.create_task(results())
+        try:
+            for n in range(count):
+                cid = f"CP-{random.randrange(chargers)}"
+                rid = uuid.uuid4().hex[:12]
+                fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+                waiting[rid] = fut
+                sent = time.perf_counter()
+                body = {"id": rid, "power_w": 7000 + (n % 10) * 100, "ttl_s": 600}
+                await c.publish(f"{prefix}/{cid}/cmd/limit", json.dumps(body), qos=1)
+                with contextlib.suppress(TimeoutError):
+                    rtts.append((await asyncio.wait_for(fut, 30) - sent) * 1000)
+                await asyncio.sleep(gap_s)
+        finally:
+            reader.cancel()
+    return rtts
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def one_size(
+    ns: argparse.Namespace, chargers: int, broker: PrivateMosquitto
+) -> dict[str, Any]:
+    state = Path(tempfile.mkdtemp(prefix="pb-scale-"))
+    ocpp_port, http_port = free_port(), free_port()
+    config = {
+        "site": {"id": SITE},
+        "state_dir": str(state),
+        "http": {"host": "127.0.0.1", "port": http_port},
+        "mqtt": {"host": broker.host, "port": broker.port},
+        "ocpp": {"host": "127.0.0.1", "port": ocpp_port, "allow_unknown_chargers": True,
+                 "authorize": {"accept_all": True}},
+        "logging": {"format": "json"},
+    }  # fmt: skip
+    path = state / "pilebridge.yaml"
+    path.write_text(yaml.safe_dump(config))
+    # The unit's limit, unless this machine's hard limit is lower (a container may cap it).
+    nofile = min(unit_nofile(), resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    log = open(state / "gateway.log", "wb")  # noqa: SIM115  (the child writes it)
+    proc = await asyncio.create_subprocess_exec(
+        "prlimit", f"--nofile={nofile}:{nofile}", sys.executable, "-m", "gateway", "run",
+        "-c", str(path), cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=log, stderr=log,
+    )  # fmt: skip
+    log.close()
+    out: dict[str, Any] = {"chargers": chargers, "nofile": nofile, "unit_nofile": unit_nofile()}
+    workers: Workers | None = None
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                with contextlib.suppress(OSError):
+                    await asyncio.to_thread(_get, http_port, "/healthz")
+                    break
+                await asyncio.sleep(0.1)
+        out["rss_idle_mb"] = rss_mb(proc.pid)
+        url = f"ws://127.0.0.1:{ocpp_port}/ocpp"
+        t0 = time.perf_counter()
+        workers = await Workers.start(url, chargers, ns.workers, ns.meter_interval)
+        await workers.expect("booted", 120 + chargers * 0.05)
+        out["connect_s"] = time.perf_counter() - t0
+        await asyncio.sleep(ns.meter_interval)  # every charger in its meter rhythm
+        out["rss_connected_mb"] = rss_mb(proc.pid)
+        sent0, cpu0, w0 = await workers.sent(), process_cpu_s(proc.pid), time.perf_counter()
+        rtts = await command_round_trips(
+            broker, chargers, ns.commands, max(0.0, ns.duration / ns.commands - 0.005)
+        )
+        remaining = ns.duration - (time.perf_counter() - w0)
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        cpu, wall, sent = (
+            process_cpu_s(proc.pid) - cpu0,
+            time.perf_counter() - w0,
+            (await workers.sent() - sent0),
+        )
+        out.update(
+            cpu_pct=100 * cpu / wall, msg_rate=sent / wall, cpu_us_per_msg=cpu / max(1, sent) * 1e6,
+            cmd_n=len(rtts), cmd_lost=ns.commands - len(rtts),
+            cmd_p50_ms=pct(rtts, 0.5), cmd_p99_ms=pct(rtts, 0.99), cmd_max_ms=max(rtts, default=0),
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        await workers.tell("storm")
+        await workers.expect("booted", 180)  # every charger reconnected and booted again
+        async with asyncio.timeout(180):
+            while await connected(http_port) < chargers:
+                await asyncio.sleep(0.05)
+        out["storm_settle_s"] = time.perf_counter() - t0
+        out["rss_end_mb"] = rss_mb(proc.pid)
+        text = (state / "gateway.log").read_text(errors="replace")
+        out["log_mb"] = len(text) / 1e6
+        out["log_errors"] = text.count('"level": "error"') + text.count("Traceback")
+    finally:
+        if workers is not None:
+            await workers.stop()
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 60)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+    return out
+
+
+async def main(ns: argparse.Namespace) -> None:
+    broker = PrivateMosquitto(persistence=False)
+    await broker.start()
+    rows = []
+    try:
+        for n in (int(x) for x in ns.chargers.split(",")):
+            rows.append(await one_size(ns, n, broker))
+            print(f"{n} chargers done: {rows[-1]}", file=sys.stderr, flush=True)
+    finally:
+        await broker.stop()
+        broker.cleanup()
+    print(
+        f"\nthe daemon under prlimit --nofile={rows[0]['nofile']} (the unit's LimitNOFILE="
+        f"{rows[0]['unit_nofile']}, capped by this machine's hard limit); half "
+        f"1.6, half 2.0.1, a transaction open on each, meter values every {ns.meter_interval:g} s; "
+        f"{ns.commands} limit commands over {ns.duration:g} s"
+    )
+    print(
+        f"{'chargers':>8} {'msg/s':>6} {'CPU %':>6} {'µs/msg':>7} {'RSS MB':>7} {'KB/chg':>7} "
+        f"{'cmd p50':>8} {'cmd p99':>8} {'cmd max':>8} {'lost':>5} {'connect s':>9} "
+        f"{'storm s':>8} {'errors':>6}"
+    )
+    for r in rows:
+        per_charger_kb = (r["rss_connected_mb"] - r["rss_idle_mb"]) * 1024 / r["chargers"]
+        print(
+            f"{r['chargers']:8d} {r['msg_rate']:6.0f} {r['cpu_pct']:6.1f} "
+            f"{r['cpu_us_per_msg']:7.0f} {max(r['rss_connected_mb'], r['rss_end_mb']):7.0f} "
+            f"{per_charger_kb:7.1f} {r['cmd_p50_ms']:7.1f}ms {r['cmd_p99_ms']:7.1f}ms "
+            f"{r['cmd_max_ms']:7.1f}ms {r['cmd_lost']:5d} {r['connect_s']:9.1f} "
+            f"{r['storm_settle_s']:8.1f} {r['log_errors']:6d}"
+        )
+    print("(RSS: the larger of after connecting and after the storm; KB/chg: RSS added per "
+          "charger connected; errors: error lines or tracebacks in the gateway's log)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--chargers", default="1000,2000,5000")
+    parser.add_argument("--duration", type=float, default=30.0, help="steady seconds measured")
+    parser.add_argument("--meter-interval", type=float, default=10.0, help="seconds")
+    parser.add_argument("--commands", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    ns = parser.parse_args()
+    if ns.worker:
+        url, first, count, interval = ns.worker
+        asyncio.run(worker(url, int(first), int(count), float(interval)))
+    else:
+        asyncio.run(main(ns))
