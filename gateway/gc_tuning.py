@@ -6,15 +6,21 @@ configuration, models, schemas and imported modules never become garbage, so the
 frozen (`gc.freeze()`: moved to a generation no collection visits). The young generation
 threshold is raised so collections run less often (the hot path leaves little cyclic
 garbage: most objects die by reference count), and full collections are rarer still.
+Every collection's pause is measured (`pilebridge_gc_pause_seconds` by generation), so a
+latency tail can be told apart from a stall of the machine.
 """
 
 from __future__ import annotations
 
 import gc
+import time
+from typing import Any
 
 import structlog
 
-__all__ = ["THRESHOLDS", "tune_gc_after_startup"]
+from gateway.foundation.metrics import GC_PAUSE_SECONDS
+
+__all__ = ["THRESHOLDS", "measure_gc_pauses", "tune_gc_after_startup"]
 
 log = structlog.get_logger("gateway")
 
@@ -27,6 +33,24 @@ def tune_gc_after_startup() -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
+    measure_gc_pauses()
     frozen = gc.get_freeze_count()
     log.info("gc_tuned", frozen_objects=frozen, thresholds=list(THRESHOLDS))
     return frozen
+
+
+_HISTOGRAMS = [GC_PAUSE_SECONDS.labels(str(g)) for g in range(3)]
+_started = [0.0]
+
+
+def _on_gc(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _started[0] = time.perf_counter()
+    else:
+        _HISTOGRAMS[info["generation"]].observe(time.perf_counter() - _started[0])
+
+
+def measure_gc_pauses() -> None:
+    """Observe every collection's duration into the pause histogram (once per process)."""
+    if _on_gc not in gc.callbacks:
+        gc.callbacks.append(_on_gc)

@@ -117,3 +117,10 @@ CONTROLLER_IMPORT_W = Gauge(
 CONTROLLER_LIMIT_W = Gauge(
     "pilebridge_controller_grid_limit_w", "Grid import limit in force (W).", registry=REGISTRY
 )
+GC_PAUSE_SECONDS = Histogram(
+    "pilebridge_gc_pause_seconds",
+    "Garbage collections by generation and how long each held the event loop.",
+    ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0),
+    registry=REGISTRY,
+)

@@ -48,3 +48,20 @@ async def test_schemas_load_and_gc_freezes_before_chargers_are_served(
     assert tuned["thresholds"] == list(THRESHOLDS)
     listening = next(e for e in events if e["event"] == "ocpp_listening")
     assert 1 <= listening["max_connections"] <= config.ocpp.max_connections
+
+
+def test_every_collection_pause_is_measured() -> None:
+    import gc
+
+    from gateway.foundation.metrics import REGISTRY
+    from gateway.gc_tuning import measure_gc_pauses
+
+    def full_collections() -> float:
+        value = REGISTRY.get_sample_value("pilebridge_gc_pause_seconds_count", {"generation": "2"})
+        return value or 0.0
+
+    measure_gc_pauses()
+    measure_gc_pauses()  # installed once, not twice
+    before = full_collections()
+    gc.collect()
+    assert full_collections() == before + 1
