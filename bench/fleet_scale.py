@@ -213,6 +213,23 @@ def _get(port: int, path: str) -> bytes:
         return response.read()  # type: ignore[no-any-return]
 
 
+async def gc_pauses(port: int) -> dict[str, float]:
+    """Collections of each generation, and those longer than 20 ms, from /metrics."""
+    text = (await asyncio.to_thread(_get, port, "/metrics")).decode()
+    out: dict[str, float] = {}
+    for g in "012":
+        count = re.search(
+            rf'^pilebridge_gc_pause_seconds_count{{generation="{g}"}} (\S+)$', text, re.M
+        )
+        fast = re.search(
+            rf'^pilebridge_gc_pause_seconds_bucket{{generation="{g}",le="0.02"}} (\S+)$', text, re.M
+        )
+        total = float(count.group(1)) if count else 0.0
+        out[f"gen{g}"] = total
+        out[f"gen{g}_over_20ms"] = total - (float(fast.group(1)) if fast else total)
+    return out
+
+
 async def connected(port: int) -> int:
     text = (await asyncio.to_thread(_get, port, "/metrics")).decode()
     match = re.search(r"^pilebridge_ocpp_chargers_connected\S* ([\d.e+]+)$", text, re.M)
@@ -338,7 +355,8 @@ async def one_size(
     path = state / "pilebridge.yaml"
     path.write_text(yaml.safe_dump(config))
     # The unit's limit, unless this machine's hard limit is lower (a container may cap it).
-    nofile = min(unit_nofile(), resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    wanted = ns.nofile or unit_nofile()
+    nofile = min(wanted, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
     log = open(state / "gateway.log", "wb")  # noqa: SIM115  (the child writes it)
     proc = await asyncio.create_subprocess_exec(
         "prlimit", f"--nofile={nofile}:{nofile}", sys.executable, "-m", "gateway", "run",
@@ -346,7 +364,7 @@ async def one_size(
         stdout=log, stderr=log,
     )  # fmt: skip
     log.close()
-    out: dict[str, Any] = {"chargers": chargers, "nofile": nofile, "unit_nofile": unit_nofile()}
+    out: dict[str, Any] = {"chargers": chargers, "nofile": nofile, "unit_nofile": wanted}
     workers: Workers | None = None
     try:
         async with asyncio.timeout(60):
@@ -359,10 +377,15 @@ async def one_size(
         url = f"ws://127.0.0.1:{ocpp_port}/ocpp"
         t0 = time.perf_counter()
         workers = await Workers.start(url, chargers, ns.workers, ns.meter_interval)
-        await workers.expect("booted", 120 + chargers * 0.05)
+        try:
+            await workers.expect("booted", 120 + chargers * 0.05)
+        except TimeoutError:
+            out["failed"] = f"only {await connected(http_port)} of {chargers} chargers connected"
+            return out
         out["connect_s"] = time.perf_counter() - t0
-        await asyncio.sleep(ns.meter_interval)  # every charger in its meter rhythm
+        await asyncio.sleep(min(10.0, ns.meter_interval))  # chargers into their rhythm
         out["rss_connected_mb"] = rss_mb(proc.pid)
+        gc0 = await gc_pauses(http_port)
         sent0, cpu0, w0 = await workers.sent(), process_cpu_s(proc.pid), time.perf_counter()
         rtts = await command_round_trips(
             broker, chargers, ns.commands, max(0.0, ns.duration / ns.commands - 0.005)
@@ -375,6 +398,8 @@ async def one_size(
             time.perf_counter() - w0,
             (await workers.sent() - sent0),
         )
+        gc1 = await gc_pauses(http_port)
+        out["gc"] = {k: gc1[k] - gc0.get(k, 0.0) for k in gc1}
         out.update(
             cpu_pct=100 * cpu / wall, msg_rate=sent / wall, cpu_us_per_msg=cpu / max(1, sent) * 1e6,
             cmd_n=len(rtts), cmd_lost=ns.commands - len(rtts),
@@ -416,36 +441,44 @@ async def main(ns: argparse.Namespace) -> None:
         await broker.stop()
         broker.cleanup()
     print(
-        f"\nthe daemon under prlimit --nofile={rows[0]['nofile']} (the unit's LimitNOFILE="
-        f"{rows[0]['unit_nofile']}, capped by this machine's hard limit); half "
+        f"\nthe daemon under prlimit --nofile={rows[0]['nofile']} (asked: {rows[0]['unit_nofile']}, "
+        f"the unit's LimitNOFILE unless --nofile; capped by this machine's hard limit); half "
         f"1.6, half 2.0.1, a transaction open on each, meter values every {ns.meter_interval:g} s; "
         f"{ns.commands} limit commands over {ns.duration:g} s"
     )
     print(
         f"{'chargers':>8} {'msg/s':>6} {'CPU %':>6} {'µs/msg':>7} {'RSS MB':>7} {'KB/chg':>7} "
         f"{'cmd p50':>8} {'cmd p99':>8} {'cmd max':>8} {'lost':>5} {'connect s':>9} "
-        f"{'storm s':>8} {'errors':>6}"
+        f"{'storm s':>8} {'errors':>6} {'GC full':>7} {'GC >20ms':>8}"
     )
     for r in rows:
+        if "failed" in r:
+            print(f"{r['chargers']:8d} FAILED: {r['failed']} (RSS {r['rss_idle_mb']:.0f} MB idle)")
+            continue
         per_charger_kb = (r["rss_connected_mb"] - r["rss_idle_mb"]) * 1024 / r["chargers"]
         print(
             f"{r['chargers']:8d} {r['msg_rate']:6.0f} {r['cpu_pct']:6.1f} "
             f"{r['cpu_us_per_msg']:7.0f} {max(r['rss_connected_mb'], r['rss_end_mb']):7.0f} "
             f"{per_charger_kb:7.1f} {r['cmd_p50_ms']:7.1f}ms {r['cmd_p99_ms']:7.1f}ms "
             f"{r['cmd_max_ms']:7.1f}ms {r['cmd_lost']:5d} {r['connect_s']:9.1f} "
-            f"{r['storm_settle_s']:8.1f} {r['log_errors']:6d}"
+            f"{r['storm_settle_s']:8.1f} {r['log_errors']:6d} {r['gc']['gen2']:7.0f} "
+            f"{r['gc']['gen0_over_20ms'] + r['gc']['gen1_over_20ms'] + r['gc']['gen2_over_20ms']:8.0f}"
         )
     print("(RSS: the larger of after connecting and after the storm; KB/chg: RSS added per "
-          "charger connected; errors: error lines or tracebacks in the gateway's log)")  # fmt: skip
+          "charger connected; errors: error lines or tracebacks in the gateway's log; GC: full "
+          "collections and collections longer than 20 ms during the steady window)")  # fmt: skip
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chargers", default="1000,2000,5000")
     parser.add_argument("--duration", type=float, default=30.0, help="steady seconds measured")
-    parser.add_argument("--meter-interval", type=float, default=10.0, help="seconds")
+    parser.add_argument(
+        "--meter-interval", type=float, default=60.0, help="seconds (ocpp.meter_interval_s default)"
+    )
     parser.add_argument("--commands", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--nofile", type=int, help="open-file limit (default: the unit's)")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     ns = parser.parse_args()
     if ns.worker:
