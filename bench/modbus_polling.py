@@ -57,10 +57,9 @@ async def serve_simulators(count: int) -> None:
 
 async def blocks_for(port: int) -> list[tuple[int, int, int]]:
     """(unit, address, count) the gateway polls on this device, from its own discovery."""
+    from drivers.modbus.device import ModbusDevice
     from gateway.foundation.clock import SystemClock
     from gateway.foundation.config import ModbusDeviceConfig
-
-    from drivers.modbus.device import ModbusDevice
 
     config = ModbusDeviceConfig(id="probe", kind="storage", host="127.0.0.1", port=port)
     device = ModbusDevice(config, record=lambda _: None, clock=SystemClock())
