@@ -34,6 +34,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -298,12 +299,19 @@ class Workers:
 
 async def command_round_trips(
     broker: PrivateMosquitto, chargers: int, count: int, gap_s: float
-) -> list[float]:
-    """`limit` commands to random chargers, one after another: ms from publish to result."""
+) -> tuple[list[float], list[float]]:
+    """`limit` commands to random chargers, one after another: ms from publish to result.
+
+    Between two commands, an echo through the broker alone (publish, receive it back): the
+    round trip this machine gives any two processes right now, without the gateway.
+    """
     prefix = f"pilebridge/{SITE}/charger"
+    echo_topic = f"bench/{uuid.uuid4().hex[:8]}/echo"
     rtts: list[float] = []
+    echoes: list[float] = []
     async with aiomqtt.Client(broker.host, broker.port, protocol=aiomqtt.ProtocolVersion.V5) as c:
         await c.subscribe(f"{prefix}/+/cmd/limit/result", qos=1)
+        await c.subscribe(echo_topic, qos=1)
         waiting: dict[str, asyncio.Future[float]] = {}
 
         async def results() -> None:
@@ -313,22 +321,54 @@ async def command_round_trips(
                 if fut is not None and not fut.done():
                     fut.set_result(time.perf_counter())
 
+        async def round_trip(topic: str, body: dict[str, Any]) -> float | None:
+            fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+            waiting[body["id"]] = fut
+            sent = time.perf_counter()
+            await c.publish(topic, json.dumps(body), qos=1)
+            try:
+                return (await asyncio.wait_for(fut, 30) - sent) * 1000
+            except TimeoutError:
+                return None
+
         reader = asyncio.create_task(results())
         try:
             for n in range(count):
                 cid = f"CP-{random.randrange(chargers)}"
-                rid = uuid.uuid4().hex[:12]
-                fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-                waiting[rid] = fut
-                sent = time.perf_counter()
-                body = {"id": rid, "power_w": 7000 + (n % 10) * 100, "ttl_s": 600}
-                await c.publish(f"{prefix}/{cid}/cmd/limit", json.dumps(body), qos=1)
-                with contextlib.suppress(TimeoutError):
-                    rtts.append((await asyncio.wait_for(fut, 30) - sent) * 1000)
-                await asyncio.sleep(gap_s)
+                body = {"id": uuid.uuid4().hex[:12], "power_w": 7000 + (n % 10) * 100, "ttl_s": 600}
+                rtt = await round_trip(f"{prefix}/{cid}/cmd/limit", body)
+                if rtt is not None:
+                    rtts.append(rtt)
+                await asyncio.sleep(gap_s / 2)
+                echo = await round_trip(echo_topic, {"id": uuid.uuid4().hex[:12]})
+                if echo is not None:
+                    echoes.append(echo)
+                await asyncio.sleep(gap_s / 2)
         finally:
             reader.cancel()
-    return rtts
+    return rtts, echoes
+
+
+def inside_gateway_ms(log_text: str) -> list[float]:
+    """Per command, from the gateway's own log: `command_received` -> `command_result` (the
+    charger's answer included, the MQTT hops to and from the control centre not)."""
+    received: dict[str, float] = {}
+    out: list[float] = []
+    for line in log_text.splitlines():
+        if '"command_' not in line or not line.startswith("{"):
+            continue
+        entry = json.loads(line)
+        rid, event = entry.get("request_id"), entry.get("event")
+        stamp = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp()
+        if event == "command_received":
+            received[rid] = stamp
+        elif event == "command_result" and rid in received:
+            out.append((stamp - received.pop(rid)) * 1000)
+    return out
+
+
+def spread(p50: float, p99: float) -> str:
+    return f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -387,7 +427,7 @@ async def one_size(
         out["rss_connected_mb"] = rss_mb(proc.pid)
         gc0 = await gc_pauses(http_port)
         sent0, cpu0, w0 = await workers.sent(), process_cpu_s(proc.pid), time.perf_counter()
-        rtts = await command_round_trips(
+        rtts, echoes = await command_round_trips(
             broker, chargers, ns.commands, max(0.0, ns.duration / ns.commands - 0.005)
         )
         remaining = ns.duration - (time.perf_counter() - w0)
@@ -404,6 +444,7 @@ async def one_size(
             cpu_pct=100 * cpu / wall, msg_rate=sent / wall, cpu_us_per_msg=cpu / max(1, sent) * 1e6,
             cmd_n=len(rtts), cmd_lost=ns.commands - len(rtts),
             cmd_p50_ms=pct(rtts, 0.5), cmd_p99_ms=pct(rtts, 0.99), cmd_max_ms=max(rtts, default=0),
+            echo_p50_ms=pct(echoes, 0.5), echo_p99_ms=pct(echoes, 0.99),
         )  # fmt: skip
         t0 = time.perf_counter()
         await workers.tell("storm")
@@ -414,6 +455,8 @@ async def one_size(
         out["storm_settle_s"] = time.perf_counter() - t0
         out["rss_end_mb"] = rss_mb(proc.pid)
         text = (state / "gateway.log").read_text(errors="replace")
+        inside = inside_gateway_ms(text)
+        out["inside_p50_ms"], out["inside_p99_ms"] = pct(inside, 0.5), pct(inside, 0.99)
         out["log_mb"] = len(text) / 1e6
         out["log_errors"] = text.count('"level": "error"') + text.count("Traceback")
     finally:
@@ -464,6 +507,14 @@ async def main(ns: argparse.Namespace) -> None:
             f"{r['storm_settle_s']:8.1f} {r['log_errors']:6d} {r['gc']['gen2']:7.0f} "
             f"{r['gc']['gen0_over_20ms'] + r['gc']['gen1_over_20ms'] + r['gc']['gen2_over_20ms']:8.0f}"
         )
+    print(f"\n{'chargers':>8} {'command round trip':>26} {'inside the gateway':>26} "
+          f"{'broker echo, no gateway':>26}")  # fmt: skip
+    for r in rows:
+        if "failed" not in r:
+            cmd = spread(r["cmd_p50_ms"], r["cmd_p99_ms"])
+            inside = spread(r["inside_p50_ms"], r["inside_p99_ms"])
+            echo = spread(r["echo_p50_ms"], r["echo_p99_ms"])
+            print(f"{r['chargers']:8d} {cmd:>26} {inside:>26} {echo:>26}")
     print("(RSS: the larger of after connecting and after the storm; KB/chg: RSS added per "
           "charger connected; errors: error lines or tracebacks in the gateway's log; GC: full "
           "collections and collections longer than 20 ms during the steady window)")  # fmt: skip
