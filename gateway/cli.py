@@ -22,6 +22,7 @@ from gateway import __version__
 from gateway.app import Gateway
 from gateway.config import ConfigError, load_config
 from gateway.foundation.config import Config
+from gateway.foundation.errors import StateFileDamaged
 from gateway.foundation.logs import configure_logging
 from gateway.status import run_status
 
@@ -78,6 +79,13 @@ def _parser(words: Sequence[str]) -> argparse.ArgumentParser:
         action="store_true",
         help="if the outbox database is damaged, rename it to outbox.sqlite.damaged-<time> "
         "and start with an empty one (its undelivered records are lost)",
+    )
+    run.add_argument(
+        "--set-aside-damaged-transactions",
+        action="store_true",
+        help="if transactions.sqlite is damaged, rename it to transactions.sqlite.damaged-<time> "
+        "and start with a new one (open transactions are forgotten; 1.6 ids continue above "
+        "every id handed out before)",
     )
     run.set_defaults(handler=_cmd_run)
 
@@ -165,23 +173,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
     configure_logging(config.logging.level, config.logging.format)
     from gateway.outbox_db import OutboxDamaged, set_aside
 
+    transactions_db = config.state_dir / "transactions.sqlite"
+    allowed: dict[type[StateFileDamaged], bool] = {OutboxDamaged: args.set_aside_damaged_outbox}
     try:
-        try:
-            asyncio.run(Gateway(config).run())
-        except OutboxDamaged as exc:
-            if not args.set_aside_damaged_outbox:
-                print(f"pilebridge: cannot start: {exc}", file=sys.stderr)
-                return 4  # systemd: RestartPreventExitStatus=4, no crash loop
-            moved = set_aside(exc.path)
-            print(f"pilebridge: damaged outbox moved to {moved}; starting empty", file=sys.stderr)
-            asyncio.run(Gateway(config).run())
-    except OutboxDamaged as exc:
+        while True:
+            try:
+                asyncio.run(Gateway(config).run())
+                return 0
+            except StateFileDamaged as exc:
+                may = (
+                    args.set_aside_damaged_transactions
+                    if exc.path == transactions_db
+                    else allowed.get(type(exc), False)
+                )
+                if not may:
+                    raise
+                moved = set_aside(exc.path)
+                allowed[type(exc)] = False  # once per file and run
+                if exc.path == transactions_db:
+                    args.set_aside_damaged_transactions = False
+                print(f"pilebridge: damaged {exc.path.name} moved to {moved}", file=sys.stderr)
+    except StateFileDamaged as exc:
         print(f"pilebridge: cannot start: {exc}", file=sys.stderr)
-        return 4
+        return 4  # systemd: RestartPreventExitStatus=4, no crash loop
     except OSError as exc:
         print(f"pilebridge: cannot start: {exc}", file=sys.stderr)
         return 3
-    return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:

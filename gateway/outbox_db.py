@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.foundation.errors import StateFileDamaged
+
 __all__ = [
     "DeadLetter",
     "OutboxDamaged",
@@ -87,17 +89,17 @@ class CommitOutcome:
     dropped_seqs: list[int] = field(default_factory=list)
 
 
-class OutboxDamaged(Exception):
+class OutboxDamaged(StateFileDamaged):
     """The outbox file cannot be opened as a database (e.g. after a power cut on an SD card)."""
 
     def __init__(self, path: Path, detail: str) -> None:
-        self.path = path
         self.detail = detail
         super().__init__(
+            path,
             f"outbox database {path} is damaged ({detail}); its undelivered records cannot be "
             f"read. Move it aside and start with an empty outbox: "
             f"'pilebridge run --set-aside-damaged-outbox -c CONFIG' (keeps it as "
-            f"{path.name}.damaged-<time>), see docs/reliability.md"
+            f"{path.name}.damaged-<time>), see docs/reliability.md",
         )
 
 

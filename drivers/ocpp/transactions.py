@@ -18,10 +18,30 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from drivers.ocpp.core.caps import SourceLimit
 from drivers.ocpp.core.transactions import StoredTransaction
+from drivers.ocpp.id_reserve import BLOCK, read_reserve, write_reserve
+from drivers.ocpp.stored_rows import (
+    Skipped,
+    lenient_text,
+    load_identities,
+    load_limits,
+    load_transactions,
+)
+from gateway.foundation.errors import StateFileDamaged
 
-__all__ = ["StoredLimit", "StoredProfile", "StoredTransaction", "TransactionStore"]
+__all__ = [
+    "StoredLimit",
+    "StoredProfile",
+    "StoredTransaction",
+    "TransactionStore",
+    "TransactionsDamaged",
+    "first_transaction_id",
+]
+
+log = structlog.get_logger("drivers.ocpp.transactions")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS transactions (
@@ -86,6 +106,30 @@ they are the control centre's and move to `source_limits` at open)."""
 
 
 _COLUMNS = [f.name for f in fields(StoredTransaction)]
+_ID_EPOCH_S = 1_735_689_600  # 2025-01-01T00:00:00Z
+_IDS_PER_S = 4
+_DAMAGED = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
+
+
+def first_transaction_id(now_s: float) -> int:
+    """Where a new database starts counting 1.6 transaction ids: 4 per second since 2025.
+
+    A database set aside after damage took its counter with it; starting the new one here
+    never hands out an id twice unless the old one averaged more than 4 transactions per
+    second over its life. 2**31 (the int32 many chargers keep) is reached in 2042.
+    """
+    return max(1, int((now_s - _ID_EPOCH_S) * _IDS_PER_S))
+
+
+class TransactionsDamaged(StateFileDamaged):
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(
+            path,
+            f"transactions database {path} is damaged ({detail}). Move it aside and start "
+            f"with a new one: 'pilebridge run --set-aside-damaged-transactions -c CONFIG' "
+            f"(keeps it as {path.name}.damaged-<time>; new 1.6 transaction ids continue above "
+            f"every id handed out before), see docs/reliability.md",
+        )
 
 
 class TransactionStore:
@@ -97,6 +141,9 @@ class TransactionStore:
         self._by_start_key: dict[tuple[str, str], StoredTransaction] = {}
         self._identities: dict[str, str] = {}
         self._next_id = 1
+        self._reserve_path = path.with_name(path.stem + ".ids")
+        self._reserved = 0
+        """Ids below this are on record in `_reserve_path` (id_reserve.py)."""
         self._dirty: set[tuple[str, str]] = set()
         self.stored_limits: list[StoredLimit] = []
         self.stored_profiles: list[StoredProfile] = []
@@ -104,22 +151,35 @@ class TransactionStore:
         """Limits in force when the gateway last stopped (read at open)."""
 
     async def open(self) -> None:
+        """Load every row that reads; TransactionsDamaged when the file is no database."""
         loop = asyncio.get_running_loop()
-        rows, identities, limits, next_id = await loop.run_in_executor(
-            self._executor, self._open_sync
-        )
-        self.stored_limits = [StoredLimit(*row) for row in limits]
+        try:
+            rows, identities, limits, next_id = await loop.run_in_executor(
+                self._executor, self._open_sync
+            )
+        except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorcode", None) not in _DAMAGED:
+                raise
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+            raise TransactionsDamaged(self._path, str(exc)) from None
+        transactions, skipped = load_transactions(rows)
+        self._identities, skipped_ids = load_identities(identities)
+        self.stored_limits, skipped_limits = load_limits(limits)
         self.stored_profiles = await loop.run_in_executor(self._executor, self._profiles_sync)
-        for row in rows:
-            tx = StoredTransaction(*row)
-            tx.ended = bool(tx.ended)
+        for skip in (*skipped, *skipped_ids, *skipped_limits):
+            _log_skipped(self._path, skip)
+        for tx in transactions:
             self._index(tx)
-        self._identities = dict(identities)
-        self._next_id = next_id
+        numeric = [int(t.transaction_id) for t in transactions if t.transaction_id.isdigit()]
+        self._next_id = max([next_id, *(n + 1 for n in numeric if n < 2**53)])
 
     def _open_sync(self) -> tuple[list[Any], list[Any], list[Any], int]:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        self._db = db  # closed by open() if the file turns out to be damaged
+        db.text_factory = bytes  # rows are decoded one by one (stored_rows.py)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(_SCHEMA)
@@ -138,8 +198,13 @@ class TransactionStore:
             "SELECT charger_id, evse, power_w, current_a, expires_at, source FROM source_limits"
         ).fetchall()
         meta = db.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
-        self._db = db
-        return rows, identities, limits, int(meta[0]) if meta else 1
+        db.text_factory = str
+        stored = meta[0] if meta else None
+        self._reserved = read_reserve(self._reserve_path)
+        if isinstance(stored, int) and stored > 0:
+            return rows, identities, limits, stored
+        # A new database (or one whose counter is lost): above every id ever reserved.
+        return rows, identities, limits, max(first_transaction_id(time.time()), self._reserved)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -217,6 +282,9 @@ class TransactionStore:
 
     def _save_sync(self, rows: list[tuple[Any, ...]], next_id: int) -> None:
         assert self._db is not None
+        if next_id > self._reserved:  # before the row: the id may reach the charger after it
+            self._reserved = next_id + BLOCK
+            write_reserve(self._reserve_path, self._reserved)
         placeholders = ", ".join("?" for _ in _COLUMNS)
         with self._db:
             self._db.execute("BEGIN")
@@ -264,8 +332,14 @@ class TransactionStore:
 
     def _profiles_sync(self) -> list[StoredProfile]:
         assert self._db is not None
-        rows = self._db.execute("SELECT charger_id, evse, purpose, body FROM charging_profiles")
-        return [StoredProfile(*row) for row in rows.fetchall()]
+        self._db.text_factory = lenient_text  # a damaged body is skipped later, never fatal
+        try:
+            rows = self._db.execute(
+                "SELECT charger_id, evse, purpose, body FROM charging_profiles"
+            ).fetchall()
+        finally:
+            self._db.text_factory = str
+        return [StoredProfile(*row) for row in rows]
 
     async def save_profile(
         self, charger_id: str, evse: int, purpose: str, body: str | None
@@ -303,3 +377,14 @@ class TransactionStore:
                 "INSERT OR REPLACE INTO chargers (charger_id, identity) VALUES (?, ?)",
                 (charger_id, identity_json),
             )
+
+
+def _log_skipped(path: Path, skip: Skipped) -> None:
+    log.error(
+        "stored_row_skipped",
+        file=str(path),
+        table=skip.table,
+        key=skip.key,
+        reason=skip.reason,
+        detail="the row does not load; the gateway starts without it",
+    )

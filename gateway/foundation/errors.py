@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["ConfigError", "ConfigProblem"]
+__all__ = ["ConfigError", "ConfigProblem", "StateFileDamaged"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,3 +24,12 @@ class ConfigError(Exception):
         self.source = source
         self.problems = problems
         super().__init__(f"{source}: " + "; ".join(str(p) for p in problems))
+
+
+class StateFileDamaged(Exception):
+    """A file under state_dir cannot be read (a power cut on an SD card): the daemon says which
+    and what to do in one line, and exits without a systemd restart loop."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        self.path = path
+        super().__init__(message)
