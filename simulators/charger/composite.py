@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from simulators.charger.profiles import ChargingProfile, ProfileStore, Purpose
 from simulators.charger.schedule import evse_limit, station_limit
 
-__all__ = ["CompositePeriod", "composite_schedule"]
+__all__ = ["CompositePeriod", "composite_schedule", "next_change"]
 
 _RECURRENCE_S = {"Daily": 86_400.0, "Weekly": 604_800.0}
 
@@ -106,3 +106,16 @@ def composite_schedule(
             continue
         periods.append(CompositePeriod(offset, limit, setpoint))
     return periods
+
+
+def next_change(
+    store: ProfileStore, now: float, tx_starts: dict[int, float], horizon_s: float = 86_400.0
+) -> float | None:
+    """The next instant after `now` (within `horizon_s`) at which some profile's limit may
+    change: the moment a charger re-evaluates what its EVSEs may draw."""
+    later: list[float] = []
+    for profile in store.profiles:
+        tx_start = tx_starts.get(profile.evse)
+        changes = _changes(profile, now, now + horizon_s, tx_start)
+        later.extend(t for t in changes if now < t <= now + horizon_s)
+    return min(later) if later else None

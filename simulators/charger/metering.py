@@ -4,8 +4,10 @@ meter values go out every interval, and status changes are reported as they happ
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
+from simulators.charger.composite import next_change
 from simulators.charger.config import OcppVersion
 from simulators.charger.dialect import StopReason
 from simulators.charger.evse import EvseStatus
@@ -14,7 +16,14 @@ from simulators.charger.schedule import evse_limit, share_station_limit, station
 if TYPE_CHECKING:
     from simulators.charger.station import ChargerSim
 
-__all__ = ["enqueue_all_statuses", "meter_loop", "refresh_power", "report_changes", "tick"]
+__all__ = [
+    "enqueue_all_statuses",
+    "meter_loop",
+    "refresh_power",
+    "report_changes",
+    "schedule_loop",
+    "tick",
+]
 
 
 async def meter_loop(station: ChargerSim) -> None:
@@ -22,6 +31,25 @@ async def meter_loop(station: ChargerSim) -> None:
     while True:
         await station.clock.sleep(station.meter_interval_s)
         tick(station)
+
+
+async def schedule_loop(station: ChargerSim) -> None:
+    """Follow charging schedules as they change, not only at the next meter interval: sleep
+    until the next period, validity or recurrence boundary of any profile, or until the
+    profiles or sessions change (every refresh_power), then let the EVSEs follow."""
+    changed = station.power_refreshed
+    while True:
+        changed.clear()
+        now = station.clock.now()
+        tx_starts = {
+            e.id: e.session.started_at for e in station.evses.values() if e.session is not None
+        }
+        at = next_change(station.profiles, now, tx_starts)
+        timeout = None if at is None else (at - now) / station.clock.time_scale + 0.01
+        try:
+            await asyncio.wait_for(changed.wait(), timeout)
+        except TimeoutError:
+            refresh_power(station)
 
 
 def tick(station: ChargerSim) -> None:
@@ -77,6 +105,7 @@ def refresh_power(station: ChargerSim) -> None:
     for evse_id, power in share_station_limit(wanted, cap).items():
         station.evses[evse_id].power_w = power
     report_changes(station)
+    station.power_refreshed.set()
 
 
 def report_changes(station: ChargerSim) -> None:

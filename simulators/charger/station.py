@@ -83,6 +83,8 @@ class ChargerSim:
         self._disconnected = asyncio.Event()
         self._disconnected.set()
         self.integrated_until_s = self.clock.elapsed()  # physics has run up to here
+        self.power_refreshed = asyncio.Event()
+        """Set whenever the EVSEs re-evaluated their limits (profiles or sessions changed)."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._main: asyncio.Task[None] | None = None
 
@@ -96,6 +98,7 @@ class ChargerSim:
     async def _run(self) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(metering.meter_loop(self))
+            group.create_task(metering.schedule_loop(self))
             group.create_task(run_connection(self))
 
     async def stop(self) -> None:

@@ -166,7 +166,7 @@ class ProfilePlan:
         if self.valid_to_s is not None:
             detail["valid_to"] = _iso(self.valid_to_s)
         if self.start_s is not None:
-            detail["start"] = _iso(self.start_s)
+            detail["start"] = _iso(self.start_s + self.shift_s)  # where offset 0 falls
         if self.recurrency is not None:
             detail["recurrency"] = self.recurrency
         if self.transaction_id is not None:

@@ -194,6 +194,7 @@ def test_schedule_without_start_keeps_its_offsets_on_the_gateways_clock(version:
     assert [x["startPeriod"] for x in schedule["chargingSchedulePeriod"]] == [0, 960, 1860]
     assert [x["limit"] for x in schedule["chargingSchedulePeriod"]] == [16, 8, 0]
     assert p.detail()["schedule"][1] == {"offset_s": 900, "power_w": 5520.0, "current_a": 8.0}
+    assert p.detail()["start"] == "2026-03-01T09:00:00Z"  # where offset 0 falls
 
 
 @pytest.mark.parametrize("version", VERSIONS)
