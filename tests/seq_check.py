@@ -1,7 +1,9 @@
 """What a control centre checks on what it received: drop repeated `seq`s, then no gap.
 
 The consumer rule of docs/mqtt-api.md: QoS 1 may deliver a record twice (same `seq`, same
-bytes); a `seq` not above the highest seen is a repeat; after that, `seq` runs 1, 2, 3 ...
+bytes); a `seq` already seen is a repeat; after that, `seq` runs 1, 2, 3 ... On one broker the
+records arrive in `seq` order (checked with `in_order=True`); through a bridge a reconnect may
+reorder a few (docs/fleet.md), so a consumer there sorts by `seq` before looking for gaps.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from tests.conftest import Collector
 __all__ = ["assert_no_gap", "deduped"]
 
 
-def deduped(collector: Collector) -> list[tuple[str, dict[str, Any]]]:
-    """(topic, body) of every seq-stamped message, dropping any seq not above the highest seen
-    (the consumer rule of docs/mqtt-api.md); a repeat must be the same record, byte for byte."""
+def deduped(collector: Collector, *, in_order: bool = True) -> list[tuple[str, dict[str, Any]]]:
+    """(topic, body) of every seq-stamped message, each `seq` once, by `seq`; a repeat must
+    be the same record, byte for byte. `in_order`: a `seq` not above the highest seen must be
+    a repeat (one broker keeps order); else records may come in any order."""
     first: dict[int, bytes] = {}
     kept: list[tuple[str, dict[str, Any]]] = []
     highest = 0
@@ -30,11 +33,12 @@ def deduped(collector: Collector) -> list[tuple[str, dict[str, Any]]]:
             continue
         if seq in first:
             assert first[seq] == payload, f"seq {seq} reused for a different record"
-        first.setdefault(seq, payload)
-        if seq > highest:
-            highest = seq
-            kept.append((str(message.topic), body))
-    return kept
+            continue
+        assert not in_order or seq > highest, f"seq {seq} arrived after {highest}"
+        first[seq] = payload
+        highest = max(highest, seq)
+        kept.append((str(message.topic), body))
+    return sorted(kept, key=lambda item: int(item[1]["seq"]))
 
 
 def assert_no_gap(records: list[tuple[str, dict[str, Any]]], last_seq: int) -> None:

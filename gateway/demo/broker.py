@@ -45,7 +45,12 @@ class PrivateMosquitto:
     """
 
     def __init__(
-        self, port: int | None = None, *, persistence: bool = True, acl_rules: str | None = None
+        self,
+        port: int | None = None,
+        *,
+        persistence: bool = True,
+        acl_rules: str | None = None,
+        extra_config: str | None = None,
     ) -> None:
         binary = mosquitto_binary()
         if binary is None:
@@ -58,6 +63,8 @@ class PrivateMosquitto:
         self._dir.chmod(0o777)
         self._persistence = persistence
         self._acl_rules = acl_rules
+        self._extra_config = extra_config
+        """More mosquitto.conf lines, e.g. a bridge to a central broker."""
         self._proc: asyncio.subprocess.Process | None = None
 
     def _write_config(self) -> Path:
@@ -82,6 +89,8 @@ class PrivateMosquitto:
             acl.write_text(self._acl_rules)
             acl.chmod(0o644)
             lines.append(f"acl_file {acl}")
+        if self._extra_config:
+            lines.append(self._extra_config)
         conf.write_text("\n".join(lines) + "\n")
         return conf
 
