@@ -81,6 +81,8 @@ def _charger_telemetry(r: ChargerTelemetry, t: Topics) -> OutgoingMessage:
         phases=_phases(r.phases),
         transaction_id=r.transaction_id,
         sampled_at=_dt(r.sampled_at),
+        energy_export_wh=r.energy_export_wh,
+        current_export_a=r.current_export_a,
     )
     return OutgoingMessage(
         t.device(DeviceKind.CHARGER, r.charger_id, "telemetry"), body, False, True
@@ -99,6 +101,7 @@ def _transaction(r: TransactionEvent, t: Topics) -> OutgoingMessage:
         started_at=_dt(r.started_at),
         stopped_at=_dt(r.stopped_at),
         stop_reason=r.stop_reason,
+        energy_export_wh=r.energy_export_wh,
     )
     topic = t.device(DeviceKind.CHARGER, r.charger_id, "transaction")
     return OutgoingMessage(topic, body, False, False)

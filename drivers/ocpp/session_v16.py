@@ -15,7 +15,12 @@ from typing import Any
 from drivers.ocpp.core.energy import EnergyReference, correct_energy_scale
 from drivers.ocpp.core.status import evse_state_v16
 from drivers.ocpp.core.timestamps import event_time
-from drivers.ocpp.core.transactions import StoredTransaction, fold_v16_stop, v16_start_key
+from drivers.ocpp.core.transactions import (
+    StoredTransaction,
+    fold_v16_stop,
+    note_export,
+    v16_start_key,
+)
 from drivers.ocpp.profile_limits import drop_tx_limits
 from drivers.ocpp.session import Handler, Session
 from drivers.ocpp.telemetry import record_meter_values, transaction_event
@@ -175,6 +180,9 @@ async def meter_values(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     samples = await record_meter_values(s, evse, p["meterValue"], tx, tx_id, v2=False)
     if tx is not None and not tx.ended:
         energies = [x.telemetry.energy_wh for x in samples if x.telemetry.energy_wh is not None]
+        exports = [e for x in samples if (e := x.telemetry.energy_export_wh) is not None]
+        if exports:
+            note_export(tx, exports[-1])
         if energies:
             # Not awaited: an `updated` event lost in a crash is superseded by the next one
             # and by `ended`; waiting for its commit would cost a thread round trip per sample.

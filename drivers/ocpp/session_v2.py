@@ -85,7 +85,7 @@ async def transaction_event_handler(s: Session, p: dict[str, Any]) -> dict[str, 
     tx_evse = evse or (tx.evse if tx is not None else 0)
     samples = await record_meter_values(s, tx_evse, meter_values, tx, tx_id, v2=True)
     readings = [
-        Reading(x.telemetry.energy_wh, x.context)
+        Reading(x.telemetry.energy_wh, x.context, x.telemetry.energy_export_wh)
         for x in samples
         if x.telemetry.energy_wh is not None
     ]

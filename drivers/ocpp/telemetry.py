@@ -118,6 +118,7 @@ def transaction_event(kind: TransactionEventKind, tx: StoredTransaction) -> Tran
         tx.evse,
         id_tag=tx.id_tag,
         energy_wh=session_energy_wh(tx.meter_start_wh, tx.meter_last_wh),
+        energy_export_wh=session_energy_wh(tx.export_start_wh, tx.export_last_wh),
         meter_start_wh=tx.meter_start_wh,
         meter_now_wh=tx.meter_last_wh,
         started_at=_dt(tx.started_at),

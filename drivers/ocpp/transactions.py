@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS transactions (
     stop_reason TEXT,
     ended INTEGER NOT NULL DEFAULT 0,
     start_key TEXT,
+    export_start_wh REAL,
+    export_last_wh REAL,
     PRIMARY KEY (charger_id, transaction_id)
 );
 CREATE TABLE IF NOT EXISTS chargers (charger_id TEXT PRIMARY KEY, identity TEXT NOT NULL);
@@ -183,6 +185,10 @@ class TransactionStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(_SCHEMA)
+        known = {row[1] for row in db.execute("PRAGMA table_info(transactions)")}
+        for column in ("export_start_wh", "export_last_wh"):  # added with V2G accounting
+            if column not in known:
+                db.execute(f"ALTER TABLE transactions ADD COLUMN {column} REAL")
         cutoff = time.time() - _KEEP_ENDED_S
         db.execute("DELETE FROM transactions WHERE ended = 1 AND stopped_at < ?", (cutoff,))
         rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM transactions").fetchall()

@@ -57,6 +57,10 @@ CHARGER_TELEMETRY = record(
         "sampled_at": time(
             "When the charger took the sample (only when its clock looked plausible)"
         ),
+        "energy_export_wh": num(
+            "Export register of the EVSE (energy an EV gave back, V2G), Wh (monotonic)"
+        ),
+        "current_export_a": num("Current while an EV discharges (V2G), A"),
     },
     ("evse",),
 )
@@ -79,6 +83,9 @@ CHARGER_TRANSACTION = record(
         "started_at": time("Session start"),
         "stopped_at": time("Session end"),
         "stop_reason": text("Why the session ended, as the charger reported it"),
+        "energy_export_wh": num(
+            "Energy the EV gave back in the session (V2G): export register now minus at start, Wh"
+        ),
     },
     ("event", "transaction_id", "evse"),
 )

@@ -52,10 +52,24 @@ def full_records() -> list[Record]:
     cp, bess, grid = ChargerId("CP/1"), DeviceId("bess-1"), DeviceId("grid-1")
     return [
         ChargerTelemetry(
-            cp, 1, 7200.0, 1234.5, 10.4, 230.1, 55.0, 50.0, 31.5, 11000.0, PHASES, "tx-1", T0
+            cp,
+            1,
+            7200.0,
+            1234.5,
+            10.4,
+            230.1,
+            55.0,
+            50.0,
+            31.5,
+            11000.0,
+            PHASES,
+            "tx-1",
+            T0,
+            250.0,
+            3.1,
         ),
         TransactionEvent(
-            cp, "ended", "tx-1", 1, "04A2B3", 1500.0, 100.0, 1600.0, T0, T0, "EVDisconnected"
+            cp, "ended", "tx-1", 1, "04A2B3", 1500.0, 100.0, 1600.0, T0, T0, "EVDisconnected", 250.0
         ),
         ChargerEvent(cp, "firmware_status", {"status": "Installed"}),
         ChargerState(

@@ -14,9 +14,11 @@ __all__ = ["CONTEXTS", "MEASURANDS", "PHASES", "UNITS", "convert"]
 
 MEASURANDS: dict[str, tuple[str, str]] = {
     "Energy.Active.Import.Register": ("energy_wh", "Wh"),
+    "Energy.Active.Export.Register": ("energy_export_wh", "Wh"),
     "Power.Active.Import": ("power_w", "W"),
     "Power.Active.Export": ("power_export_w", "W"),
     "Current.Import": ("current_a", "A"),
+    "Current.Export": ("current_export_a", "A"),
     "Voltage": ("voltage_v", "V"),
     "SoC": ("soc_pct", "Percent"),
     "Frequency": ("frequency_hz", "Hz"),

@@ -142,7 +142,7 @@ def _telemetry(
                 voltage_v=values.get("voltage_v"),
                 energy_wh=values.get("energy_wh"),
             )
-        for name in ("power_w", "power_export_w", "energy_wh"):
+        for name in ("power_w", "power_export_w", "energy_wh", "energy_export_wh"):
             if name not in totals:
                 parts = [v[name] for p, v in phases.items() if name in v and p != "N"]
                 if parts:
@@ -172,4 +172,11 @@ def _telemetry(
         phases=per_phase,
         transaction_id=transaction_id,
         sampled_at=sampled_at,
+        energy_export_wh=totals.get("energy_export_wh"),
+        current_export_a=totals.get("current_export_a") or _most(phases, "current_export_a"),
     )
+
+
+def _most(phases: dict[str, dict[str, float]], name: str) -> float | None:
+    values = [v[name] for p, v in phases.items() if name in v and p != "N"]
+    return max(values) if values else None

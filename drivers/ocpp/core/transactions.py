@@ -24,6 +24,7 @@ __all__ = [
     "StoredTransaction",
     "fold_v2_event",
     "fold_v16_stop",
+    "note_export",
     "v16_start_key",
 ]
 
@@ -44,6 +45,9 @@ class StoredTransaction:
     ended: bool = False
     start_key: str | None = None
     """1.6: what identifies a StartTransaction resent for the same session."""
+    export_start_wh: float | None = None
+    """Export register (V2G) at the first reading of the session."""
+    export_last_wh: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,7 @@ class Reading:
 
     energy_wh: float
     context: str | None = None
+    energy_export_wh: float | None = None
 
 
 @dataclass(slots=True)
@@ -60,6 +65,17 @@ class Outcome:
     events: tuple[TransactionEventKind, ...]
     save: bool
     """The row changed in a way that must be durable before the charger is answered."""
+
+
+def note_export(tx: StoredTransaction, export_wh: float | None) -> bool:
+    """Follow the export register (V2G); True when the session's first one was taken."""
+    if export_wh is None:
+        return False
+    first = tx.export_start_wh is None
+    if first:
+        tx.export_start_wh = export_wh
+    tx.export_last_wh = export_wh
+    return first
 
 
 def v16_start_key(payload: Mapping[str, Any]) -> str:
@@ -97,6 +113,7 @@ def fold_v2_event(
         if tx.meter_start_wh is None or (begin and new):
             tx.meter_start_wh, save = reading.energy_wh, True
         tx.meter_last_wh = reading.energy_wh
+        save = note_export(tx, reading.energy_export_wh) or save
     events: list[TransactionEventKind] = ["started"] if new else []
     if event_type == "Ended":
         tx.ended, tx.stopped_at, save = True, at_s, True

@@ -60,6 +60,10 @@ class ChargerTelemetry:
     transaction_id: str | None = None
     sampled_at: datetime | None = None
     """When the charger took the sample, if its clock looked plausible."""
+    energy_export_wh: float | None = None
+    """Export register (energy the EV gave back, V2G), Wh."""
+    current_export_a: float | None = None
+    """Current while discharging (V2G), A."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,8 @@ class TransactionEvent:
     started_at: datetime | None = None
     stopped_at: datetime | None = None
     stop_reason: str | None = None
+    energy_export_wh: float | None = None
+    """Energy the EV gave back in the session (V2G): export register now minus at start."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,3 +132,28 @@ def test_session_energy() -> None:
     assert session_energy_wh(None, 3500.0) is None
     assert session_energy_wh(1000.0, None) is None
     assert session_energy_wh(5000.0, 10.0) is None  # meter went back: no invented number
+
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_v2g_export_register_and_current_are_kept(v2: bool) -> None:
+    rows = [
+        ("Energy.Active.Import.Register", "1200.0", "Wh", None),
+        ("Energy.Active.Export.Register", "3.5", "kWh", None),
+        ("Power.Active.Export", "7000", "W", None),
+        ("Current.Export", "10.1", "A", "L1"),
+        ("Current.Export", "10.3", "A", "L2"),
+    ]
+    values = [
+        {"measurand": m, "value": float(v) if v2 else v, "phase": p}
+        | ({"unitOfMeasure": {"unit": u}} if v2 else {"unit": u})
+        for m, v, u, p in rows
+    ]
+    meter_value = {"timestamp": "2026-03-01T08:59:59Z", "sampledValue": [
+        {k: x for k, x in value.items() if x is not None} for value in values
+    ]}  # fmt: skip
+    t = read_meter_value(
+        meter_value, charger_id=ChargerId("CP-1"), evse=1, transaction_id="7", now_s=NOW, v2=v2
+    ).telemetry
+    assert t.energy_export_wh == pytest.approx(3500.0)
+    assert t.current_export_a == pytest.approx(10.3)
+    assert t.power_w == pytest.approx(-7000.0)

@@ -92,3 +92,11 @@ def test_16_start_key_ignores_tag_case() -> None:
     assert v16_start_key(base) == v16_start_key({**base, "idTag": "04a2"})
     assert v16_start_key(base) != v16_start_key({**base, "meterStart": 6})
     assert v16_start_key(base) != v16_start_key({**base, "connectorId": 2})
+
+
+def test_energy_an_ev_gives_back_is_accounted() -> None:
+    out = v2(None, "Started", evse=1, readings=[Reading(500.0, "Transaction.Begin", 40.0)])
+    assert (out.tx.export_start_wh, out.tx.export_last_wh) == (40.0, 40.0)
+    out = v2(out.tx, "Updated", readings=[Reading(600.0, "Sample.Periodic", 1040.0)])
+    assert out.tx.export_last_wh == 1040.0 and out.tx.export_start_wh == 40.0
+    assert not out.save  # a running reading; the start was saved with `started`
