@@ -36,6 +36,9 @@ class SimCharger:
     """For a single-phase charger, the grid phase it draws from."""
     gateway: dict[str, Any] = field(default_factory=dict)
     """Extra `ocpp.chargers[]` settings (priority, min_current_a, ...)."""
+    bidirectional: bool = False
+    """V2G: an OCPP 2.1 charger whose EV may discharge."""
+    ev_soc_pct: float = 20.0
 
 
 @dataclass
@@ -101,6 +104,7 @@ async def site_loop(
         "ocpp": {"host": "127.0.0.1", "port": ocpp_port, "authorize": {"accept_all": True},
                  "chargers": [
                      {"id": c.charger_id, "max_power_w": c.max_power_w, "phases": c.phases,
+                      "bidirectional": c.bidirectional,
                       **({"grid_phases": list(c.grid_phases)} if c.grid_phases else {}), **c.gateway}
                      for c in chargers]},
         "modbus": {"devices": [
@@ -120,6 +124,7 @@ async def site_loop(
         [
             ChargerConfig(c.charger_id, url=f"ws://127.0.0.1:{ocpp_port}/ocpp",
                           ocpp_version=c.version, max_power_w=c.max_power_w, phases=c.phases,
+                          bidirectional=c.bidirectional,
                           meter_interval_s=0.3, backoff_initial_s=0.2)
             for c in chargers
         ],
@@ -132,7 +137,10 @@ async def site_loop(
     try:
         for c, sim in zip(chargers, fleet, strict=True):
             await sim.wait_booted()
-            ev = EvSpec(capacity_kwh=80, initial_soc_pct=20, max_charge_w=c.max_power_w)
+            ev = EvSpec(
+                capacity_kwh=80, initial_soc_pct=c.ev_soc_pct, max_charge_w=c.max_power_w,
+                max_discharge_w=c.max_power_w,
+            )  # fmt: skip
             await sim.plug_in(1, ev=ev, id_tag="TAG")
         yield Loop(gateway, fleet, battery, meter, records)
     finally:

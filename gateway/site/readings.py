@@ -38,13 +38,21 @@ class SiteReadings:
         self._configured = {c.id: c for c in config.ocpp.chargers}
 
     def chargers(self) -> list[ChargerConfig]:
-        """Configured chargers, then those admitted as unknown (with default settings)."""
+        """Connected chargers: configured ones, then those admitted as unknown (defaults).
+
+        One that is offline draws nothing and cannot take a profile; it is planned again
+        from the tick after it reconnects (it keeps the profile it had)."""
         admitted = [
             ChargerConfig(id=twin.device_id)
             for twin in self._twins.of_kind(DeviceKind.CHARGER)
             if twin.device_id not in self._configured
         ]
-        return [*self._configured.values(), *sorted(admitted, key=lambda c: c.id)]
+        everyone = [*self._configured.values(), *sorted(admitted, key=lambda c: c.id)]
+        return [c for c in everyone if self._connected(c.id)]
+
+    def _connected(self, charger_id: str) -> bool:
+        twin = self._twins.get(DeviceKind.CHARGER, charger_id)
+        return twin is not None and isinstance(twin.state, ChargerState) and twin.state.connected
 
     def charger(
         self,

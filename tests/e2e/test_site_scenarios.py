@@ -7,8 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.demo.closed_loop import SimCharger, site_loop
-from gateway.foundation.model import ChargerState, DeviceKind, StorageState
+from gateway.demo.closed_loop import Loop, SimCharger, site_loop
+from gateway.foundation.model import (
+    ChargerState,
+    ChargerTelemetry,
+    DeviceKind,
+    StorageState,
+    TransactionEvent,
+)
 from simulators.charger import OcppVersion
 
 FOUR = [SimCharger(f"CP-{i}", OcppVersion.V16 if i % 2 else OcppVersion.V201) for i in range(1, 5)]
@@ -34,6 +40,10 @@ async def test_handing_the_battery_to_the_controller_gives_the_chargers_their_po
             )
         )
         assert loop.chargers_w() > 4 * 11_000 - 2_000  # every EV charges at full power again
+        # The peak passes (a PV array now covers the base load): the battery recharges.
+        loop.meter.meter.site.base_load = -15_000
+        await loop.settle(lambda: loop.battery.battery.power_w > 5_000)
+        assert loop.meter.power_w <= 45_000
 
 
 async def test_an_operator_cap_survives_the_controller(tmp_path: Path) -> None:
@@ -108,3 +118,31 @@ async def test_a_power_target_is_tracked_with_the_battery(tmp_path: Path) -> Non
         ended = await loop.command("site", "loop", "power_target", {"import_w": None, "ttl_s": 1})
         assert ended.status.value == "accepted"
         await loop.settle(lambda: loop.battery.battery.power_w > -1000)
+
+
+async def test_v2g_gives_after_the_battery_and_the_export_is_accounted(tmp_path: Path) -> None:
+    chargers = [
+        SimCharger("V2G-1", OcppVersion.V21, bidirectional=True, ev_soc_pct=80.0),
+        SimCharger("AC-1"),
+    ]
+    # An empty battery; 35 kW base + 22 kW of EVs against 40 kW: the V2G EV turns round.
+    async with site_loop(tmp_path, chargers, soc_pct=8.0, base_w=35_000, site={
+        "grid_import_limit_w": 40_000, "v2g": True, "v2g_soc_min_pct": 50,
+    }) as loop:  # fmt: skip
+        await loop.settle(lambda: loop.sim("V2G-1").power_w(1) < -1000)
+        await loop.settle(lambda: loop.meter.power_w <= 40_000)
+        await loop.settle(lambda: _exported(loop))  # the `updated` transaction events say so
+        telemetry = [
+            r for r in loop.records if isinstance(r, ChargerTelemetry) and r.charger_id == "V2G-1"
+        ]
+        assert any((t.energy_export_wh or 0) > 0 for t in telemetry)
+        assert (loop.sim("AC-1").limit_w(1) or 11_000) >= 4140  # curtailed only after V2G
+
+
+def _exported(loop: Loop) -> bool:
+    return any(
+        isinstance(r, TransactionEvent)
+        and r.charger_id == "V2G-1"
+        and (r.energy_export_wh or 0) > 0
+        for r in loop.records
+    )

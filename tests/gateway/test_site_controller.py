@@ -3,11 +3,15 @@ that record the commands they get (the closed loop with real devices is in tests
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.foundation.clock import FakeClock
 from gateway.foundation.commands.router import CommandRouter
@@ -15,6 +19,7 @@ from gateway.foundation.config import Config
 from gateway.foundation.leases import LeaseTable
 from gateway.foundation.model import (
     ChargerId,
+    ChargerState,
     ChargerTelemetry,
     CommandRequest,
     CommandResult,
@@ -29,6 +34,7 @@ from gateway.foundation.model import (
 from gateway.outbox import Outbox
 from gateway.recorder import Recorder
 from gateway.site import SiteController
+from gateway.site.schedule import window_at
 from gateway.topics import Topics
 
 
@@ -63,6 +69,8 @@ class Site:
         battery_w: float = 0,
     ) -> None:
         self.recorder.record(MeterTelemetry(DeviceId("grid-1"), power_w=grid_w))
+        for cid in ("CP-A", "CP-B"):
+            self.recorder.record(ChargerState(ChargerId(cid), True))
         self.recorder.record(ChargerTelemetry(ChargerId("CP-A"), 1, power_w=a_w))
         self.recorder.record(ChargerTelemetry(ChargerId("CP-B"), 1, power_w=b_w))
         self.recorder.record(StorageState(DeviceId("bess-1"), True, mode=mode))  # type: ignore[arg-type]
@@ -248,6 +256,7 @@ async def test_a_damaged_schedule_file_is_set_aside(site: Site) -> None:
 
 
 async def test_chargers_admitted_as_unknown_are_controlled(site: Site) -> None:
+    site.recorder.record(ChargerState(ChargerId("STRANGER"), True))
     site.recorder.record(ChargerTelemetry(ChargerId("STRANGER"), 1, power_w=22000))
     site.feed(grid_w=150_000, a_w=22000, b_w=22000, soc=5)
     await site.controller.tick()
@@ -259,3 +268,47 @@ def _iso(epoch_s: float) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(epoch_s, UTC).isoformat()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+site_bodies = st.one_of(
+    json_values,
+    st.fixed_dictionaries({"import_w": json_values, "ttl_s": json_values}),
+    st.fixed_dictionaries({"windows": st.lists(st.dictionaries(
+        st.sampled_from(["start", "end", "repeat", "import_limit_w", "import_w", "x"]),
+        json_values | st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat()),
+    ), max_size=4)}),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(["power_target", "schedule", "grid_limit"]), body=site_bodies)
+def test_any_site_command_payload_gets_args_or_a_clear_rejection(name: str, body: Any) -> None:
+    router = CommandRouter()
+
+    async def handler(request: CommandRequest, args: Any) -> CommandResult:
+        return CommandResult.accepted()
+
+    router.register(DeviceKind.SITE, name, handler)
+    raw = json.dumps(body, allow_nan=True).encode()
+    _, args, rejection = router.parse("site", "s", name, raw)
+    assert (args is None) != (rejection is None)
+    if rejection is not None:
+        assert rejection.reason
+    elif name == "schedule":
+        assert (
+            window_at(args.windows, 1.7e9) is None or window_at(args.windows, 1.7e9) in args.windows
+        )
+
+
+async def test_an_offline_charger_is_left_alone_until_it_is_back(site: Site) -> None:
+    site.feed(grid_w=150_000, a_w=22000, b_w=22000, soc=5)
+    site.recorder.record(ChargerState(ChargerId("CP-B"), False))
+    await site.controller.tick()
+    assert {device for device, name, _ in site.commands() if name == "limit"} == {"CP-A"}

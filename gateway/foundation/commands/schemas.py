@@ -269,7 +269,9 @@ class GridLimitCommand(_Command):
 class PowerTargetCommand(_Command):
     """Grid import to hold (negative: export), within every limit; null ends the target."""
 
-    import_w: Watts | None
+    import_w: Annotated[
+        Watts | None, Field(description="Grid import to hold, W (negative: export); null ends it")
+    ]
     ttl_s: Ttl
 
 
@@ -277,11 +279,18 @@ class ScheduleWindow(_Command):
     """From `start` to `end` (RFC 3339 with an offset), an import limit and/or a power target;
     `repeat: daily` repeats the window every 24 h from `start`."""
 
-    start: AwareDatetime
-    end: AwareDatetime
-    repeat: Literal["none", "daily"] = "none"
-    import_limit_w: Annotated[float, Field(gt=0, le=100_000_000, allow_inf_nan=False)] | None = None
-    import_w: Watts | None = None
+    start: Annotated[AwareDatetime, Field(description="Window start, RFC 3339 with an offset")]
+    end: Annotated[AwareDatetime, Field(description="Window end (after start)")]
+    repeat: Annotated[
+        Literal["none", "daily"], Field(description="daily: every 24 h from start")
+    ] = "none"
+    import_limit_w: Annotated[
+        float | None,
+        Field(gt=0, le=100_000_000, allow_inf_nan=False, description="Import limit, W"),
+    ] = None
+    import_w: Annotated[
+        Watts | None, Field(description="Power target, W (negative: export), within the limit")
+    ] = None
 
     @model_validator(mode="after")
     def _sensible(self) -> ScheduleWindow:
@@ -297,7 +306,10 @@ class ScheduleWindow(_Command):
 class ScheduleCommand(_Command):
     """Replaces the whole schedule (an empty list clears it); stored, followed offline."""
 
-    windows: Annotated[list[ScheduleWindow], Field(max_length=200)]
+    windows: Annotated[
+        list[ScheduleWindow],
+        Field(max_length=200, description="Time windows; where they overlap the first wins"),
+    ]
 
 
 COMMAND_SCHEMAS: dict[tuple[DeviceKind, str], type[BaseModel]] = {
