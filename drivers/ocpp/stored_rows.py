@@ -85,7 +85,10 @@ def load_transactions(
     loaded, skipped = [], []
     for row in rows:
         try:
-            (charger, tx_id, evse, tag, start, last, started, stopped, reason, ended, key) = row
+            (charger, tx_id, evse, tag, start, last, started, stopped, reason, ended, key) = row[
+                :11
+            ]
+            export_start, export_last = row[11:13] if len(row) >= 13 else (None, None)
             loaded.append(
                 StoredTransaction(
                     _required_text(charger),
@@ -99,6 +102,8 @@ def load_transactions(
                     _text(reason, optional=True),
                     bool(_int(ended)),
                     _text(key, optional=True),
+                    _number(export_start),
+                    _number(export_last),
                 )
             )
         except (_Bad, ValueError) as exc:

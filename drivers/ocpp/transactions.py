@@ -185,7 +185,10 @@ class TransactionStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(_SCHEMA)
-        known = {row[1] for row in db.execute("PRAGMA table_info(transactions)")}
+        known = {
+            row[1].decode() if isinstance(row[1], bytes) else row[1]
+            for row in db.execute("PRAGMA table_info(transactions)")
+        }
         for column in ("export_start_wh", "export_last_wh"):  # added with V2G accounting
             if column not in known:
                 db.execute(f"ALTER TABLE transactions ADD COLUMN {column} REAL")

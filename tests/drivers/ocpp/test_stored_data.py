@@ -121,3 +121,29 @@ async def test_the_daemon_says_one_line_and_sets_aside_on_request(
     assert proc.returncode == 0
     kept = list(config.state_dir.glob("transactions.sqlite.damaged-*"))
     assert len(kept) == 1 and kept[0].read_bytes().startswith(b"not a database")
+
+
+async def test_a_database_from_before_v2g_accounting_gains_its_columns(tmp_path: Path) -> None:
+    path = tmp_path / "transactions.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE transactions (charger_id TEXT NOT NULL, transaction_id TEXT NOT NULL,"
+        " evse INTEGER NOT NULL, id_tag TEXT, meter_start_wh REAL, meter_last_wh REAL,"
+        " started_at REAL, stopped_at REAL, stop_reason TEXT, ended INTEGER NOT NULL DEFAULT 0,"
+        " start_key TEXT, PRIMARY KEY (charger_id, transaction_id));"
+        "INSERT INTO transactions VALUES ('CP', '7', 1, 'TAG', 100, 150, 1.0, NULL, NULL, 0, NULL);"
+    )
+    db.commit()
+    db.close()
+    store = TransactionStore(path)
+    await store.open()
+    tx = store.get("CP", "7")
+    assert tx is not None and tx.meter_last_wh == 150 and tx.export_start_wh is None
+    tx.export_start_wh, tx.export_last_wh = 10.0, 30.0
+    await store.save(tx)
+    await store.close()
+    again = TransactionStore(path)
+    await again.open()
+    reloaded = again.get("CP", "7")
+    assert reloaded is not None and (reloaded.export_start_wh, reloaded.export_last_wh) == (10, 30)
+    await again.close()
