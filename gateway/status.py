@@ -127,6 +127,7 @@ def render_plain(doc: dict[str, Any]) -> str:
     else:
         lines.append("no devices configured")
     lines += [f"! {problem}" for problem in doc.get("problems", [])]
+    lines += [f"warning: {warning}" for warning in doc.get("warnings", [])]
     return "\n".join(lines)
 
 
@@ -145,6 +146,8 @@ def _render_rich(doc: dict[str, Any], out: TextIO) -> None:
     console.print(table)
     for problem in doc.get("problems", []):
         console.print(f"[yellow]! {problem}[/yellow]", highlight=False)
+    for warning in doc.get("warnings", []):
+        console.print(f"warning: {warning}", highlight=False, markup=False)
 
 
 def run_status(

@@ -21,6 +21,7 @@ from drivers.ocpp.session_v2 import Session2
 from drivers.ocpp.session_v16 import Session16
 from drivers.ocpp.transactions import TransactionStore
 from drivers.ocpp.validation import preload
+from gateway.foundation.charger_credentials import credential_warnings
 from gateway.foundation.driver_api import DriverContext
 from gateway.foundation.metrics import OCPP_CHARGERS_CONNECTED
 from gateway.foundation.model import DeviceKind
@@ -62,6 +63,8 @@ class OcppDriver:
             await self.store.close()
             raise
         self.commands.register(self._context.router)
+        for warning in credential_warnings(self.hub.config):
+            log.warning("weak_charger_credentials", detail=warning)
         for charger_id in self.hub.chargers:
             self._context.router.add_device(DeviceKind.CHARGER, charger_id)
             self.hub.book(charger_id).connected = False

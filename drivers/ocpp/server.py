@@ -29,6 +29,7 @@ from websockets.typing import Subprotocol
 
 from drivers.ocpp.core.auth import check_basic, check_client_certificate, effective_profile
 from drivers.ocpp.hub import Hub
+from drivers.ocpp.takeover import admit_duplicate
 from gateway.foundation.throttled_log import ThrottledLog
 
 __all__ = ["SUBPROTOCOLS", "OcppServer", "charger_id_from_path", "connection_bound"]
@@ -62,8 +63,9 @@ def charger_id_from_path(path: str) -> str | None:
     rest = rest.rstrip("/")
     if not rest or "/" in rest:
         return None
-    charger_id = unquote(rest)
-    return charger_id if charger_id and len(charger_id) <= 128 else None
+    charger_id = unquote(rest, errors="strict") if "%" in rest else rest
+    valid = charger_id and len(charger_id) <= 128 and charger_id.isprintable()
+    return charger_id if valid and charger_id == charger_id.strip() else None
 
 
 class OcppServer:
@@ -138,7 +140,9 @@ class OcppServer:
             context.verify_mode = ssl.CERT_OPTIONAL  # required per charger (profile 3)
         return context
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
         assert self._server is not None
         # Every accepted TCP connection (open, in its handshake, or closing) holds a
         # descriptor and has a handler task; this one included.
@@ -149,17 +153,21 @@ class OcppServer:
             )
             response.headers["Retry-After"] = "30"
             return response
-        charger_id = charger_id_from_path(request.path)
-        bound = log.bind(charger_id=charger_id, path=request.path[:200])
+        try:
+            charger_id = charger_id_from_path(request.path)
+        except UnicodeDecodeError:
+            charger_id = None
+        bound = log.bind(charger_id=charger_id, path=repr(request.path[:200]))
         if charger_id is None:
-            bound.warning("connection_refused", reason="no charger id in path")
+            # Control characters would reach logs and MQTT topics (/ocpp/EVIL%01).
+            bound.warning("connection_refused", reason="no valid charger id in path")
             return connection.respond(http.HTTPStatus.NOT_FOUND, "No charger id in path\n")
         cfg = self._hub.chargers.get(charger_id)
         if cfg is None:
             if not self._hub.config.allow_unknown_chargers:
                 bound.warning("connection_refused", reason="unknown charger")
                 return connection.respond(http.HTTPStatus.NOT_FOUND, "Unknown charger\n")
-            return None
+            return await self._duplicate(connection, charger_id, authenticated=False)
         password = cfg.password.get_secret_value() if cfg.password is not None else None
         profile = effective_profile(cfg.security_profile, password is not None)
         if profile in (1, 2):
@@ -181,7 +189,23 @@ class OcppServer:
             connection.ping_interval = cfg.ping_interval_s or None
         if cfg.ping_timeout_s is not None:
             connection.ping_timeout = cfg.ping_timeout_s
-        return None
+        return await self._duplicate(connection, charger_id, authenticated=profile > 0)
+
+    async def _duplicate(
+        self, connection: ServerConnection, charger_id: str, *, authenticated: bool
+    ) -> Response | None:
+        """Refuse (409) a second connection with a live charger's id unless it authenticated."""
+        existing = self._hub.sessions.get(charger_id)
+        if existing is None or existing.closed.is_set():
+            return None
+        if await admit_duplicate(existing, authenticated=authenticated):
+            return None
+        log.warning(
+            "connection_refused",
+            charger_id=charger_id,
+            reason="charger already connected and answering (no credentials to replace it)",
+        )
+        return connection.respond(http.HTTPStatus.CONFLICT, "Charger already connected\n")
 
     @staticmethod
     def _select_subprotocol(

@@ -61,9 +61,7 @@ def load_config(path: str | os.PathLike[str], checks: Sequence[ConfigCheck] = ()
     return parse_config(text, source, checks)
 
 
-def parse_config(
-    text: str, source: str = "<config>", checks: Sequence[ConfigCheck] = ()
-) -> Config:
+def parse_config(text: str, source: str = "<config>", checks: Sequence[ConfigCheck] = ()) -> Config:
     try:
         raw = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:

@@ -226,6 +226,22 @@ class ChargerConfig(Strict):
     ping_timeout_s: Annotated[float, Field(gt=0)] | None = None
     """Time to wait for a pong before closing; None: `ocpp.ping_timeout_s`."""
 
+    @field_validator("id")
+    @classmethod
+    def _printable_id(cls, value: str) -> str:
+        """Ids become URL paths, log fields and MQTT topics: no control characters."""
+        if not value.isprintable() or value != value.strip():
+            raise ValueError(f"charger id {value!r} holds control characters or surrounding blanks")
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _password_not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        """An empty password (also an empty !env/!file) would let anyone in as this charger."""
+        if value is not None and not value.get_secret_value():
+            raise ValueError("password is empty (an unset !env variable or an empty !file?)")
+        return value
+
     @model_validator(mode="after")
     def _grid_phases(self) -> ChargerConfig:
         wired = self.grid_phases

@@ -4,7 +4,8 @@
 dead letters: the gateway still works and buffers) or `down` (a supervised component is not
 running, or the outbox cannot write to disk). Only `down` answers
 HTTP 503, so a load balancer or a watchdog script acts on real failures, not on a charger
-that went home for the night. Device values are the same JSON bodies that go to MQTT.
+that went home for the night. `warnings` are config choices that weaken security (chargers
+without passwords on a network listener, short passwords): they do not change the status. Device values are the same JSON bodies that go to MQTT.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
+from gateway.foundation.charger_credentials import credential_warnings
 from gateway.foundation.clock import format_ts
 from gateway.foundation.model import (
     ChargerEvent,
@@ -106,6 +108,7 @@ class HealthReporter:
         document = {
             "status": "down" if down else ("degraded" if problems else "ok"),
             "problems": problems,
+            "warnings": credential_warnings(gw.config.ocpp),
             "version": __version__,
             "site_id": gw.config.site.id,
             "started_at": format_ts(gw.started_at),

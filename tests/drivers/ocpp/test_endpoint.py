@@ -80,10 +80,14 @@ async def test_only_unsupported_subprotocols_are_refused(site: Site) -> None:
     assert status == 400
 
 
-async def test_reconnect_replaces_the_old_session(site: Site) -> None:
-    async with charger(site.port, "CP-16") as first:
+async def test_reconnect_replaces_the_old_session(config_factory: Callable[..., Config]) -> None:
+    secret = "a-long-password-16+"
+    config = config_factory(chargers=[{"id": "CP-16", "password": secret}])
+    auth = basic("CP-16", secret)
+    async with running_driver(config) as site, charger(site.port, "CP-16", headers=auth) as first:
         await first.boot()
-        async with charger(site.port, "CP-16") as second:
+        async with charger(site.port, "CP-16", headers=auth) as second:
+            # The old connection was closed before the new session started.
             await asyncio.wait_for(first.ws.wait_closed(), 5)
             assert site.driver.hub.sessions["CP-16"].ws is not None
             result = await site.command("CP-16", "unlock", evse=1)
