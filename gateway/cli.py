@@ -46,6 +46,10 @@ SIMULATORS: dict[str, LazyCommand] = {
     "inverter": LazyCommand(
         "simulators.inverter.cli", "battery-inverter and meter simulator (Modbus TCP)"
     ),
+    "control-centre": LazyCommand(
+        "simulators.control_centre.cli",
+        "a control centre watching every site on a broker: seq gaps, repeats, commands",
+    ),
 }
 
 
