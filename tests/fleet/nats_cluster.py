@@ -60,13 +60,24 @@ class NatsNode:
 class NatsCluster:
     """`nodes` NATS servers routed to each other, each with JetStream and an MQTT listener."""
 
-    def __init__(self, nodes: int = 3, *, users: tuple[NatsUser, ...] = ()) -> None:
+    def __init__(
+        self,
+        nodes: int = 3,
+        *,
+        users: tuple[NatsUser, ...] = (),
+        authorization_file: Path | None = None,
+        probe_user: tuple[str, str] | None = None,
+    ) -> None:
         binary = nats_binary()
         if binary is None:
             raise FileNotFoundError("nats-server is not installed (apt-get install nats-server)")
         self.binary = binary
         self.host = "127.0.0.1"
         self.users = users
+        self.authorization_file = authorization_file
+        """A file with an `authorization { ... }` block, included by every node's config."""
+        self.probe_user = probe_user or ((users[0].name, users[0].password) if users else None)
+        """Credentials for the readiness probe when the cluster requires them."""
         self._dir = Path(tempfile.mkdtemp(prefix="pilebridge-nats-"))
         self.nodes = [
             NatsNode(
@@ -94,7 +105,11 @@ class NatsCluster:
                 f"cluster {{ name: pilebridge-test, listen: {self.host}:{node.cluster_port}, "
                 f"routes: [{routes}] }}"
             )
-        if self.users:
+        if self.authorization_file is not None:
+            # nats-server resolves an include beside the config file, even an absolute path.
+            shutil.copyfile(self.authorization_file, self._dir / "authorization.conf")
+            lines.append('include "authorization.conf"')
+        elif self.users:
             lines.append("authorization { users: [")
             for user in self.users:
                 pub = ", ".join(f'"{s}"' for s in user.publish)
@@ -149,15 +164,17 @@ class NatsCluster:
                             timeout=5,
                             **self._credentials(),
                         ) as client:
+                            # Any topic will do: a publish the user may not make is still
+                            # acknowledged, and the acknowledgement is what says JetStream runs.
                             await client.publish("pilebridge-ready/probe", b"1", qos=1)
                         break
                     except aiomqtt.MqttError:
                         await asyncio.sleep(0.25)
 
     def _credentials(self) -> dict[str, str]:
-        if not self.users:
+        if self.probe_user is None:
             return {}
-        return {"username": self.users[0].name, "password": self.users[0].password}
+        return {"username": self.probe_user[0], "password": self.probe_user[1]}
 
     async def kill(self, node: NatsNode) -> None:
         """SIGKILL: the node vanishes as a crashed machine would, sockets and all."""
