@@ -46,6 +46,7 @@ class LimitCommands:
     def __init__(self, hub: Hub, profiles: ProfileLimits) -> None:
         self._hub = hub
         self._profiles = profiles
+        profiles.after_clear = self._reassert
         self._entries: dict[tuple[str, int], dict[str, SourceLimit]] = {}
         self._sent: dict[tuple[str, int], tuple[str, float] | None] = {}
         """What the charger holds per EVSE without a TTL: (unit, limit); None: cleared. A
@@ -178,6 +179,27 @@ class LimitCommands:
         self._sent[(charger_id, evse)] = None
         await self._record(charger_id, evse, entries, changed, reason)
         return CommandResult.accepted(charger_status=status)
+
+    async def _reassert(self, session: Session, args: LimitCommand) -> None:
+        """A clear by criteria matching the plain caps' profile (its purpose, EVSE, level 1)
+        removed it on the charger too: send the lowest cap again (lifting a profile by
+        criteria never lifts a source's cap)."""
+        if args.stack_level not in (None, _PLAIN_STACK_LEVEL):
+            return
+        charger_id = session.charger_id
+        rating = self._hub.rating(charger_id)
+        watts_per_amp = rating.phases * rating.voltage_v
+        for (cid, evse), entries in list(self._entries.items()):
+            if cid != charger_id or not entries or args.evse not in (None, evse):
+                continue
+            lowest = in_force(entries.values(), rating.max_power_w, watts_per_amp)
+            negative = lowest is not None and lowest.watts(watts_per_amp) < 0
+            if args.purpose not in (None, default_purpose(evse, negative)):
+                continue
+            self._sent.pop((charger_id, evse), None)
+            result = await self._enforce(session, evse, dict(entries), next(iter(entries)), None)
+            if result.status.value != "accepted":
+                log.warning("cap_resend_failed", charger_id=charger_id, evse=evse)
 
     def _hold(self, charger_id: str, evse: int, source: str, ttl_s: float | None) -> None:
         """Grant the lease that withdraws this source's limit when its TTL passes."""

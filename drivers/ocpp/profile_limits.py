@@ -13,6 +13,7 @@ state (`drop_tx_limits`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -72,6 +73,9 @@ async def drop_tx_limits(hub: Hub, charger_id: str, evse: int) -> None:
 class ProfileLimits:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
+        self.after_clear: Callable[[Session, LimitCommand], Awaitable[None]] | None = None
+        """Called after a clear by criteria (which may have removed the plain caps' profile
+        too: limits.py sends it again)."""
 
     # -- limit --------------------------------------------------------------------------
 
@@ -96,8 +100,8 @@ class ProfileLimits:
             rating=self._hub.rating(charger_id),
             now_s=self._hub.clock.time(),
             stack_level=EXPLICIT_STACK_LEVEL
-            if held is None
-            else held.stack_level or EXPLICIT_STACK_LEVEL,
+            if held is None or held.stack_level is None
+            else held.stack_level,
             transaction_id=tx_id,
         )
         if isinstance(plan, str):
@@ -200,6 +204,8 @@ class ProfileLimits:
             and (args.stack_level is None or limit.stack_level == args.stack_level)
         ]
         await _forget(self._hub, session.charger_id, gone, None)
+        if self.after_clear is not None:
+            await self.after_clear(session, args)
         return CommandResult.accepted(charger_status=status, cleared=len(gone))
 
     async def _lapse(self, charger_id: str, evse: int, purpose: str, reason: str) -> None:

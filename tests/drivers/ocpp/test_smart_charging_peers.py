@@ -243,3 +243,20 @@ async def test_explicit_profiles_survive_a_gateway_restart(config_factory: Any) 
             assert await cp.wait_call("ClearChargingProfile") == {"chargingProfileId": 5000}
             state = await site.wait_for(ChargerState, charger_id="CP-201", reason="lease_expired")
             assert [lim.purpose for lim in state.limits] == ["tx_default"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_a_clear_by_criteria_never_lifts_a_sources_cap(site: Site, version: str) -> None:
+    cid = CHARGER[version]
+    async with charger(site.port, cid, version) as cp:
+        await site.connected(cid)
+        cap = await site.command(cid, "limit", power_w=11_000)
+        assert cap.status is CommandStatus.ACCEPTED
+        await cp.wait_call("SetChargingProfile")
+        cleared = await site.command(cid, "limit", power_w=None, purpose="charger_max")
+        assert cleared.status is CommandStatus.ACCEPTED
+        await cp.wait_call("ClearChargingProfile")
+        again = _profile(await cp.wait_call("SetChargingProfile"))  # the cap is sent again
+        assert again["chargingProfileId" if version == "1.6" else "id"] == 4200
+        state = site.of(ChargerState, charger_id=cid)[-1]
+        assert state.limit_in_force[0].power_w == 11_000
