@@ -137,3 +137,29 @@ class V2Dialect:
 
     def meter_values(self, evse: Evse, context: str) -> tuple[str, dict[str, Any]]:
         return "MeterValues", {"evseId": evse.id, "meterValue": self._meter(evse, context)}
+
+    def ev_charging_needs(
+        self, evse: Evse, energy_wh: float, departure: str, max_discharge_w: float | None
+    ) -> tuple[str, dict[str, Any]]:
+        """NotifyEVChargingNeeds as an ISO 15118 EV reports it through the station (2.0.1 K15;
+        2.1 adds V2X parameters when the EV offers to discharge)."""
+        ev = evse.ev
+        max_charge_w = evse.max_power_w if ev is None else min(ev.max_charge_w, evse.max_power_w)
+        phases = {1: "AC_single_phase", 2: "AC_two_phase", 3: "AC_three_phase"}[evse.phases]
+        needs: dict[str, Any] = {
+            "requestedEnergyTransfer": phases,
+            "departureTime": departure,
+            "acChargingParameters": {
+                "energyAmount": round(energy_wh),
+                "evMinCurrent": 6,
+                "evMaxCurrent": round(max_charge_w / (evse.phases * evse.voltage_v)),
+                "evMaxVoltage": round(evse.voltage_v * 1.1),
+            },
+        }
+        if max_discharge_w is not None and self.version == "2.1":
+            needs["requestedEnergyTransfer"] = "AC_BPT"
+            needs["v2xChargingParameters"] = {
+                "maxChargePower": max_charge_w,
+                "maxDischargePower": max_discharge_w,
+            }
+        return "NotifyEVChargingNeeds", {"evseId": evse.id, "chargingNeeds": needs}

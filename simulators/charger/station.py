@@ -368,6 +368,26 @@ class ChargerSim:
             await self.unplug(evse)
         await self._delivered(message)
 
+    async def report_ev_needs(
+        self,
+        evse: int = 1,
+        *,
+        energy_wh: float,
+        departure_in_s: float,
+        max_discharge_w: float | None = None,
+    ) -> str | None:
+        """The EV on `evse` tells its needs (ISO 15118, OCPP 2.x NotifyEVChargingNeeds); the
+        central system's status, or None when offline or on OCPP 1.6 (no such message)."""
+        link = self.link
+        if not isinstance(self.dialect, V2Dialect) or link is None or not self.online:
+            return None
+        departure = format_timestamp(self.clock.now() + departure_in_s)
+        action, payload = self.dialect.ev_charging_needs(
+            self.evses[evse], energy_wh, departure, max_discharge_w
+        )
+        response = await link.request(action, payload)
+        return str(response.get("status"))
+
     def deauthorize(self, evse: int) -> None:
         """The central system refused the id after the start (1.6 StopTransactionOnInvalidId)."""
         self.spawn(self.stop_transaction(evse, StopReason.DEAUTHORIZED), "deauthorize")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from gateway.foundation.model import ChargerState, CommandResult, CommandStatus
+from gateway.foundation.model import ChargerEvent, ChargerState, CommandResult, CommandStatus
 from simulators.charger import ChargerConfig, ChargerSim, EvSpec, OcppVersion
 from tests.drivers.ocpp.conftest import Site
 
@@ -279,3 +279,25 @@ async def test_v2g_discharge_schedule_on_21(site: Site) -> None:
             "periods"
         ]
         assert periods[0]["setpoint_w"] == -4_000
+
+
+@pytest.mark.parametrize("version", ["2.0.1", "2.1"])
+async def test_the_evs_needs_reach_state_and_a_tx_limit_answers_them(
+    site: Site, version: str
+) -> None:
+    cid = CHARGER[version]
+    async with simulated(site, version) as sim:
+        await sim.plug_in(1, id_tag="TAG-1")
+        await wait_until(lambda: bool(site.driver.hub.store.open_on(cid, 1)))
+        status = await sim.report_ev_needs(
+            1, energy_wh=20_000, departure_in_s=4 * 3600, max_discharge_w=7_000
+        )
+        assert status == "Accepted"
+        event = await site.wait_for(ChargerEvent, charger_id=cid, event="ev_charging_needs")
+        assert event.data["energy_wh"] == 20_000
+        needs = site.of(ChargerState, charger_id=cid)[-1].ev_needs[1]
+        assert needs.departure_time is not None
+        assert needs.max_discharge_power_w == (7_000 if version == "2.1" else None)
+        # 20 kWh in 4 h: 5 kW is enough; the control centre answers with a TxProfile
+        ok(await site.command(cid, "limit", evse=1, purpose="tx", power_w=5_000))
+        await wait_until(lambda: sim.power_w(1) == pytest.approx(5_000))
