@@ -78,7 +78,7 @@ class SiteReadings:
             power,
             min(cfg.max_power_w, self._cap_w(cfg, state)),
             share_w,
-            cfg.wired_phases,
+            drawing_phases(cfg, per_evse),
             cfg.voltage_v,
             cfg.min_current_a,
             cfg.priority,
@@ -133,6 +133,28 @@ class SiteReadings:
         if not isinstance(record, MeterTelemetry) or record.power_w is None:
             return None
         return record
+
+
+_DRAWING_A = 1.0
+"""A charger phase carrying less than this is not in use (an EV charging on fewer phases)."""
+
+
+def drawing_phases(cfg: ChargerConfig, samples: list[ChargerTelemetry]) -> tuple[str, ...]:
+    """The grid phases a charger draws from: its wiring, narrowed to the phases its meter shows
+    current on (a single-phase EV on a three-phase charger loads one grid phase only)."""
+    wired = cfg.wired_phases
+    in_use = {
+        name
+        for s in samples
+        for name, phase in (s.phases or {}).items()
+        if phase.current_a is not None and abs(phase.current_a) >= _DRAWING_A
+    }
+    if not in_use:
+        return wired
+    drawing = tuple(
+        grid for own, grid in zip(("L1", "L2", "L3"), wired, strict=False) if own in in_use
+    )
+    return drawing or wired
 
 
 def phase_currents_a(record: MeterTelemetry) -> dict[str, float] | None:

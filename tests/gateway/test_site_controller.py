@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from gateway.foundation.clock import FakeClock
 from gateway.foundation.commands.router import CommandRouter
-from gateway.foundation.config import Config
+from gateway.foundation.config import ChargerConfig, Config
 from gateway.foundation.leases import LeaseTable
 from gateway.foundation.model import (
     ChargerId,
@@ -26,6 +26,7 @@ from gateway.foundation.model import (
     DeviceId,
     DeviceKind,
     MeterTelemetry,
+    PhaseValues,
     SiteEvent,
     SiteTelemetry,
     StorageState,
@@ -34,6 +35,7 @@ from gateway.foundation.model import (
 from gateway.outbox import Outbox
 from gateway.recorder import Recorder
 from gateway.site import SiteController
+from gateway.site.readings import drawing_phases
 from gateway.site.schedule import window_at
 from gateway.topics import Topics
 
@@ -312,3 +314,11 @@ async def test_an_offline_charger_is_left_alone_until_it_is_back(site: Site) -> 
     site.recorder.record(ChargerState(ChargerId("CP-B"), False))
     await site.controller.tick()
     assert {device for device, name, _ in site.commands() if name == "limit"} == {"CP-A"}
+
+
+def test_a_single_phase_ev_on_a_three_phase_charger_loads_one_grid_phase() -> None:
+    cfg = ChargerConfig(id="CP", grid_phases=["L2", "L3", "L1"])
+    one_phase = {"L1": PhaseValues(current_a=32.0), "L2": PhaseValues(current_a=0.2)}
+    sample = ChargerTelemetry(ChargerId("CP"), 1, power_w=7360, phases=one_phase)
+    assert drawing_phases(cfg, [sample]) == ("L2",)  # its L1 is wired to the grid's L2
+    assert drawing_phases(cfg, []) == ("L2", "L3", "L1")  # no phase readings: as wired
