@@ -14,6 +14,7 @@ from typing import Any
 from gateway.foundation.clock import format_ts
 from gateway.foundation.model import (
     ActiveTransaction,
+    ChargerConfigReport,
     ChargerEvent,
     ChargerLimit,
     ChargerState,
@@ -191,8 +192,20 @@ def _charger_state(r: ChargerState, t: Topics) -> OutgoingMessage:
         last_seen=_dt(r.last_seen),
         reason=r.reason,
         ev_needs={str(k): _ev_needs(v) for k, v in sorted(r.ev_needs.items())} or None,
+        provision={k: dict(v) for k, v in r.provision.items()} if r.provision else None,
+        firmware_update=dict(r.firmware_update) if r.firmware_update else None,
+        reservations=[dict(x) for x in r.reservations] if r.reservations else None,
     )
     return OutgoingMessage(t.device(DeviceKind.CHARGER, r.charger_id, "state"), body, True, False)
+
+
+def _charger_config(r: ChargerConfigReport, t: Topics) -> OutgoingMessage:
+    body = {
+        "read_at": _dt(r.read_at),
+        "source": r.source,
+        "entries": [dict(e) for e in r.entries],
+    }
+    return OutgoingMessage(t.device(DeviceKind.CHARGER, r.charger_id, "config"), body, True, False)
 
 
 def _storage_telemetry(r: StorageTelemetry, t: Topics) -> OutgoingMessage:
@@ -311,6 +324,7 @@ _BUILDERS: dict[type, Callable[[Any, Topics], OutgoingMessage]] = {
     ChargerTelemetry: _charger_telemetry,
     TransactionEvent: _transaction,
     ChargerEvent: _charger_event,
+    ChargerConfigReport: _charger_config,
     ChargerState: _charger_state,
     StorageTelemetry: _storage_telemetry,
     StorageState: _storage_state,

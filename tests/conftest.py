@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -13,10 +14,19 @@ from typing import Any
 
 import aiomqtt
 import pytest
+from hypothesis import HealthCheck, settings
 
 from gateway.app import Gateway
 from gateway.demo.broker import PrivateMosquitto
 from gateway.foundation.config import Config
+
+# Property tests: a short run by default (CI, landing); HYPOTHESIS_PROFILE=long digs deeper.
+# No deadline: the machine is shared, and timing is never what a test asserts.
+settings.register_profile(
+    "default", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("long", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture

@@ -40,6 +40,8 @@ async def call_charger(hub: Hub, session: Session, action: str, payload: dict[st
     timeout_s = hub.config.call_timeout_s
     try:
         return await session.submit(action, payload, timeout_s)
+    except ValueError as exc:  # the payload breaks the version's schema: never sent
+        raise Refusal(CommandResult.rejected(str(exc))) from exc
     except CallRefused as exc:
         raise Refusal(
             CommandResult.rejected(

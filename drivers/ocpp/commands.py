@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
+from drivers.ocpp.config_commands import ConfigCommands
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.limits import LimitCommands
 from drivers.ocpp.profile_limits import ProfileLimits
@@ -41,6 +42,7 @@ class OcppCommands:
         self._remote_start_ids = itertools.count(int(time.time()) % 1_000_000_000)
         self.profiles = ProfileLimits(hub)
         self.limits = LimitCommands(hub, self.profiles)
+        self.config = ConfigCommands(hub)
 
     def register(self, router: CommandRouter) -> None:
         for name, build in (
@@ -54,6 +56,7 @@ class OcppCommands:
         router.register(DeviceKind.CHARGER, "start", self._start_command)
         router.register(DeviceKind.CHARGER, "limit", self.limits.limit)
         router.register(DeviceKind.CHARGER, "get_schedule", self.profiles.get_schedule)
+        self.config.register(router)
 
     def _simple(self, build: _Build) -> CommandHandler:
         """A handler: build the call for the charger's version, send it, judge the answer."""
@@ -123,17 +126,23 @@ class OcppCommands:
     def _availability(self, version: str, args: AvailabilityCommand) -> _Call:
         status = "Operative" if args.operative else "Inoperative"
         if version == "1.6":
+            _no_connector_on_16(args.connector)
             return "ChangeAvailability", {"connectorId": args.evse or 0, "type": status}, {}
         payload: dict[str, Any] = {"operationalStatus": status}
         if args.evse:
-            payload["evse"] = {"id": args.evse}
+            payload["evse"] = _evse(args.evse, args.connector)
         return "ChangeAvailability", payload, {}
 
     def _reset(self, version: str, args: ResetCommand) -> _Call:
         if version == "1.6":
+            if args.evse is not None:
+                raise Refusal(CommandResult.rejected("OCPP 1.6 resets the whole charger (no evse)"))
             return "Reset", {"type": "Soft" if args.type == "soft" else "Hard"}, {}
         # 2.0.1 B11/B12: OnIdle waits for transactions to end, Immediate does not.
-        return "Reset", {"type": "OnIdle" if args.type == "soft" else "Immediate"}, {}
+        payload: dict[str, Any] = {"type": "OnIdle" if args.type == "soft" else "Immediate"}
+        if args.evse is not None:
+            payload["evseId"] = args.evse
+        return "Reset", payload, {}
 
     def _unlock(self, version: str, args: UnlockCommand) -> _Call:
         if version == "1.6":
@@ -151,10 +160,25 @@ class OcppCommands:
         payload: dict[str, Any] = {"requestedMessage": args.message}
         if args.evse is not None:
             if version == "1.6":
+                _no_connector_on_16(args.connector)
                 payload["connectorId"] = args.evse
             else:
-                payload["evse"] = {"id": args.evse}
+                payload["evse"] = _evse(args.evse, args.connector)
         return "TriggerMessage", payload, {}
+
+
+def _evse(evse: int, connector: int | None) -> dict[str, Any]:
+    """2.x EVSEType: an EVSE, optionally one of its connectors."""
+    return {"id": evse} if connector is None else {"id": evse, "connectorId": connector}
+
+
+def _no_connector_on_16(connector: int | None) -> None:
+    if connector is not None:
+        raise Refusal(
+            CommandResult.rejected(
+                "OCPP 1.6 has no connectors inside an EVSE: address the connector as evse"
+            )
+        )
 
 
 def _trigger_messages(version: str) -> frozenset[str]:

@@ -10,6 +10,7 @@ import structlog
 
 from drivers.ocpp.core.authorize import TagAuthorizer
 from drivers.ocpp.core.profiles import ChargerRating
+from drivers.ocpp.reports import ReportWaiters
 from drivers.ocpp.state import ChargerBook
 from drivers.ocpp.transactions import TransactionStore
 from gateway.foundation.clock import Clock
@@ -37,6 +38,7 @@ class Hub:
     chargers: dict[str, ChargerConfig] = field(init=False)
     books: dict[str, ChargerBook] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
+    reports: ReportWaiters = field(default_factory=ReportWaiters)
     _admitted: dict[str, ChargerConfig] = field(default_factory=dict)
     """Default configs of unknown chargers let in by `allow_unknown_chargers`."""
 

@@ -103,6 +103,10 @@ class Session:
         self.closed = asyncio.Event()
         self.last_energy_wh: dict[int, EnergyReference] = {}
         """Latest energy register per EVSE: the reference that reveals kWh/Wh mislabels."""
+        self.after_reply: list[Callable[[], Awaitable[None]]] = []
+        """Work a handler asks for once its answer is out (e.g. calls to the charger after
+        BootNotification); run as background tasks, never inside the handler."""
+        self.background: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -115,11 +119,15 @@ class Session:
                 reply = await self.handle_frame(raw)
                 if reply is not None:
                     await self._send(reply)
+                while self.after_reply:  # what a handler asked for once its answer is out
+                    self.spawn(self.after_reply.pop(0)(), "after_reply")
         except ConnectionClosed as exc:
             self.log.info("charger_disconnected", code=exc.rcvd.code if exc.rcvd else None)
         finally:
             self.closed.set()
             self._worker.cancel()
+            for task in list(self.background):
+                task.cancel()
             for fut in self._pending.values():
                 if not fut.done():
                     fut.set_exception(ChargerOffline())
@@ -195,6 +203,21 @@ class Session:
             description = f"{type(exc).__name__} while handling {action}"
             return call_error(uid, "internal", self.version, description)
         return _DUMPS([3, uid, response])
+
+    def spawn(self, work: Awaitable[None], name: str) -> None:
+        """Run `work` in the background for this session; cancelled when it ends."""
+
+        async def run() -> None:
+            try:
+                await work
+            except ChargerOffline:
+                self.log.info("background_work_ended_offline", work=name)
+            except Exception:
+                self.log.exception("background_work_failed", work=name)
+
+        task = asyncio.create_task(run(), name=f"ocpp-{name}-{self.charger_id}")
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     def _resolve(self, unique_id: str, payload: Any, error: Exception | None) -> None:
         fut = self._pending.pop(unique_id, None)

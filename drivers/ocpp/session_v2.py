@@ -117,6 +117,14 @@ async def transaction_event_handler(s: Session, p: dict[str, Any]) -> dict[str, 
     return answer
 
 
+async def notify_report(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    """B07/B08: parts of a report the gateway asked for are assembled (config_commands.py);
+    a report nobody asked for is published as an event."""
+    if not s.hub.reports.offer(s.charger_id, p):
+        await event("notify_report")(s, p)
+    return {}
+
+
 class Session2(Session):
     """OCPP 2.0.1 and 2.1 (2.1 is a superset for everything handled here)."""
 
@@ -132,7 +140,7 @@ class Session2(Session):
         "SecurityEventNotification": event("security_event"),
         "NotifyEvent": event("notify_event"),
         "LogStatusNotification": event("log_status"),
-        "NotifyReport": event("notify_report"),
+        "NotifyReport": notify_report,
         "NotifyMonitoringReport": event("notify_monitoring_report"),
         "NotifyChargingLimit": event("notify_charging_limit"),
         "ClearedChargingLimit": event("cleared_charging_limit"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from drivers.ocpp.core.transactions import StoredTransaction
 from gateway.foundation.model import (
@@ -49,6 +50,12 @@ class ChargerBook:
     ev_needs: dict[int, EvNeeds] = field(default_factory=dict)
     """2.x: what the EV on each EVSE asked for (ISO 15118 charging needs and schedule)."""
     last_seen_s: float | None = None
+    provision: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Outcome per provisioned key after the latest boot (provisioning.py)."""
+    firmware_update: dict[str, Any] | None = None
+    """The latest update_firmware request and its status (firmware.py)."""
+    reservations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Reservations in force by id (reservations.py)."""
 
     def identity_json(self) -> str:
         return json.dumps(
@@ -102,4 +109,7 @@ class ChargerBook:
             ev_needs=dict(self.ev_needs),
             last_seen=_dt(self.last_seen_s),
             reason=reason,
+            provision=dict(self.provision) or None,
+            firmware_update=self.firmware_update,
+            reservations=tuple(self.reservations[k] for k in sorted(self.reservations)),
         )

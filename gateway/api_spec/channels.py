@@ -67,7 +67,13 @@ def _device_channels() -> list[Channel]:
             "charger-event",
             ("charger", charger, "event"),
             False,
-            "Other charger events (firmware, security, data transfer; never dropped)",
+            "Other charger events (firmware, security, data transfer, authorize, log_uploaded; never dropped)",
+        ),
+        (
+            "charger-config",
+            ("charger", charger, "config"),
+            True,
+            "The charger's configuration as last read by `report` (retained)",
         ),
         ("storage-state", ("storage", storage, "state"), True, "Battery state (retained twin)"),
         (

@@ -9,6 +9,7 @@ from __future__ import annotations
 from gateway.api_spec.schema_parts import LOAD, Schema, integer, num, obj, record, text, time
 
 __all__ = [
+    "CHARGER_CONFIG",
     "CHARGER_EVENT",
     "CHARGER_STATE",
     "CHARGER_TELEMETRY",
@@ -243,8 +244,84 @@ CHARGER_STATE = record(
                 (),
             ),
         },
+        "provision": {
+            "type": "object",
+            "description": "Outcome per ocpp.chargers[].provision key after the latest boot",
+            "additionalProperties": obj(
+                {
+                    "status": text(
+                        "unchanged, Accepted, RebootRequired, Rejected, NotSupported, UnknownKey, error"
+                    ),
+                    "value": text("The value the charger had before (or has now)"),
+                    "wanted": text("The configured value"),
+                    "at": time("When the key was checked"),
+                    "reason": text("Why it failed, when it did"),
+                },
+                ("status", "wanted", "at"),
+            ),
+        },
+        "firmware_update": obj(
+            {
+                "status": text(
+                    "Latest firmware status: Requested, Downloading, Downloaded, Installing, Installed, InstallationFailed, ..."
+                ),
+                "request_id": integer("The update_firmware request it belongs to"),
+                "updated_at": time("When the status last changed"),
+                "location": text("Where the charger downloads the image"),
+                "previous_version": text("Firmware version when the update was requested"),
+                "version": text("Firmware version the charger booted with after the update"),
+                "version_changed": {
+                    "type": "boolean",
+                    "description": "After the reboot: the charger reported a different firmware version",
+                },
+            },
+            ("status", "request_id", "updated_at"),
+            description="The latest update_firmware request and what came of it",
+        ),
+        "reservations": {
+            "type": "array",
+            "description": "Reservations in force",
+            "items": obj(
+                {
+                    "reservation_id": integer("Reservation id (cancel_reservation takes it)"),
+                    "evse": integer("Reserved EVSE (0: any)"),
+                    "id_tag": text("Tag the EVSE is held for"),
+                    "expires_at": time("When the reservation ends"),
+                },
+                ("reservation_id", "evse", "id_tag", "expires_at"),
+            ),
+        },
     },
     ("connected",),
+)
+
+CHARGER_CONFIG = record(
+    "Charger configuration",
+    "The charger's whole configuration (1.6 keys, 2.x device model) as read by the `report` command. Retained.",
+    {
+        "read_at": time("When the charger was read"),
+        "source": text("GetConfiguration (1.6) or GetBaseReport (2.x)"),
+        "entries": {
+            "type": "array",
+            "items": obj(
+                {
+                    "key": text("1.6 key, or 2.x Component/Variable"),
+                    "value": text("The value (absent when the charger does not reveal it)"),
+                    "readonly": {"type": "boolean", "description": "Cannot be set"},
+                    "evse": integer("2.x: EVSE of the component"),
+                    "connector": integer("2.x: connector of the component"),
+                    "component_instance": text("2.x: component instance"),
+                    "instance": text("2.x: variable instance"),
+                    "attribute": text("2.x: Actual, Target, MinSet or MaxSet"),
+                    "data_type": text("2.x: string, decimal, integer, dateTime, boolean, ..."),
+                    "unit": text("2.x: unit of the value"),
+                },
+                ("key",),
+            ),
+            "description": "One entry per key (2.x: per variable attribute)",
+        },
+    },
+    ("read_at", "source", "entries"),
 )
 
 STORAGE_TELEMETRY = record(

@@ -8,6 +8,7 @@ results, and the command payloads, which come straight from the pydantic models 
 from __future__ import annotations
 
 from gateway.api_spec.device_schemas import (
+    CHARGER_CONFIG,
     CHARGER_EVENT,
     CHARGER_STATE,
     CHARGER_TELEMETRY,
@@ -122,6 +123,7 @@ PAYLOAD_SCHEMAS: dict[str, Schema] = {
     "charger-telemetry": CHARGER_TELEMETRY,
     "charger-transaction": CHARGER_TRANSACTION,
     "charger-event": CHARGER_EVENT,
+    "charger-config": CHARGER_CONFIG,
     "storage-state": STORAGE_STATE,
     "storage-telemetry": STORAGE_TELEMETRY,
     "meter-state": METER_STATE,

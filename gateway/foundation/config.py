@@ -29,6 +29,7 @@ __all__ = [
     "OutboxConfig",
     "SiteConfig",
     "TlsConfig",
+    "UploadsConfig",
     "split_broker_address",
 ]
 
@@ -102,6 +103,17 @@ class SiteConfig(Strict):
     """Chargers paused for want of power take over from running ones after this long."""
 
 
+class UploadsConfig(Strict):
+    """Log files chargers upload (`get_logs`), kept under `state_dir/uploads/`."""
+
+    max_bytes: Annotated[int, Field(ge=1024, le=2**31)] = 64 * 1024 * 1024
+    """Largest file accepted; a bigger upload is refused with HTTP 413."""
+    max_files: Annotated[int, Field(ge=1, le=10_000)] = 50
+    """Files kept; the oldest are deleted beyond this."""
+    link_ttl_s: Annotated[float, Field(gt=0, le=7 * 86_400)] = 24 * 3600.0
+    """How long a one-time upload link stays valid."""
+
+
 class HttpConfig(Strict):
     """Health (`GET /healthz`) and metrics (`GET /metrics`); loopback unless scraped from afar."""
 
@@ -109,6 +121,12 @@ class HttpConfig(Strict):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     """0: an ephemeral port (tests); the bound port is logged and kept on the server."""
+    public_url: Annotated[str, Field(pattern=r"^https?://[^/\s]+(/\S*)?$")] | None = None
+    """How chargers reach this server (firmware downloads, log uploads), e.g.
+    `http://192.168.1.10:8080`; default: built from host and port."""
+    files: Path | None = None
+    """Directory of firmware images served read-only at `{public_url}/files/{name}`."""
+    uploads: UploadsConfig = Field(default_factory=lambda: UploadsConfig())
 
 
 class HomeAssistantConfig(Strict):
@@ -198,6 +216,12 @@ class MqttConfig(Strict):
 class AuthorizeConfig(Strict):
     accept_all: bool = False
     tags: list[str] = []
+    """Tags that are always accepted; `P/site/cmd/tags` adds and removes others at run time."""
+    sync_local_list: bool = False
+    """Keep every charger's local authorisation list equal to the site's tags (SendLocalList)."""
+
+
+ProvisionValue = str | int | float | bool
 
 
 class ChargerConfig(Strict):
@@ -225,6 +249,11 @@ class ChargerConfig(Strict):
     (for chargers that ignore pings and would be disconnected for it)."""
     ping_timeout_s: Annotated[float, Field(gt=0)] | None = None
     """Time to wait for a pong before closing; None: `ocpp.ping_timeout_s`."""
+    provision: dict[Annotated[str, Field(min_length=1, max_length=160)], ProvisionValue] = {}
+    """Configuration applied after every boot where the charger's value differs
+    (1.6 keys; 2.x `Component/Variable`)."""
+    boot: Literal["accept", "pending"] = "accept"
+    """`pending`: BootNotification is answered Pending until provisioning is done."""
 
     @field_validator("id")
     @classmethod
@@ -303,6 +332,8 @@ class OcppConfig(Strict):
     compression: bool = False
     """permessage-deflate (RFC 7692) on charger connections. Off: it costs ~60 KB of zlib
     state and CPU per frame per charger; on only for chargers on metered cellular links."""
+    allow_raw_calls: bool = False
+    """Enable the `ocpp` command (any CSMS-to-charger call, schema-checked, logged)."""
 
     @model_validator(mode="after")
     def _unique_ids(self) -> OcppConfig:

@@ -16,6 +16,7 @@ from gateway import __version__
 from gateway.foundation.charger_credentials import credential_warnings
 from gateway.foundation.clock import format_ts
 from gateway.foundation.model import (
+    ChargerConfigReport,
     ChargerEvent,
     ChargerState,
     ChargerTelemetry,
@@ -185,6 +186,7 @@ _KINDS: dict[type, DeviceKind] = {
     ChargerTelemetry: DeviceKind.CHARGER,
     TransactionEvent: DeviceKind.CHARGER,
     ChargerEvent: DeviceKind.CHARGER,
+    ChargerConfigReport: DeviceKind.CHARGER,
     StorageState: DeviceKind.STORAGE,
     StorageTelemetry: DeviceKind.STORAGE,
     MeterState: DeviceKind.METER,

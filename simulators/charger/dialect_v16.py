@@ -29,7 +29,7 @@ class V16Dialect:
             "chargePointModel": self.config.model,
             "chargePointSerialNumber": self.config.serial_number,
             "chargeBoxSerialNumber": self.config.serial_number,
-            "firmwareVersion": self.config.firmware,
+            "firmwareVersion": self.station.firmware_version,
         }
 
     def heartbeat(self) -> tuple[str, dict[str, Any]]:

@@ -37,7 +37,7 @@ class V2Dialect:
                 "model": self.config.model,
                 "vendorName": self.config.vendor,
                 "serialNumber": self.config.serial_number,
-                "firmwareVersion": self.config.firmware,
+                "firmwareVersion": self.station.firmware_version,
             },
             "reason": reason,
         }

@@ -11,20 +11,6 @@ from simulators.charger.link import OcppLink, handles
 
 __all__ = ["V16Link"]
 
-_READ_ONLY: dict[str, str] = {
-    "ChargeProfileMaxStackLevel": "10",
-    "ChargingScheduleAllowedChargingRateUnit": "Current,Power",
-    "ChargingScheduleMaxPeriods": "24",
-    "MaxChargingProfilesInstalled": "20",
-    "SupportedFeatureProfiles": "Core,SmartCharging,RemoteTrigger",
-    "AuthorizeRemoteTxRequests": "false",
-    "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage,SoC",
-}
-
-
-_WRITABLE = frozenset({"HeartbeatInterval", "MeterValueSampleInterval"})
-
-
 class V16Link(OcppLink):
     _call_result = call_result
     _ocpp_version = "1.6"
@@ -122,43 +108,15 @@ class V16Link(OcppLink):
     @handles(Action.get_configuration)
     def on_get_configuration(self, call_unique_id: str, **_: Any) -> Any:
         raw = self.raw_payload(call_unique_id)
-        table = self._configuration()
-        wanted = raw.get("key") or list(table)
-        known = [
-            {"key": k, "readonly": k not in _WRITABLE, "value": table[k]}
-            for k in wanted
-            if k in table
-        ]
-        unknown = [k for k in wanted if k not in table]
+        known, unknown = self.station.settings.get_v16(raw.get("key"))
         return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
 
     @handles(Action.change_configuration)
     def on_change_configuration(self, call_unique_id: str, **_: Any) -> Any:
         raw = self.raw_payload(call_unique_id)
-        key, value = str(raw.get("key")), str(raw.get("value"))
-        if key not in _WRITABLE:
-            known = key in self._configuration()
-            return call_result.ChangeConfiguration(status="Rejected" if known else "NotSupported")
-        try:
-            seconds = float(value)
-        except ValueError:
-            return call_result.ChangeConfiguration(status="Rejected")
-        if seconds <= 0:
-            return call_result.ChangeConfiguration(status="Rejected")
-        if key == "HeartbeatInterval":
-            self.station.heartbeat_interval_s = seconds
-        else:
-            self.station.meter_interval_s = seconds
-        return call_result.ChangeConfiguration(status="Accepted")
+        status = self.station.settings.change_v16(str(raw.get("key")), str(raw.get("value")))
+        return call_result.ChangeConfiguration(status=status)
 
     @handles(Action.data_transfer)
     def on_data_transfer(self, **_: Any) -> Any:
         return call_result.DataTransfer(status="UnknownVendorId")
-
-    def _configuration(self) -> dict[str, str]:
-        return {
-            "HeartbeatInterval": f"{self.station.heartbeat_interval_s:g}",
-            "MeterValueSampleInterval": f"{self.station.meter_interval_s:g}",
-            "NumberOfConnectors": str(len(self.station.evses)),
-            **_READ_ONLY,
-        }

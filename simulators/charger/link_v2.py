@@ -14,15 +14,10 @@ from ocpp.v21.enums import Action as ActionV21
 from ocpp.v201 import call_result as call_result_v201
 from ocpp.v201.enums import Action
 
+from simulators.charger.device_report import report_followup
 from simulators.charger.link import OcppLink, handles
 
 __all__ = ["V21Link", "V201Link"]
-
-_VARIABLES = {
-    ("OCPPCommCtrlr", "HeartbeatInterval"): "heartbeat_interval_s",
-    ("SampledDataCtrlr", "TxUpdatedInterval"): "meter_interval_s",
-    ("AlignedDataCtrlr", "Interval"): "meter_interval_s",
-}
 
 
 class _V2Link(OcppLink):
@@ -103,10 +98,13 @@ class _V2Link(OcppLink):
     def on_reset(self, call_unique_id: str, **_: Any) -> Any:
         raw = self.raw_payload(call_unique_id)
         if raw.get("evseId"):
-            return self._call_result.Reset(status="Rejected")  # per-EVSE reset not supported
-        status, followup = self.station.ops.reset(
-            hard=raw.get("type") == "Immediate", when_idle=raw.get("type") == "OnIdle"
-        )
+            status, followup = self.station.ops.reset_evse(
+                int(raw["evseId"]), hard=raw.get("type") == "Immediate"
+            )
+        else:
+            status, followup = self.station.ops.reset(
+                hard=raw.get("type") == "Immediate", when_idle=raw.get("type") == "OnIdle"
+            )
         self.later(call_unique_id, followup)
         return self._call_result.Reset(status=status)
 
@@ -131,40 +129,24 @@ class _V2Link(OcppLink):
     @handles(Action.get_variables)
     def on_get_variables(self, call_unique_id: str, **_: Any) -> Any:
         raw = self.raw_payload(call_unique_id)
-        results = []
-        for item in raw.get("getVariableData", []):
-            component, variable = item["component"], item["variable"]
-            attribute = _VARIABLES.get((component.get("name"), variable.get("name")))
-            result: dict[str, Any] = {"component": component, "variable": variable}
-            if attribute is None:
-                result["attribute_status"] = "UnknownVariable"
-            else:
-                result["attribute_status"] = "Accepted"
-                result["attribute_value"] = f"{getattr(self.station, attribute):g}"
-            results.append(result)
+        store = self.station.settings
+        results = [store.get_v2(item) for item in raw.get("getVariableData", [])]
         return self._call_result.GetVariables(get_variable_result=results)
 
     @handles(Action.set_variables)
     def on_set_variables(self, call_unique_id: str, **_: Any) -> Any:
         raw = self.raw_payload(call_unique_id)
-        results = []
-        for item in raw.get("setVariableData", []):
-            component, variable = item["component"], item["variable"]
-            attribute = _VARIABLES.get((component.get("name"), variable.get("name")))
-            status = "UnknownVariable"
-            if attribute is not None:
-                try:
-                    value = float(item.get("attributeValue", ""))
-                except ValueError:
-                    value = 0.0
-                status = "Rejected"
-                if value > 0:
-                    setattr(self.station, attribute, value)
-                    status = "Accepted"
-            results.append(
-                {"attribute_status": status, "component": component, "variable": variable}
-            )
+        store = self.station.settings
+        results = [store.set_v2(item) for item in raw.get("setVariableData", [])]
         return self._call_result.SetVariables(set_variable_result=results)
+
+    @handles(Action.get_base_report)
+    def on_get_base_report(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        if raw.get("reportBase") not in ("FullInventory", "ConfigurationInventory"):
+            return self._call_result.GetBaseReport(status="NotSupported")
+        self.later(call_unique_id, report_followup(self.station, int(raw.get("requestId", 0))))
+        return self._call_result.GetBaseReport(status="Accepted")
 
     @handles(Action.data_transfer)
     def on_data_transfer(self, **_: Any) -> Any:

@@ -217,6 +217,22 @@ class CsmsOperations:
 
         return "Accepted", reboot
 
+    def reset_evse(self, evse_id: int, *, hard: bool) -> tuple[str, FollowUp | None]:
+        """2.x B11/B12 with evseId: only that EVSE restarts (its session ends)."""
+        unit = self._evse(evse_id)
+        if unit is None:
+            return "Rejected", None
+        station = self.station
+        reason = StopReason.HARD_RESET if hard else StopReason.SOFT_RESET
+
+        async def restart() -> None:
+            if unit.session is not None:
+                await station.stop_transaction(unit.id, reason)
+            station.log.info("evse_reset", evse=unit.id, hard=hard)
+            station.queue.put(station.dialect.status(unit.id, unit.status))
+
+        return "Accepted", restart
+
     async def reboot(self, hard: bool) -> None:
         """Reset: end sessions, drop the connection, reconnect at once and boot again."""
         reason = StopReason.HARD_RESET if hard else StopReason.SOFT_RESET

@@ -16,6 +16,7 @@ from gateway.foundation.aio import cancel_and_wait
 from gateway.foundation.clock import Clock
 from simulators.charger import metering
 from simulators.charger.config import ChargerConfig, OcppVersion
+from simulators.charger.config_store import ConfigStore
 from simulators.charger.connection import run_connection
 from simulators.charger.dialect import Dialect, StopReason
 from simulators.charger.dialect_v2 import V2Dialect
@@ -68,6 +69,9 @@ class ChargerSim:
             V16Dialect(self) if config.ocpp_version is OcppVersion.V16 else V2Dialect(self)
         )
         self.ops = CsmsOperations(self)
+        self.settings = ConfigStore(self)
+        self.firmware_version = config.firmware
+        """The version this charger boots with (changes after a firmware update)."""
         self.link: OcppLink | None = None
         self.boot_status: str | None = None
         self.boot_accepted = False

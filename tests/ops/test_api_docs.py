@@ -16,6 +16,7 @@ from gateway.foundation.clock import format_ts
 from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
 from gateway.foundation.model import (
     ActiveTransaction,
+    ChargerConfigReport,
     ChargerEvent,
     ChargerId,
     ChargerLimit,
@@ -86,6 +87,51 @@ def full_records() -> list[Record]:
             T0,
             "lease_expired",
             {0: ChargerLimit(0, None, 16.0, None, "controller")},
+            provision={
+                "MeterValueSampleInterval": {
+                    "status": "Accepted",
+                    "value": "60",
+                    "wanted": "10",
+                    "at": format_ts(T0.timestamp()),
+                    "reason": "-",
+                }
+            },
+            firmware_update={
+                "status": "Installed",
+                "request_id": 3,
+                "updated_at": format_ts(T0.timestamp()),
+                "location": "http://gw/files/fw.bin",
+                "previous_version": "1.0",
+                "version": "1.1",
+                "version_changed": True,
+            },
+            reservations=(
+                {
+                    "reservation_id": 5,
+                    "evse": 1,
+                    "id_tag": "04A2B3",
+                    "expires_at": format_ts(T0.timestamp()),
+                },
+            ),
+        ),
+        ChargerConfigReport(
+            cp,
+            T0,
+            (
+                {
+                    "key": "EVSE[main]/Power",
+                    "value": "22000",
+                    "readonly": True,
+                    "evse": 1,
+                    "connector": 1,
+                    "component_instance": "main",
+                    "instance": "AC",
+                    "attribute": "MaxSet",
+                    "data_type": "decimal",
+                    "unit": "W",
+                },
+            ),
+            "GetBaseReport",
         ),
         StorageTelemetry(
             bess, -20000.0, 55.5, 98.0, 700.0, -28.6, 25.0, 50000.0, 50000.0, 50.0, 1e6, 9e5
@@ -269,6 +315,7 @@ def test_asyncapi_document_is_consistent() -> None:
         "gateway-availability",
         "gateway-info",
         "charger-state",
+        "charger-config",
         "storage-state",
         "meter-state",
     }

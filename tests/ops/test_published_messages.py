@@ -111,5 +111,5 @@ async def test_every_published_message_matches_its_schema(
     rejected = everything.json("/storage/bess-1/cmd/mode/result")
     assert rejected and all(r["status"] == "rejected" and r["reason"] for r in rejected)
     retained = {str(m.topic).rsplit("/", 1)[-1] for m in everything.messages if m.retain}
-    assert retained <= {"availability", "info", "state"}
+    assert retained <= {"availability", "info", "state", "config"}
     await asyncio.sleep(0)

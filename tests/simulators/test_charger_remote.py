@@ -212,4 +212,4 @@ async def test_v2_variables(csms: CentralSystem, sims: Any) -> None:
     response = await cp.call(call201.GetVariables(get_variable_data=[interval, unknown]))
     results = response.get_variable_result
     assert results[0]["attribute_value"] == "30"
-    assert results[1]["attribute_status"] == "UnknownVariable"
+    assert results[1]["attribute_status"] == "UnknownComponent"

@@ -12,6 +12,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from gateway.foundation.commands.management import (
+    GetConfigCommand,
+    ReportCommand,
+    SetConfigCommand,
+)
 from gateway.foundation.model.ids import DeviceKind
 
 __all__ = [
@@ -38,6 +43,7 @@ Ttl = Annotated[float, Field(gt=0, le=86_400, description="Seconds until the set
 Evse = Annotated[
     int, Field(ge=0, le=1000, description="EVSE (OCPP 1.6: connector); 0 = whole charger")
 ]
+Connector = Annotated[int, Field(ge=1, le=1000, description="Connector of the EVSE (OCPP 2.x)")]
 Watts = Annotated[float, Field(ge=-10_000_000, le=10_000_000, allow_inf_nan=False)]
 Amps = Annotated[float, Field(ge=-10_000, le=10_000, allow_inf_nan=False)]
 StackLevel = Annotated[int, Field(ge=0, le=1000, description="Charging profile stack level")]
@@ -234,10 +240,19 @@ class StopCommand(_Command):
 class AvailabilityCommand(_Command):
     operative: bool
     evse: Evse | None = None
+    connector: Connector | None = None
+
+    @model_validator(mode="after")
+    def _connector_needs_evse(self) -> AvailabilityCommand:
+        if self.connector is not None and not self.evse:
+            raise ValueError("connector needs evse")
+        return self
 
 
 class ResetCommand(_Command):
     type: Literal["soft", "hard"]
+    evse: Annotated[int, Field(ge=1, le=1000)] | None = None
+    """Reset one EVSE (OCPP 2.x); None: the whole charger."""
 
 
 class UnlockCommand(_Command):
@@ -247,6 +262,13 @@ class UnlockCommand(_Command):
 class TriggerCommand(_Command):
     message: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")]
     evse: Annotated[int, Field(ge=1, le=1000)] | None = None
+    connector: Connector | None = None
+
+    @model_validator(mode="after")
+    def _connector_needs_evse(self) -> TriggerCommand:
+        if self.connector is not None and self.evse is None:
+            raise ValueError("connector needs evse")
+        return self
 
 
 class SetpointCommand(_Command):
@@ -321,6 +343,9 @@ COMMAND_SCHEMAS: dict[tuple[DeviceKind, str], type[BaseModel]] = {
     (DeviceKind.CHARGER, "unlock"): UnlockCommand,
     (DeviceKind.CHARGER, "trigger"): TriggerCommand,
     (DeviceKind.CHARGER, "get_schedule"): GetScheduleCommand,
+    (DeviceKind.CHARGER, "get_config"): GetConfigCommand,
+    (DeviceKind.CHARGER, "set_config"): SetConfigCommand,
+    (DeviceKind.CHARGER, "report"): ReportCommand,
     (DeviceKind.STORAGE, "setpoint"): SetpointCommand,
     (DeviceKind.STORAGE, "mode"): ModeCommand,
     (DeviceKind.SITE, "grid_limit"): GridLimitCommand,

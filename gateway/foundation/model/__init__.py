@@ -3,6 +3,7 @@
 from gateway.foundation.model.commands import CommandRequest, CommandResult, CommandStatus
 from gateway.foundation.model.ids import ChargerId, DeviceId, DeviceKind
 from gateway.foundation.model.records import (
+    ChargerConfigReport,
     ChargerEvent,
     ChargerTelemetry,
     MeterTelemetry,
@@ -30,6 +31,7 @@ Record = (
     ChargerTelemetry
     | TransactionEvent
     | ChargerEvent
+    | ChargerConfigReport
     | StorageTelemetry
     | MeterTelemetry
     | SiteTelemetry
@@ -43,6 +45,7 @@ Record = (
 
 __all__ = [
     "ActiveTransaction",
+    "ChargerConfigReport",
     "ChargerEvent",
     "ChargerId",
     "ChargerLimit",

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from gateway.foundation.model.ids import ChargerId, DeviceId
 
 __all__ = [
+    "ChargerConfigReport",
     "ChargerEvent",
     "ChargerTelemetry",
     "MeterTelemetry",
@@ -98,6 +99,22 @@ class ChargerEvent:
     charger_id: ChargerId
     event: str
     data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerConfigReport:
+    """A charger's whole configuration as read at `read_at` (1.6 keys, 2.x device model).
+
+    Each entry has `key` (1.6 key or 2.x `Component/Variable`), `value` and, where they apply,
+    `readonly`, `evse`, `connector`, `component_instance`, `instance`, `attribute`, `unit`,
+    `data_type`.
+    """
+
+    charger_id: ChargerId
+    read_at: datetime
+    entries: tuple[Mapping[str, Any], ...]
+    source: str
+    """The OCPP message the report came from: GetConfiguration or GetBaseReport."""
 
 
 @dataclass(frozen=True, slots=True)

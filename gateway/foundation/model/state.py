@@ -118,6 +118,12 @@ class ChargerState:
     """Per EVSE, the lowest of the sources' limits: what the charger was told."""
     ev_needs: Mapping[int, EvNeeds] = field(default_factory=dict)
     """Per EVSE: what the EV asked for (2.x NotifyEVChargingNeeds / NotifyEVChargingSchedule)."""
+    provision: Mapping[str, Mapping[str, Any]] | None = None
+    """Outcome per `ocpp.chargers[].provision` key after the latest boot."""
+    firmware_update: Mapping[str, Any] | None = None
+    """The latest `update_firmware` request: status, request_id, updated_at, version check."""
+    reservations: tuple[Mapping[str, Any], ...] = ()
+    """Reservations in force (reservation_id, evse, id_tag, expires_at)."""
 
 
 @dataclass(frozen=True, slots=True)
