@@ -12,11 +12,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from drivers.ocpp.authorization import AuthorizationCommands
 from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
 from drivers.ocpp.config_commands import ConfigCommands
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.limits import LimitCommands
 from drivers.ocpp.profile_limits import ProfileLimits
+from drivers.ocpp.provisioning import BootFollowUp
 from drivers.ocpp.validation import request_validator
 from gateway.foundation.commands.router import CommandHandler, CommandRouter
 from gateway.foundation.commands.schemas import (
@@ -43,6 +45,8 @@ class OcppCommands:
         self.profiles = ProfileLimits(hub)
         self.limits = LimitCommands(hub, self.profiles)
         self.config = ConfigCommands(hub)
+        self.authorization = AuthorizationCommands(hub)
+        hub.boot_follow_up = BootFollowUp(hub, self.config.access, self.authorization)
 
     def register(self, router: CommandRouter) -> None:
         for name, build in (
@@ -57,6 +61,7 @@ class OcppCommands:
         router.register(DeviceKind.CHARGER, "limit", self.limits.limit)
         router.register(DeviceKind.CHARGER, "get_schedule", self.profiles.get_schedule)
         self.config.register(router)
+        self.authorization.register(router)
 
     def _simple(self, build: _Build) -> CommandHandler:
         """A handler: build the call for the charger's version, send it, judge the answer."""
@@ -86,6 +91,9 @@ class OcppCommands:
                 return built
             payload["chargingProfile"], plan = built
             detail = {**detail, "limit": plan.detail()}
+        if action == "RequestStartTransaction" and self._hub.tag_store is not None:
+            # the Central token the charger will present back: only issued ones pass
+            await self._hub.tag_store.remember_issued(args.id_tag, self._hub.clock.time())
         try:
             answer = await call_charger(self._hub, session, action, payload)
         except Refusal as refusal:

@@ -19,6 +19,7 @@ from drivers.ocpp.server import OcppServer
 from drivers.ocpp.session import Session
 from drivers.ocpp.session_v2 import Session2
 from drivers.ocpp.session_v16 import Session16
+from drivers.ocpp.tag_store import TagStore
 from drivers.ocpp.transactions import TransactionStore
 from drivers.ocpp.validation import preload
 from gateway.foundation.charger_credentials import credential_warnings
@@ -39,8 +40,14 @@ class OcppDriver:
     def __init__(self, context: DriverContext) -> None:
         self._context = context
         self.store = TransactionStore(context.state_dir / "transactions.sqlite")
+        self.tag_store = TagStore(context.state_dir / "tags.sqlite")
         self.hub = Hub(
-            context.config.ocpp, context.recorder, self.store, context.clock, context.leases
+            context.config.ocpp,
+            context.recorder,
+            self.store,
+            context.clock,
+            context.leases,
+            self.tag_store,
         )
         self.server = OcppServer(self.hub, self._serve_session)
         self.commands = OcppCommands(self.hub)
@@ -58,8 +65,10 @@ class OcppDriver:
         log.info("ocpp_schemas_loaded", schemas=schemas)
         await self.store.open()
         try:
+            await self.tag_store.open(self.hub.clock.time())
             await self.server.start()
         except BaseException:
+            await self.tag_store.close()
             await self.store.close()
             raise
         self.commands.register(self._context.router)
@@ -85,6 +94,7 @@ class OcppDriver:
         if self._sessions:
             await asyncio.wait(self._sessions, timeout=5)
         await self.store.close()
+        await self.tag_store.close()
 
     async def _serve_session(self, ws: ServerConnection, charger_id: str, version: str) -> None:
         task = asyncio.current_task()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -12,6 +12,7 @@ from drivers.ocpp.core.authorize import TagAuthorizer
 from drivers.ocpp.core.profiles import ChargerRating
 from drivers.ocpp.reports import ReportWaiters
 from drivers.ocpp.state import ChargerBook
+from drivers.ocpp.tag_store import TagStore
 from drivers.ocpp.transactions import TransactionStore
 from gateway.foundation.clock import Clock
 from gateway.foundation.config import ChargerConfig, OcppConfig
@@ -27,6 +28,14 @@ __all__ = ["Hub"]
 log = structlog.get_logger("drivers.ocpp")
 
 
+class BootFollowUp(Protocol):
+    """What runs after each BootNotification (provisioning.py)."""
+
+    def boot_status(self, s: Session) -> str: ...
+
+    async def after_boot(self, s: Session, status: str) -> None: ...
+
+
 @dataclass
 class Hub:
     config: OcppConfig
@@ -34,17 +43,24 @@ class Hub:
     store: TransactionStore
     clock: Clock
     leases: LeaseTable
+    tag_store: TagStore | None = None
+    """The site's tags and issued Central tokens (opened by the driver)."""
     authorizer: TagAuthorizer = field(init=False)
     chargers: dict[str, ChargerConfig] = field(init=False)
     books: dict[str, ChargerBook] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
     reports: ReportWaiters = field(default_factory=ReportWaiters)
+    boot_follow_up: BootFollowUp | None = None
+    """Provisioning, Pending boots and local list sync after each BootNotification."""
     _admitted: dict[str, ChargerConfig] = field(default_factory=dict)
     """Default configs of unknown chargers let in by `allow_unknown_chargers`."""
 
     def __post_init__(self) -> None:
         self.authorizer = TagAuthorizer(
-            self.config.authorize.tags, accept_all=self.config.authorize.accept_all
+            self.config.authorize.tags,
+            accept_all=self.config.authorize.accept_all,
+            site_tags=lambda: self.tag_store.tags if self.tag_store is not None else {},
+            issued=lambda token: self.tag_store is not None and self.tag_store.issued(token),
         )
         self.chargers = {c.id: c for c in self.config.chargers}
 

@@ -107,6 +107,10 @@ class Session:
         """Work a handler asks for once its answer is out (e.g. calls to the charger after
         BootNotification); run as background tasks, never inside the handler."""
         self.background: set[asyncio.Task[None]] = set()
+        self.provisioned = False
+        """`ocpp.chargers[].provision` was applied on this connection (provisioning.py)."""
+        self.boot_lock = asyncio.Lock()
+        """The work after each BootNotification runs one at a time."""
 
     # -- lifecycle ----------------------------------------------------------------------
 

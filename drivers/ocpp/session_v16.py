@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from drivers.ocpp.authorization import decide, id_tag_info
 from drivers.ocpp.core.energy import EnergyReference, correct_energy_scale
 from drivers.ocpp.core.status import evse_state_v16
 from drivers.ocpp.core.timestamps import event_time
@@ -22,6 +23,7 @@ from drivers.ocpp.core.transactions import (
     v16_start_key,
 )
 from drivers.ocpp.profile_limits import drop_tx_limits
+from drivers.ocpp.provisioning import PENDING_RETRY_S
 from drivers.ocpp.session import Handler, Session
 from drivers.ocpp.telemetry import record_meter_values, transaction_event
 from gateway.foundation.model import ChargerEvent, ChargerId
@@ -51,14 +53,22 @@ async def boot_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
 
 
 async def accept_boot(s: Session) -> dict[str, Any]:
-    """Every version: keep the identity across restarts, publish it, accept (no Pending flow)."""
+    """Every version: keep the identity across restarts, publish it, answer Accepted (or
+    Pending until a `boot: pending` charger is provisioned), then the follow-up work."""
     await s.hub.store.save_identity(s.charger_id, s.hub.book(s.charger_id).identity_json())
     s.publish_state()
-    return {
-        "status": "Accepted",
-        "currentTime": s.now_iso(),
-        "interval": s.hub.config.heartbeat_interval_s,
-    }
+    follow_up = s.hub.boot_follow_up
+    status = "Accepted" if follow_up is None else follow_up.boot_status(s)
+    if follow_up is not None:
+
+        async def after() -> None:
+            async with s.boot_lock:
+                await follow_up.after_boot(s, status)
+
+        s.after_reply.append(after)
+    interval = s.hub.config.heartbeat_interval_s if status == "Accepted" else PENDING_RETRY_S
+    s.log.info("boot_answered", status=status)
+    return {"status": status, "currentTime": s.now_iso(), "interval": interval}
 
 
 async def heartbeat(s: Session, p: dict[str, Any]) -> dict[str, Any]:
@@ -76,18 +86,18 @@ async def status_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
 
 
 async def authorize(s: Session, p: dict[str, Any]) -> dict[str, Any]:
-    return {"idTagInfo": {"status": s.hub.authorizer.status(p["idTag"])}}
+    return {"idTagInfo": id_tag_info(decide(s, p["idTag"], None, "Authorize"))}
 
 
 async def start_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     store = s.hub.store
     id_tag: str = p["idTag"]
-    status = s.hub.authorizer.status(id_tag)
+    info = id_tag_info(decide(s, id_tag, None, "StartTransaction"))
     key = v16_start_key(p)
     existing = store.by_start_key(s.charger_id, key)
     if existing is not None:
         s.log.warning("duplicate_start_transaction", transaction_id=existing.transaction_id)
-        return {"transactionId": int(existing.transaction_id), "idTagInfo": {"status": status}}
+        return {"transactionId": int(existing.transaction_id), "idTagInfo": info}
     meter_start = float(p["meterStart"])
     tx = StoredTransaction(
         s.charger_id,
@@ -103,7 +113,7 @@ async def start_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     s.last_energy_wh[tx.evse] = EnergyReference(meter_start, s.now_s(), tx.started_at)
     s.log.info("transaction_started", transaction_id=tx.transaction_id, evse=tx.evse)
     s.publish_state()
-    return {"transactionId": int(tx.transaction_id), "idTagInfo": {"status": status}}
+    return {"transactionId": int(tx.transaction_id), "idTagInfo": info}
 
 
 def _max_power(s: Session) -> float:
@@ -125,7 +135,7 @@ async def stop_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     id_tag = p.get("idTag")
     answer: dict[str, Any] = {}
     if id_tag:
-        answer["idTagInfo"] = {"status": s.hub.authorizer.status(id_tag)}
+        answer["idTagInfo"] = id_tag_info(decide(s, id_tag, None, "StopTransaction"))
     tx = _find(s, tx_id)
     evse = tx.evse if tx is not None else 0
     data = p.get("transactionData")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from drivers.ocpp.authorization import decide, id_token_info
 from drivers.ocpp.core.status import evse_state
 from drivers.ocpp.core.timestamps import event_time
 from drivers.ocpp.core.transactions import Reading, fold_v2_event
@@ -49,8 +50,8 @@ async def status_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
 
 async def authorize(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     token = p["idToken"]
-    status = s.hub.authorizer.token_status(token.get("idToken"), token.get("type"))
-    return {"idTokenInfo": {"status": status}}
+    decision = decide(s, token.get("idToken"), token.get("type"), "Authorize")
+    return {"idTokenInfo": id_token_info(decision)}
 
 
 async def meter_values(s: Session, p: dict[str, Any]) -> dict[str, Any]:
@@ -73,8 +74,8 @@ async def transaction_event_handler(s: Session, p: dict[str, Any]) -> dict[str, 
     id_tag = token.get("idToken")
     answer: dict[str, Any] = {}
     if id_tag is not None:
-        status = s.hub.authorizer.token_status(id_tag, token.get("type"))
-        answer["idTokenInfo"] = {"status": status}
+        decision = decide(s, id_tag, token.get("type"), f"TransactionEvent {p['eventType']}")
+        answer["idTokenInfo"] = id_token_info(decision)
 
     tx = store.get(s.charger_id, tx_id)
     meter_values = p.get("meterValue") or ()

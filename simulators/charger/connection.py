@@ -1,5 +1,5 @@
 """The network side of one charge point: connect, boot, heartbeat, deliver queued messages,
-and reconnect with jittered exponential backoff (one generator: `gateway.backoff`).
+and reconnect with jittered exponential backoff (one generator: `gateway.foundation.backoff`).
 """
 
 from __future__ import annotations
@@ -140,6 +140,7 @@ def _set_clock(station: ChargerSim, current_time: object) -> None:
 async def _boot(station: ChargerSim, link: OcppLink) -> None:
     """BootNotification until Accepted; Pending / Rejected wait the given interval
     (1.6 §4.2, 2.0.1 B02/B03)."""
+    station.boot_accepted = False
     while True:
         action, payload = station.dialect.boot(station.boot_reason)
         try:
@@ -160,7 +161,23 @@ async def _boot(station: ChargerSim, link: OcppLink) -> None:
             station.log.info("boot_accepted", heartbeat_interval_s=station.heartbeat_interval_s)
             return
         station.log.info("boot_not_accepted", status=status, retry_s=interval or _DEFAULT_RETRY_S)
-        await station.clock.sleep(interval or _DEFAULT_RETRY_S)
+        if await _settled_within(station, interval or _DEFAULT_RETRY_S):
+            station.boot_reason = "PowerUp"
+            station.log.info("boot_accepted", trigger="TriggerMessage")
+            return
+
+
+async def _settled_within(station: ChargerSim, seconds: float) -> bool:
+    """Wait out a Pending/Rejected interval; True when a triggered boot was accepted meanwhile
+    (2.0.1 B02.FR.05: the CSMS may end Pending with TriggerMessage BootNotification)."""
+    station.boot_settled.clear()
+    waiter = asyncio.ensure_future(station.boot_settled.wait())
+    sleeper = asyncio.ensure_future(station.clock.sleep(seconds))
+    try:
+        await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await cancel_and_wait([waiter, sleeper])
+    return station.boot_accepted
 
 
 async def _heartbeats(station: ChargerSim, link: OcppLink) -> None:

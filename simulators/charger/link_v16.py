@@ -11,6 +11,7 @@ from simulators.charger.link import OcppLink, handles
 
 __all__ = ["V16Link"]
 
+
 class V16Link(OcppLink):
     _call_result = call_result
     _ocpp_version = "1.6"
@@ -116,6 +117,27 @@ class V16Link(OcppLink):
         raw = self.raw_payload(call_unique_id)
         status = self.station.settings.change_v16(str(raw.get("key")), str(raw.get("value")))
         return call_result.ChangeConfiguration(status=status)
+
+    @handles(Action.send_local_list)
+    def on_send_local_list(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        if not self.station.settings.flag("LocalAuthListEnabled", "LocalAuthListCtrlr"):
+            return call_result.SendLocalList(status="NotSupported")
+        status = self.station.auth.apply(
+            int(raw.get("listVersion", 0)),
+            str(raw.get("updateType")),
+            list(raw.get("localAuthorizationList") or []),
+        )
+        return call_result.SendLocalList(status=status)
+
+    @handles(Action.get_local_list_version)
+    def on_get_local_list_version(self, **_: Any) -> Any:
+        return call_result.GetLocalListVersion(list_version=self.station.auth.version)
+
+    @handles(Action.clear_cache)
+    def on_clear_cache(self, **_: Any) -> Any:
+        self.station.auth.cache.clear()
+        return call_result.ClearCache(status="Accepted")
 
     @handles(Action.data_transfer)
     def on_data_transfer(self, **_: Any) -> Any:

@@ -148,6 +148,29 @@ class _V2Link(OcppLink):
         self.later(call_unique_id, report_followup(self.station, int(raw.get("requestId", 0))))
         return self._call_result.GetBaseReport(status="Accepted")
 
+    @handles(Action.send_local_list)
+    def on_send_local_list(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        if not self.station.settings.flag("LocalAuthListEnabled", "LocalAuthListCtrlr"):
+            return self._call_result.SendLocalList(status="Failed")
+        status = self.station.auth.apply(
+            int(raw.get("versionNumber", 0)),
+            str(raw.get("updateType")),
+            list(raw.get("localAuthorizationList") or []),
+        )
+        return self._call_result.SendLocalList(status=status)
+
+    @handles(Action.get_local_list_version)
+    def on_get_local_list_version(self, **_: Any) -> Any:
+        return self._call_result.GetLocalListVersion(version_number=self.station.auth.version)
+
+    @handles(Action.clear_cache)
+    def on_clear_cache(self, **_: Any) -> Any:
+        if not self.station.settings.flag("AuthorizationCacheEnabled", "AuthCacheCtrlr"):
+            return self._call_result.ClearCache(status="Rejected")
+        self.station.auth.cache.clear()
+        return self._call_result.ClearCache(status="Accepted")
+
     @handles(Action.data_transfer)
     def on_data_transfer(self, **_: Any) -> Any:
         return self._call_result.DataTransfer(status="UnknownVendorId")

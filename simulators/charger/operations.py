@@ -283,7 +283,7 @@ class CsmsOperations:
                 return
             if message == "BootNotification":
                 action, payload = station.dialect.boot("Triggered")
-                await link.request(action, payload)
+                station.boot_answered(await link.request(action, payload))
             elif message == "Heartbeat":
                 await link.request(*station.dialect.heartbeat())
             elif message == "StatusNotification":

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from gateway.foundation.aio import cancel_and_wait
 from gateway.foundation.clock import Clock
 from simulators.charger import metering
+from simulators.charger.auth_lists import AuthLists
 from simulators.charger.config import ChargerConfig, OcppVersion
 from simulators.charger.config_store import ConfigStore
 from simulators.charger.connection import run_connection
@@ -70,11 +71,14 @@ class ChargerSim:
         )
         self.ops = CsmsOperations(self)
         self.settings = ConfigStore(self)
+        self.auth = AuthLists()
         self.firmware_version = config.firmware
         """The version this charger boots with (changes after a firmware update)."""
         self.link: OcppLink | None = None
         self.boot_status: str | None = None
         self.boot_accepted = False
+        self.boot_settled = asyncio.Event()
+        """Set when a BootNotification outside the boot loop (a triggered one) was accepted."""
         self.boot_reason = "PowerUp"
         self.reboot_pending = False
         self.reset_when_idle = False
@@ -199,6 +203,16 @@ class ChargerSim:
         self._booted.clear()
         self.queue.drop_volatile()
 
+    def boot_answered(self, response: dict[str, Any]) -> None:
+        """A triggered BootNotification's answer: Accepted ends a Pending wait at once."""
+        self.boot_status = str(response.get("status"))
+        if self.boot_status == "Accepted" and not self.boot_accepted:
+            interval = float(response.get("interval") or 0)
+            if interval > 0:
+                self.heartbeat_interval_s = interval
+            self.boot_accepted = True
+            self.boot_settled.set()
+
     def booted(self) -> None:
         self._booted.set()
         metering.enqueue_all_statuses(self)
@@ -292,20 +306,32 @@ class ChargerSim:
         self.refresh_power()
 
     async def authorize(self, id_tag: str) -> bool:
-        """Ask the central system; offline, accept (as chargers with LocalAuthorizeOffline do)."""
+        """Local list and cache first when LocalPreAuthorize is on; otherwise ask the central
+        system (remembering its answer in the cache). Offline: what the local list or cache
+        says, and an unknown tag is accepted (LocalAuthorizeOffline, as many chargers do)."""
+        known = self.auth.known(id_tag)
+        settings = self.settings
+        if known == "Accepted" and settings.flag(
+            "LocalPreAuthorize", "AuthCtrlr", "LocalPreAuthorize"
+        ):
+            self.log.info("authorized_locally", id_tag=id_tag)
+            return True
         link = self.link
         if link is None or not self.online:
-            return True
+            return known in (None, "Accepted")
         action, payload = self.dialect.authorize(id_tag)
         try:
             response = await link.request(action, payload)
         except (ConnectionClosed, TimeoutError) as exc:
             self.log.info("authorize_offline", id_tag=id_tag, error=type(exc).__name__)
-            return True
+            return known in (None, "Accepted")
         except CallRejectedError as exc:
             self.log.warning("authorize_refused", id_tag=id_tag, code=exc.code)
             return False
-        return self.dialect.id_accepted(response)
+        accepted = self.dialect.id_accepted(response)
+        if settings.flag("AuthorizationCacheEnabled", "AuthCacheCtrlr"):
+            self.auth.remember(id_tag, "Accepted" if accepted else "Invalid")
+        return accepted
 
     async def start_transaction(
         self,

@@ -160,12 +160,16 @@ async def test_unsupported_request_gets_call_error(
 ) -> None:
     sim, cp = await _booted(csms, sims, version)
     if version is OcppVersion.V16:
-        request: Any = call16.ClearCache()
+        request: Any = call16.InstallCertificate(
+            certificate_type="CentralSystemRootCertificate", certificate="x"
+        )
     else:
-        request = _v2(version).ClearCache()
+        request = _v2(version).InstallCertificate(
+            certificate_type="V2GRootCertificate", certificate="x"
+        )
     with pytest.raises(OcppNotImplemented):
         await cp.call(request, suppress=False)
-    assert sim.received[-1].action == "ClearCache"
+    assert sim.received[-1].action == "InstallCertificate"
     # an action no version knows: NotSupported, sent raw past the library's own checks
     await cp._send('[2, "x-1", "MakeCoffee", {}]')
     await csms.wait_for(

@@ -13,9 +13,12 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from gateway.foundation.commands.management import (
+    ClearCacheCommand,
     GetConfigCommand,
+    LocalListCommand,
     ReportCommand,
     SetConfigCommand,
+    TagsCommand,
 )
 from gateway.foundation.model.ids import DeviceKind
 
@@ -346,10 +349,13 @@ COMMAND_SCHEMAS: dict[tuple[DeviceKind, str], type[BaseModel]] = {
     (DeviceKind.CHARGER, "get_config"): GetConfigCommand,
     (DeviceKind.CHARGER, "set_config"): SetConfigCommand,
     (DeviceKind.CHARGER, "report"): ReportCommand,
+    (DeviceKind.CHARGER, "local_list"): LocalListCommand,
+    (DeviceKind.CHARGER, "clear_cache"): ClearCacheCommand,
     (DeviceKind.STORAGE, "setpoint"): SetpointCommand,
     (DeviceKind.STORAGE, "mode"): ModeCommand,
     (DeviceKind.SITE, "grid_limit"): GridLimitCommand,
     (DeviceKind.SITE, "power_target"): PowerTargetCommand,
     (DeviceKind.SITE, "schedule"): ScheduleCommand,
+    (DeviceKind.SITE, "tags"): TagsCommand,
 }
 """Every command the gateway knows, by (target, name). Documentation is generated from this."""

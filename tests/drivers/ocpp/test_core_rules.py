@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from drivers.ocpp.core.auth import check_basic, check_client_certificate, effective_profile
-from drivers.ocpp.core.authorize import TagAuthorizer
+from drivers.ocpp.core.authorize import Decision, SiteTag, TagAuthorizer
 from drivers.ocpp.core.status import evse_state, evse_state_v16
 from drivers.ocpp.core.timestamps import event_time, parse_timestamp
 from drivers.ocpp.server import charger_id_from_path
@@ -63,10 +63,21 @@ def test_authorization_is_case_insensitive(tag: str | None, status: str) -> None
 
 def test_accept_all_and_token_types() -> None:
     assert TagAuthorizer([], accept_all=True).status("anything") == "Accepted"
-    auth = TagAuthorizer(["A"])
-    assert auth.token_status("x", "NoAuthorization") == "Accepted"
-    assert auth.token_status("x", "ISO14443") == "Invalid"
-    assert auth.token_status("a", "ISO14443") == "Accepted"
+    auth = TagAuthorizer(["A"], issued=lambda token: token == "remote-1")
+    assert auth.decide("x", "NoAuthorization", 0).status == "Accepted"
+    assert auth.decide("x", "ISO14443", 0) == Decision("Invalid", "unknown_tag")
+    assert auth.decide("a", "ISO14443", 0) == Decision("Accepted", "config_tag")
+    assert auth.decide("REMOTE-1", "Central", 0) == Decision("Accepted", "issued_central_token")
+    assert auth.decide("A", "Central", 0) == Decision("Invalid", "central_token_not_issued")
+
+
+def test_site_tags_expire_and_carry_their_group() -> None:
+    site = {"b": SiteTag("B", expires_at=100.0, group="fleet")}
+    auth = TagAuthorizer(["A"], site_tags=lambda: site)
+    assert auth.decide("b", None, 99.0) == Decision("Accepted", "site_tag", 100.0, "fleet")
+    assert auth.decide("B", None, 100.0) == Decision("Expired", "expired", 100.0, "fleet")
+    site.clear()
+    assert auth.decide("B", None, 0).reason == "unknown_tag"
 
 
 def test_status_tables() -> None:
