@@ -26,9 +26,11 @@ from gateway.foundation.metrics import (
     OUTBOX_WITHDRAWN,
 )
 from gateway.foundation.throttled_log import ThrottledLog
+from gateway.foundation.uploads import UploadLinks
 from gateway.gc_tuning import tune_gc_after_startup
 from gateway.homeassistant import DiscoveryPublisher
 from gateway.http import HealthReporter, HttpServer, add_ops_routes
+from gateway.http.files import add_file_routes
 from gateway.mqtt.link import MqttLink
 from gateway.outbox import Outbox
 from gateway.recorder import Recorder
@@ -91,9 +93,20 @@ class Gateway:
         self.started_at = self.clock.time()
         self.health = HealthReporter(self)
         self.http: HttpServer | None = None
+        self.uploads: UploadLinks | None = None
+        """Log uploads from chargers (get_logs), on the HTTP listener."""
         if config.http.enabled:
             self.http = HttpServer(config.http.host, config.http.port)
             add_ops_routes(self.http.app, self.health)
+            uploads = config.http.uploads
+            self.uploads = UploadLinks(
+                config.state_dir / "uploads",
+                max_bytes=uploads.max_bytes,
+                max_files=uploads.max_files,
+                ttl_s=uploads.link_ttl_s,
+                clock=self.clock,
+            )
+            add_file_routes(self.http.app, config.http.files, self.uploads)
         self.discovery: DiscoveryPublisher | None = None
         if config.homeassistant.enabled and self.link is not None:
             self.discovery = DiscoveryPublisher(config, self.topics, self.link, self.recorder.twins)
@@ -106,6 +119,18 @@ class Gateway:
         if limit > 0 and failing_for > limit:
             return f"outbox commits failing for {failing_for:.0f} s: {self.outbox.failing}"
         return None
+
+    def _announce_http(self) -> None:
+        """Where chargers reach this gateway for firmware and log uploads: `http.public_url`,
+        else the bound address (good for chargers on this machine only)."""
+        if self.uploads is None or self.http is None:
+            return
+        self.uploads.base_url = self.config.http.public_url or self.http.url
+        log.info(
+            "charger_http_url",
+            url=self.uploads.base_url,
+            public_url_set=self.config.http.public_url is not None,
+        )
 
     def info(self) -> dict[str, Any]:
         """The retained `gateway/info` payload."""
@@ -133,10 +158,12 @@ class Gateway:
             leases=self.leases,
             clock=self.clock,
             state_dir=self.config.state_dir,
+            uploads=self.uploads,
         )
         try:
             if self.http is not None:
                 await self.http.start()  # bound before READY; port in use -> OSError
+                self._announce_http()
                 self.supervisor.add("http", self.http.run, stop=self.http.stop)
             self.drivers = build_drivers(context)
             for driver in self.drivers:

@@ -15,10 +15,14 @@ from typing import Any
 from drivers.ocpp.authorization import AuthorizationCommands
 from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
 from drivers.ocpp.config_commands import ConfigCommands
+from drivers.ocpp.diagnostics import LogCommands
+from drivers.ocpp.firmware import FirmwareCommands
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.limits import LimitCommands
 from drivers.ocpp.profile_limits import ProfileLimits
 from drivers.ocpp.provisioning import BootFollowUp
+from drivers.ocpp.raw_calls import RawCalls
+from drivers.ocpp.reservations import ReservationCommands
 from drivers.ocpp.validation import request_validator
 from gateway.foundation.commands.router import CommandHandler, CommandRouter
 from gateway.foundation.commands.schemas import (
@@ -30,6 +34,7 @@ from gateway.foundation.commands.schemas import (
     UnlockCommand,
 )
 from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
+from gateway.foundation.uploads import UploadLinks
 
 __all__ = ["OcppCommands"]
 
@@ -39,13 +44,17 @@ _Build = Callable[[str, Any], _Call]
 
 
 class OcppCommands:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, uploads: UploadLinks | None = None) -> None:
         self._hub = hub
         self._remote_start_ids = itertools.count(int(time.time()) % 1_000_000_000)
         self.profiles = ProfileLimits(hub)
         self.limits = LimitCommands(hub, self.profiles)
         self.config = ConfigCommands(hub)
         self.authorization = AuthorizationCommands(hub)
+        self.firmware = FirmwareCommands(hub)
+        self.logs = LogCommands(hub, uploads)
+        self.reservations = ReservationCommands(hub)
+        self.raw = RawCalls(hub)
         hub.boot_follow_up = BootFollowUp(hub, self.config.access, self.authorization)
 
     def register(self, router: CommandRouter) -> None:
@@ -62,6 +71,8 @@ class OcppCommands:
         router.register(DeviceKind.CHARGER, "get_schedule", self.profiles.get_schedule)
         self.config.register(router)
         self.authorization.register(router)
+        for part in (self.firmware, self.logs, self.reservations, self.raw):
+            part.register(router)
 
     def _simple(self, build: _Build) -> CommandHandler:
         """A handler: build the call for the charger's version, send it, judge the answer."""

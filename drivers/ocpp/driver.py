@@ -50,7 +50,7 @@ class OcppDriver:
             self.tag_store,
         )
         self.server = OcppServer(self.hub, self._serve_session)
-        self.commands = OcppCommands(self.hub)
+        self.commands = OcppCommands(self.hub, context.uploads)
         self._stopping = asyncio.Event()
         self._sessions: set[asyncio.Task[None]] = set()
         self._closing: set[asyncio.Task[None]] = set()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import itertools
+import time
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -50,6 +52,11 @@ class Hub:
     books: dict[str, ChargerBook] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
     reports: ReportWaiters = field(default_factory=ReportWaiters)
+    request_ids: Iterator[int] = field(
+        default_factory=lambda: itertools.count(int(time.time()) % 1_000_000_000)
+    )
+    """Ids of the requests the gateway makes (update_firmware, get_logs): one series, so a
+    request id names one request."""
     boot_follow_up: BootFollowUp | None = None
     """Provisioning, Pending boots and local list sync after each BootNotification."""
     _admitted: dict[str, ChargerConfig] = field(default_factory=dict)

@@ -22,8 +22,11 @@ from drivers.ocpp.core.transactions import (
     note_export,
     v16_start_key,
 )
+from drivers.ocpp.diagnostics import log_status
+from drivers.ocpp.firmware import firmware_booted, firmware_status
 from drivers.ocpp.profile_limits import drop_tx_limits
 from drivers.ocpp.provisioning import PENDING_RETRY_S
+from drivers.ocpp.reservations import reservation_ended
 from drivers.ocpp.session import Handler, Session
 from drivers.ocpp.telemetry import record_meter_values, transaction_event
 from gateway.foundation.model import ChargerEvent, ChargerId
@@ -49,6 +52,7 @@ async def boot_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     book.firmware = p.get("firmwareVersion")
     book.serial = p.get("chargePointSerialNumber") or p.get("chargeBoxSerialNumber")
     s.log.info("charger_booted", vendor=book.vendor, model=book.model, firmware=book.firmware)
+    firmware_booted(s)
     return await accept_boot(s)
 
 
@@ -110,6 +114,8 @@ async def start_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
         start_key=key,
     )
     await asyncio.gather(store.save(tx), s.hub.recorder.record(transaction_event("started", tx)))
+    if p.get("reservationId") is not None:
+        reservation_ended(s.hub, s.charger_id, p["reservationId"], "Used")
     s.last_energy_wh[tx.evse] = EnergyReference(meter_start, s.now_s(), tx.started_at)
     s.log.info("transaction_started", transaction_id=tx.transaction_id, evse=tx.evse)
     s.publish_state()
@@ -228,9 +234,9 @@ class Session16(Session):
         "StopTransaction": stop_transaction,
         "MeterValues": meter_values,
         "DataTransfer": data_transfer,
-        "FirmwareStatusNotification": event("firmware_status"),
-        "DiagnosticsStatusNotification": event("diagnostics_status"),
+        "FirmwareStatusNotification": firmware_status,
+        "DiagnosticsStatusNotification": log_status("diagnostics_status"),
         "SecurityEventNotification": event("security_event"),
-        "SignedFirmwareStatusNotification": event("firmware_status"),
-        "LogStatusNotification": event("log_status"),
+        "SignedFirmwareStatusNotification": firmware_status,
+        "LogStatusNotification": log_status("log_status"),
     }

@@ -15,8 +15,11 @@ from drivers.ocpp.authorization import decide, id_token_info
 from drivers.ocpp.core.status import evse_state
 from drivers.ocpp.core.timestamps import event_time
 from drivers.ocpp.core.transactions import Reading, fold_v2_event
+from drivers.ocpp.diagnostics import log_status
 from drivers.ocpp.ev_needs import notify_ev_charging_needs, notify_ev_charging_schedule
+from drivers.ocpp.firmware import firmware_booted, firmware_status
 from drivers.ocpp.profile_limits import drop_tx_limits
+from drivers.ocpp.reservations import reservation_ended, reservation_status_update
 from drivers.ocpp.session import Session
 from drivers.ocpp.session_v16 import accept_boot, data_transfer, event, heartbeat
 from drivers.ocpp.telemetry import record_meter_values, transaction_event
@@ -33,6 +36,7 @@ async def boot_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     book.firmware = station.get("firmwareVersion")
     book.serial = station.get("serialNumber")
     s.log.info("charger_booted", vendor=book.vendor, model=book.model, reason=p.get("reason"))
+    firmware_booted(s)
     return await accept_boot(s)
 
 
@@ -77,6 +81,8 @@ async def transaction_event_handler(s: Session, p: dict[str, Any]) -> dict[str, 
         decision = decide(s, id_tag, token.get("type"), f"TransactionEvent {p['eventType']}")
         answer["idTokenInfo"] = id_token_info(decision)
 
+    if p.get("reservationId") is not None:
+        reservation_ended(s.hub, s.charger_id, p["reservationId"], "Used")
     tx = store.get(s.charger_id, tx_id)
     meter_values = p.get("meterValue") or ()
     if tx is not None and tx.ended:
@@ -137,10 +143,11 @@ class Session2(Session):
         "TransactionEvent": transaction_event_handler,
         "MeterValues": meter_values,
         "DataTransfer": data_transfer,
-        "FirmwareStatusNotification": event("firmware_status"),
+        "FirmwareStatusNotification": firmware_status,
+        "ReservationStatusUpdate": reservation_status_update,
         "SecurityEventNotification": event("security_event"),
         "NotifyEvent": event("notify_event"),
-        "LogStatusNotification": event("log_status"),
+        "LogStatusNotification": log_status("log_status"),
         "NotifyReport": notify_report,
         "NotifyMonitoringReport": event("notify_monitoring_report"),
         "NotifyChargingLimit": event("notify_charging_limit"),

@@ -56,6 +56,8 @@ class ChargerBook:
     """The latest update_firmware request and its status (firmware.py)."""
     reservations: dict[int, dict[str, Any]] = field(default_factory=dict)
     """Reservations in force by id (reservations.py)."""
+    log_request: int | None = None
+    """The latest get_logs request (1.6 DiagnosticsStatusNotification carries no id)."""
 
     def identity_json(self) -> str:
         return json.dumps(

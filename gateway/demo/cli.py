@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from gateway.demo.broker import PrivateMosquitto, broker_reachable, mosquitto_binary
-from gateway.demo.site import DemoSite
+from gateway.demo.site import DEMO_FIRMWARE, DemoSite
 from gateway.demo.view import LiveView, TopicTap
 from gateway.foundation.logs import configure_logging
 
@@ -88,6 +88,12 @@ async def run_demo(args: argparse.Namespace) -> int:
     tasks: list[asyncio.Task[None]] = []
     try:
         gateway = await site.start()
+        if gateway.http is not None:
+            print(
+                f"  firmware:  {gateway.http.url}/files/{DEMO_FIRMWARE} (update_firmware);"
+                f" log uploads land in {state_dir / 'uploads'}",
+                file=sys.stderr,
+            )
         serve = asyncio.create_task(gateway.serve(install_signal_handlers=True), name="gateway")
         tasks.append(asyncio.create_task(site.drive(), name="demo-driver"))
         if ui:

@@ -30,6 +30,8 @@ __all__ = ["DemoSite", "demo_config"]
 log = structlog.get_logger("gateway.demo")
 
 IMPORT_LIMIT_W = 60_000.0
+DEMO_FIRMWARE = "demopile-1.1.0.bin"
+"""A firmware image the demo's gateway serves (`http.files`), for `update_firmware`."""
 TAGS = ("04A2B3C4D5E6F7", "DEMO-TAG-2", "DEMO-TAG-3", "DEMO-TAG-4")
 
 
@@ -53,7 +55,7 @@ def demo_config(
                 "controller_interval_s": 2.0,
             },
             "state_dir": str(state_dir),
-            "http": {"host": "127.0.0.1", "port": 0},
+            "http": {"host": "127.0.0.1", "port": 0, "files": str(state_dir / "firmware")},
             "mqtt": {
                 "enabled": mqtt_port > 0,
                 "host": mqtt_host or "127.0.0.1",
@@ -125,6 +127,9 @@ class DemoSite:
             ocpp_port=ocpp_port, chargers=self.charger_ids,
             battery_port=self.battery.port, meter_port=self.meter.port,
         )  # fmt: skip
+        firmware = self.state_dir / "firmware"
+        firmware.mkdir(parents=True, exist_ok=True)
+        (firmware / DEMO_FIRMWARE).write_bytes(b"version=1.1.0\n" + bytes(64 * 1024))
         self.gateway = Gateway(config)
         await self.gateway.start()
         self.fleet = ChargerFleet(

@@ -11,6 +11,7 @@ from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.config import Config
 from gateway.foundation.leases import LeaseTable
 from gateway.foundation.recording import RecordSink
+from gateway.foundation.uploads import UploadLinks
 
 __all__ = ["Driver", "DriverContext"]
 
@@ -23,6 +24,8 @@ class DriverContext:
     leases: LeaseTable
     clock: Clock
     state_dir: Path
+    uploads: UploadLinks | None = None
+    """One-time upload links on the gateway's HTTP server (None without one)."""
 
 
 class Driver(Protocol):

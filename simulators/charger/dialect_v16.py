@@ -65,6 +65,8 @@ class V16Dialect:
             "meterStart": round(session.meter_start_wh),
             "timestamp": self.station.timestamp(session.started_at),
         }
+        if session.reservation_id is not None:
+            payload["reservationId"] = session.reservation_id
 
         def on_response(response: dict[str, Any]) -> None:
             session.transaction_id = str(response.get("transactionId", 0))

@@ -108,6 +108,8 @@ class V2Dialect:
             payload["meterValue"] = self._meter(evse, context)
         if event_type == "Started":
             payload["numberOfPhasesUsed"] = evse.phases
+            if session.reservation_id is not None:
+                payload["reservationId"] = session.reservation_id
         return OutgoingMessage(
             "TransactionEvent",
             lambda: payload,

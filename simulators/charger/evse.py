@@ -60,6 +60,7 @@ class Session:
     seq_no: int = 0
     remote_start_id: int | None = None
     id_token_type: str = "ISO14443"
+    reservation_id: int | None = None  # the reservation this session used
     stop_at: float | None = None  # scenario: end the session at this simulated time
     until_soc_pct: float | None = None  # scenario: end the session at this SoC
     unplug_on_stop: bool = False
@@ -93,6 +94,7 @@ class Evse:
     session: Session | None = None
     reported_state: ChargingState | None = None
     finishing: bool = False  # 1.6 "Finishing": session over, cable still in
+    reserved: bool = False  # held by a reservation (reservations.py)
 
     @property
     def plugged(self) -> bool:
@@ -170,4 +172,6 @@ class Evse:
             return EvseStatus.UNAVAILABLE
         if self.plugged:
             return EvseStatus.FINISHING if self.finishing else EvseStatus.PREPARING
+        if self.reserved:
+            return EvseStatus.RESERVED
         return EvseStatus.AVAILABLE

@@ -7,7 +7,10 @@ from typing import Any, ClassVar
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
+from simulators.charger.diagnostics import get_log, log_file_name, start_upload
+from simulators.charger.firmware import start_update
 from simulators.charger.link import OcppLink, handles
+from simulators.charger.simclock import parse_timestamp
 
 __all__ = ["V16Link"]
 
@@ -138,6 +141,52 @@ class V16Link(OcppLink):
     def on_clear_cache(self, **_: Any) -> Any:
         self.station.auth.cache.clear()
         return call_result.ClearCache(status="Accepted")
+
+    @handles(Action.update_firmware)
+    def on_update_firmware(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        self.later(call_unique_id, start_update(self.station, raw, signed_request=False))
+        return call_result.UpdateFirmware()
+
+    @handles(Action.signed_update_firmware)
+    def on_signed_update_firmware(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        self.later(call_unique_id, start_update(self.station, raw, signed_request=True))
+        return call_result.SignedUpdateFirmware(status="Accepted")
+
+    @handles(Action.get_diagnostics)
+    def on_get_diagnostics(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        name = log_file_name(self.station, "diagnostics")
+        self.later(
+            call_unique_id,
+            start_upload(self.station, str(raw.get("location")), name, "diagnostics", None),
+        )
+        return call_result.GetDiagnostics(file_name=name)
+
+    @handles(Action.get_log)
+    def on_get_log(self, call_unique_id: str, **_: Any) -> Any:
+        name, upload = get_log(self.station, self.raw_payload(call_unique_id))
+        self.later(call_unique_id, upload)
+        return call_result.GetLog(status="Accepted", filename=name)
+
+    @handles(Action.reserve_now)
+    def on_reserve_now(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        status = self.station.reservations.reserve(
+            int(raw["reservationId"]),
+            int(raw.get("connectorId", 0)),
+            str(raw.get("idTag")),
+            raw.get("parentIdTag"),
+            parse_timestamp(str(raw.get("expiryDate"))),
+        )
+        return call_result.ReserveNow(status=status)
+
+    @handles(Action.cancel_reservation)
+    def on_cancel_reservation(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        ok = self.station.reservations.cancel(int(raw["reservationId"]))
+        return call_result.CancelReservation(status="Accepted" if ok else "Rejected")
 
     @handles(Action.data_transfer)
     def on_data_transfer(self, **_: Any) -> Any:

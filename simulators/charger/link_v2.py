@@ -15,7 +15,10 @@ from ocpp.v201 import call_result as call_result_v201
 from ocpp.v201.enums import Action
 
 from simulators.charger.device_report import report_followup
+from simulators.charger.diagnostics import get_log
+from simulators.charger.firmware import start_update
 from simulators.charger.link import OcppLink, handles
+from simulators.charger.simclock import parse_timestamp
 
 __all__ = ["V21Link", "V201Link"]
 
@@ -170,6 +173,37 @@ class _V2Link(OcppLink):
             return self._call_result.ClearCache(status="Rejected")
         self.station.auth.cache.clear()
         return self._call_result.ClearCache(status="Accepted")
+
+    @handles(Action.update_firmware)
+    def on_update_firmware(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        self.later(call_unique_id, start_update(self.station, raw, signed_request=True))
+        return self._call_result.UpdateFirmware(status="Accepted")
+
+    @handles(Action.get_log)
+    def on_get_log(self, call_unique_id: str, **_: Any) -> Any:
+        name, upload = get_log(self.station, self.raw_payload(call_unique_id))
+        self.later(call_unique_id, upload)
+        return self._call_result.GetLog(status="Accepted", filename=name)
+
+    @handles(Action.reserve_now)
+    def on_reserve_now(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        group = raw.get("groupIdToken") or {}
+        status = self.station.reservations.reserve(
+            int(raw["id"]),
+            int(raw.get("evseId", 0)),
+            str((raw.get("idToken") or {}).get("idToken")),
+            group.get("idToken"),
+            parse_timestamp(str(raw.get("expiryDateTime"))),
+        )
+        return self._call_result.ReserveNow(status=status)
+
+    @handles(Action.cancel_reservation)
+    def on_cancel_reservation(self, call_unique_id: str, **_: Any) -> Any:
+        raw = self.raw_payload(call_unique_id)
+        ok = self.station.reservations.cancel(int(raw["reservationId"]))
+        return self._call_result.CancelReservation(status="Accepted" if ok else "Rejected")
 
     @handles(Action.data_transfer)
     def on_data_transfer(self, **_: Any) -> Any:

@@ -233,7 +233,7 @@ class CsmsOperations:
 
         return "Accepted", restart
 
-    async def reboot(self, hard: bool) -> None:
+    async def reboot(self, hard: bool, boot_reason: str = "RemoteReset") -> None:
         """Reset: end sessions, drop the connection, reconnect at once and boot again."""
         reason = StopReason.HARD_RESET if hard else StopReason.SOFT_RESET
         for evse in self.station.evses.values():
@@ -241,7 +241,7 @@ class CsmsOperations:
                 await self.station.stop_transaction(evse.id, reason)
         self.station.log.info("rebooting", hard=hard)
         self.station.boot_accepted = False
-        self.station.boot_reason = "RemoteReset"
+        self.station.boot_reason = boot_reason
         self.station.reboot_pending = True
         link = self.station.link
         if link is not None:

@@ -29,6 +29,7 @@ from simulators.charger.link import OcppLink
 from simulators.charger.operations import CsmsOperations
 from simulators.charger.profiles import ProfileStore
 from simulators.charger.recorder import CallRejectedError, ReceivedCall, Recorder, SentCall
+from simulators.charger.reservations import Reservations
 from simulators.charger.schedule import station_limit
 from simulators.charger.simclock import SimClock, TimestampStyle, format_timestamp
 from simulators.charger.txqueue import OutgoingMessage, TxQueue
@@ -72,6 +73,9 @@ class ChargerSim:
         self.ops = CsmsOperations(self)
         self.settings = ConfigStore(self)
         self.auth = AuthLists()
+        self.reservations = Reservations(self)
+        self.after_boot: list[OutgoingMessage] = []
+        """Messages to send once the next boot is accepted (a firmware update's Installed)."""
         self.firmware_version = config.firmware
         """The version this charger boots with (changes after a firmware update)."""
         self.link: OcppLink | None = None
@@ -215,6 +219,9 @@ class ChargerSim:
 
     def booted(self) -> None:
         self._booted.set()
+        for message in self.after_boot:
+            self.queue.put(message)
+        self.after_boot.clear()
         metering.enqueue_all_statuses(self)
 
     def timestamp(self, epoch_s: float | None = None) -> str:
@@ -349,6 +356,10 @@ class ChargerSim:
         if not unit.operative:
             self.log.info("start_refused_unavailable", evse=evse)
             return None
+        allowed, reservation_id = self.reservations.claim(evse, id_tag)
+        if not allowed:
+            self.log.info("start_refused_reserved", evse=evse, id_tag=id_tag)
+            return None
         if authorize and not await self.authorize(id_tag):
             self.log.info("authorization_rejected", evse=evse, id_tag=id_tag)
             return None
@@ -361,6 +372,7 @@ class ChargerSim:
             meter_start_wh=unit.energy_import_wh,
             remote_start_id=remote_start_id,
             id_token_type=id_token_type,
+            reservation_id=reservation_id,
         )
         unit.session = session
         unit.reported_state = None

@@ -13,12 +13,17 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from gateway.foundation.commands.management import (
+    CancelReservationCommand,
     ClearCacheCommand,
     GetConfigCommand,
+    GetLogsCommand,
     LocalListCommand,
+    RawOcppCommand,
     ReportCommand,
+    ReserveCommand,
     SetConfigCommand,
     TagsCommand,
+    UpdateFirmwareCommand,
 )
 from gateway.foundation.model.ids import DeviceKind
 
@@ -351,6 +356,11 @@ COMMAND_SCHEMAS: dict[tuple[DeviceKind, str], type[BaseModel]] = {
     (DeviceKind.CHARGER, "report"): ReportCommand,
     (DeviceKind.CHARGER, "local_list"): LocalListCommand,
     (DeviceKind.CHARGER, "clear_cache"): ClearCacheCommand,
+    (DeviceKind.CHARGER, "update_firmware"): UpdateFirmwareCommand,
+    (DeviceKind.CHARGER, "get_logs"): GetLogsCommand,
+    (DeviceKind.CHARGER, "reserve"): ReserveCommand,
+    (DeviceKind.CHARGER, "cancel_reservation"): CancelReservationCommand,
+    (DeviceKind.CHARGER, "ocpp"): RawOcppCommand,
     (DeviceKind.STORAGE, "setpoint"): SetpointCommand,
     (DeviceKind.STORAGE, "mode"): ModeCommand,
     (DeviceKind.SITE, "grid_limit"): GridLimitCommand,
