@@ -57,8 +57,10 @@ def start_upload(
     def status(value: str) -> OutgoingMessage:
         if v16_diagnostics:
             payload: dict[str, Any] = {"status": value}
+            station.activity["diagnostics"] = ("DiagnosticsStatusNotification", payload)
             return OutgoingMessage("DiagnosticsStatusNotification", lambda: payload)
         payload = {"status": value, "requestId": request_id}
+        station.activity["log"] = ("LogStatusNotification", payload)
         return OutgoingMessage("LogStatusNotification", lambda: payload)
 
     async def run() -> None:

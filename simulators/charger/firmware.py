@@ -68,6 +68,7 @@ def _status_message(station: ChargerSim, job: FirmwareJob, status: str) -> Outgo
         payload["requestId"] = job.request_id
         if v16:
             action = "SignedFirmwareStatusNotification"
+    station.activity["firmware"] = (action, payload)
     return OutgoingMessage(action, lambda: payload, transactional=True)
 
 

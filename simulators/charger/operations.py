@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from simulators.charger.activity import STATUS_TRIGGERS, activity_status
 from simulators.charger.composite import composite_schedule
 from simulators.charger.config import OcppVersion
 from simulators.charger.dialect import StopReason
@@ -34,7 +35,7 @@ class CompositeAnswer:
 
 TRIGGERABLE = frozenset(
     {"BootNotification", "Heartbeat", "StatusNotification", "MeterValues", "TransactionEvent"}
-)
+) | frozenset(STATUS_TRIGGERS)
 
 
 class CsmsOperations:
@@ -284,6 +285,8 @@ class CsmsOperations:
             if message == "BootNotification":
                 action, payload = station.dialect.boot("Triggered")
                 station.boot_answered(await link.request(action, payload))
+            elif message in STATUS_TRIGGERS:
+                await link.request(*activity_status(station, message))
             elif message == "Heartbeat":
                 await link.request(*station.dialect.heartbeat())
             elif message == "StatusNotification":

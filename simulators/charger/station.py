@@ -74,6 +74,8 @@ class ChargerSim:
         self.settings = ConfigStore(self)
         self.auth = AuthLists()
         self.reservations = Reservations(self)
+        self.activity: dict[str, tuple[str, dict[str, Any]]] = {}
+        """The latest firmware / diagnostics / log status sent (for TriggerMessage)."""
         self.after_boot: list[OutgoingMessage] = []
         """Messages to send once the next boot is accepted (a firmware update's Installed)."""
         self.firmware_version = config.firmware

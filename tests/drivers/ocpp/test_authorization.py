@@ -124,6 +124,12 @@ async def test_local_list_and_cache_on_the_simulator(site: Site, version: str) -
         result = await site.command(cid, "clear_cache")
         assert result.status is CommandStatus.ACCEPTED and sim.auth.cache == {}
 
+        if version != "1.6":  # 2.x: a disabled cache refuses ClearCache
+            await site.command(cid, "set_config", key="AuthCacheCtrlr/Enabled", value=False)
+            refused = await site.command(cid, "clear_cache")
+            assert refused.status is CommandStatus.REJECTED
+            assert refused.detail["charger_status"] == "Rejected"
+
         key = "LocalAuthListEnabled" if version == "1.6" else "LocalAuthListCtrlr/Enabled"
         await site.command(cid, "set_config", key=key, value=False)
         result = await site.command(cid, "local_list", version=7)

@@ -232,3 +232,21 @@ async def test_signed_update(
             for e in gw.events("firmware_status")
         )
         assert sim.firmware_version == "2.0.0"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_triggered_status_notifications(
+    make_config: Callable[..., Config], tmp_path: Path, version: str
+) -> None:
+    cid = CHARGER[version]
+    log_message = "DiagnosticsStatusNotification" if version == "1.6" else "LogStatusNotification"
+    log_event = "diagnostics_status" if version == "1.6" else "log_status"
+    async with site(make_config, tmp_path) as gw, simulated(gw.ocpp_port, version):
+        for message, event in (
+            ("FirmwareStatusNotification", "firmware_status"),
+            (log_message, log_event),
+        ):
+            result = await gw.command(cid, "trigger", message=message)
+            assert result.status is CommandStatus.ACCEPTED, result
+            (idle,) = await gw.until(lambda event=event: gw.events(event))
+            assert idle.data["status"] == "Idle"
