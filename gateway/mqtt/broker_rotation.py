@@ -85,6 +85,11 @@ class BrokerRotation:
             return 0.0
         return next(self._delays)
 
+    @property
+    def fallbacks(self) -> int:
+        """How many brokers have been moved to 3.1.1 so far."""
+        return len(self._fell_back)
+
     def refused_protocol(self) -> bool:
         """The current broker refused MQTT 5. True: ask it again at once in 3.1.1."""
         if self._protocol != "auto" or self._index in self._fell_back:

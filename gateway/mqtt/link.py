@@ -136,7 +136,10 @@ class MqttLink:
                     return  # a session only ends without error when we are stopping
             except aiomqtt.MqttError as exc:
                 if not established and _refuses_protocol(exc) and rotation.refused_protocol():
-                    log.warning(
+                    # A warning the first time; the other nodes of the same cluster say the
+                    # same, which is no news.
+                    emit = log.info if rotation.fallbacks > 1 else log.warning
+                    emit(
                         "mqtt_protocol_fallback",
                         broker=broker.address,
                         reason=str(exc),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -137,8 +138,11 @@ class ControlCentre:
                 session["properties"] = props
             try:
                 async with aiomqtt.Client(
-                    host, port, identifier=self.client_id, timeout=10, **session, **self._auth
-                ) as client:
+                    host, port, identifier=self.client_id, timeout=10,
+                    # Nagle off: a command is one small packet that should leave at once.
+                    socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+                    **session, **self._auth,
+                ) as client:  # fmt: skip
                     if self.broker is not None and self.broker != (host, port):
                         self.failovers += 1
                     self.broker = (host, port)
