@@ -184,11 +184,13 @@ class MqttLink:
                 listener(client is not None)
 
     async def _session(self, client: aiomqtt.Client) -> None:
+        # Subscribe before saying `online`: a control centre that sees `online` (or `info`)
+        # may command at once, and a command published before the subscription is lost.
+        for topic_filter in (*self._topics.command_filters, *(f for f, _ in self._extra)):
+            await client.subscribe(topic_filter, qos=1)
         await client.publish(self._topics.availability, b"online", qos=1, retain=True)
         info = json.dumps(self._info(), separators=(",", ":")).encode()
         await client.publish(self._topics.info, info, qos=1, retain=True)
-        for topic_filter in (*self._topics.command_filters, *(f for f, _ in self._extra)):
-            await client.subscribe(topic_filter, qos=1)
         try:
             async with asyncio.TaskGroup() as group:
                 deliver = group.create_task(self._deliver(client), name="mqtt-deliver")
