@@ -38,6 +38,7 @@ from gateway.sdnotify import SystemdNotifier
 from gateway.site import SiteController
 from gateway.supervisor import Supervisor
 from gateway.topics import Topics
+from gateway.web import WebPage
 
 __all__ = ["Gateway"]
 
@@ -93,6 +94,7 @@ class Gateway:
         self.started_at = self.clock.time()
         self.health = HealthReporter(self)
         self.http: HttpServer | None = None
+        self.web: WebPage | None = None
         self.uploads: UploadLinks | None = None
         """Log uploads from chargers (get_logs), on the HTTP listener."""
         if config.http.enabled:
@@ -107,6 +109,16 @@ class Gateway:
                 clock=self.clock,
             )
             add_file_routes(self.http.app, config.http.files, self.uploads)
+            if config.http.ui:
+                self.web = WebPage(
+                    config,
+                    topics=self.topics,
+                    clock=self.clock,
+                    recorder=self.recorder,
+                    router=self.router,
+                    health=self.health,
+                )
+                self.web.mount(self.http.app)
         self.discovery: DiscoveryPublisher | None = None
         if config.homeassistant.enabled and self.link is not None:
             self.discovery = DiscoveryPublisher(config, self.topics, self.link, self.recorder.twins)

@@ -25,6 +25,7 @@ from gateway.foundation.config import Config
 from gateway.foundation.errors import StateFileDamaged
 from gateway.foundation.logs import configure_logging
 from gateway.status import run_status
+from gateway.web.hash_cli import run_hash_password
 
 __all__ = ["LAZY_COMMANDS", "SIMULATORS", "LazyCommand", "main"]
 
@@ -96,6 +97,11 @@ def _parser(words: Sequence[str]) -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file (exit 1 on any problem)")
     check.add_argument("file", type=Path)
     check.set_defaults(handler=_cmd_check_config)
+
+    hashpw = sub.add_parser(
+        "hash-password", help="hash a password for http.users (reads it from the terminal or stdin)"
+    )
+    hashpw.set_defaults(handler=_cmd_hash_password)
 
     status = sub.add_parser("status", help="devices, connections, last values, outbox (on site)")
     status.add_argument(
@@ -203,6 +209,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"pilebridge: cannot start: {exc}", file=sys.stderr)
         return 3
+
+
+def _cmd_hash_password(args: argparse.Namespace) -> int:
+    return run_hash_password()
 
 
 def _cmd_status(args: argparse.Namespace) -> int:

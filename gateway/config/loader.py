@@ -137,7 +137,13 @@ def _explain(err: Any, raw: Any) -> ConfigProblem:
     message = err["msg"]
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
-    if "input" in err and kind not in ("missing",) and not isinstance(err["input"], dict | list):
+    secret = any(word in path.lower() for word in ("password", "secret"))  # never echo these
+    if (
+        "input" in err
+        and kind not in ("missing",)
+        and not secret
+        and not isinstance(err["input"], dict | list)
+    ):
         message = f"{message} (got {err['input']!r})"
     return ConfigProblem(path, message)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -35,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-ui", action="store_true", help="no live view; log lines only")
     parser.add_argument("--state-dir", type=Path, help="keep the outbox here (default: a temp dir)")
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=8080,
+        metavar="PORT",
+        help="web page and health port on 127.0.0.1 (default 8080; 0: any free port)",
+    )
 
 
 async def choose_broker(spec: str | None) -> tuple[str, int, PrivateMosquitto | None, str]:
@@ -71,6 +79,22 @@ def hints(host: str, port: int) -> list[str]:
     ]
 
 
+def _http_port(wanted: int) -> int:
+    """The asked port if it is free on loopback, else any free one (the URL is printed)."""
+    if not wanted:
+        return 0
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", wanted))
+        except OSError:
+            print(
+                f"pilebridge demo: port {wanted} is taken; the page gets a free port",
+                file=sys.stderr,
+            )
+            return 0
+    return wanted
+
+
 async def run_demo(args: argparse.Namespace) -> int:
     ui = not args.no_ui and sys.stdout.isatty()
     host, port, private, how = await choose_broker(args.mqtt)
@@ -84,10 +108,18 @@ async def run_demo(args: argparse.Namespace) -> int:
     )
     for line in hints(host, port):
         print(f"  {line}", file=sys.stderr)
-    site = DemoSite(mqtt_host=host, mqtt_port=port, chargers=args.chargers, state_dir=state_dir)
+    site = DemoSite(
+        mqtt_host=host,
+        mqtt_port=port,
+        chargers=args.chargers,
+        state_dir=state_dir,
+        http_port=_http_port(args.http_port),
+    )
     tasks: list[asyncio.Task[None]] = []
     try:
         gateway = await site.start()
+        page = f"web page:  {site.page_url}  (no login on loopback)"
+        print(f"  {page}", file=sys.stderr)
         if gateway.http is not None:
             print(
                 f"  firmware:  {gateway.http.url}/files/{DEMO_FIRMWARE} (update_firmware);"
@@ -101,7 +133,9 @@ async def run_demo(args: argparse.Namespace) -> int:
             if tap:
                 tasks.append(asyncio.create_task(tap.run(), name="demo-tap"))
             tasks.append(
-                asyncio.create_task(LiveView(site, tap, hints(host, port)).run(), name="demo-view")
+                asyncio.create_task(
+                    LiveView(site, tap, [page, *hints(host, port)]).run(), name="demo-view"
+                )
             )
         if args.duration is not None:
             with contextlib.suppress(TimeoutError):

@@ -44,6 +44,7 @@ def demo_config(
     chargers: list[tuple[str, str]],
     battery_port: int,
     meter_port: int,
+    http_port: int = 0,
 ) -> Config:
     """The config a technician would write for this site, pointing at the simulators."""
     return Config.model_validate(
@@ -55,7 +56,13 @@ def demo_config(
                 "controller_interval_s": 2.0,
             },
             "state_dir": str(state_dir),
-            "http": {"host": "127.0.0.1", "port": 0, "files": str(state_dir / "firmware")},
+            # The web page on loopback needs no login (docs/web.md): open the printed URL.
+            "http": {
+                "host": "127.0.0.1",
+                "port": http_port,
+                "ui": True,
+                "files": str(state_dir / "firmware"),
+            },
             "mqtt": {
                 "enabled": mqtt_port > 0,
                 "host": mqtt_host or "127.0.0.1",
@@ -99,8 +106,11 @@ def demo_config(
 
 
 class DemoSite:
-    def __init__(self, *, mqtt_host: str, mqtt_port: int, chargers: int, state_dir: Path) -> None:
+    def __init__(
+        self, *, mqtt_host: str, mqtt_port: int, chargers: int, state_dir: Path, http_port: int = 0
+    ) -> None:
         self.mqtt_host, self.mqtt_port = mqtt_host, mqtt_port
+        self.http_port = http_port
         self.state_dir = state_dir
         self.charger_ids = [
             (f"CP-{i + 1}", "1.6" if i % 2 == 0 else "2.0.1") for i in range(max(0, chargers))
@@ -125,13 +135,22 @@ class DemoSite:
         config = demo_config(
             mqtt_host=self.mqtt_host, mqtt_port=self.mqtt_port, state_dir=self.state_dir,
             ocpp_port=ocpp_port, chargers=self.charger_ids,
-            battery_port=self.battery.port, meter_port=self.meter.port,
+            battery_port=self.battery.port, meter_port=self.meter.port, http_port=self.http_port,
         )  # fmt: skip
         firmware = self.state_dir / "firmware"
         firmware.mkdir(parents=True, exist_ok=True)
         (firmware / DEMO_FIRMWARE).write_bytes(b"version=1.1.0\n" + bytes(64 * 1024))
         self.gateway = Gateway(config)
-        await self.gateway.start()
+        try:
+            await self.gateway.start()
+        except OSError:
+            if not self.http_port:
+                raise
+            # Taken since it was checked (another demo?): the page goes to any free port.
+            self.http_port = 0
+            http = config.http.model_copy(update={"port": 0})
+            self.gateway = Gateway(config.model_copy(update={"http": http}))
+            await self.gateway.start()
         self.fleet = ChargerFleet(
             [
                 ChargerConfig(
@@ -183,6 +202,12 @@ class DemoSite:
                         duration_s=self._rng.uniform(60, 240),
                     )
             await asyncio.sleep(self._rng.uniform(3, 8))
+
+    @property
+    def page_url(self) -> str | None:
+        """Where the web page is, once started."""
+        gw = self.gateway
+        return f"{gw.http.url}/" if gw is not None and gw.http is not None else None
 
     def snapshot(self) -> dict[str, Any]:
         """What the live view shows: simulator truths next to what the gateway publishes."""

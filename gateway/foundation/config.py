@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,12 +16,15 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.foundation.passwords import check_hash
+
 __all__ = [
     "AuthorizeConfig",
     "ChargerConfig",
     "Config",
     "HomeAssistantConfig",
     "HttpConfig",
+    "HttpUser",
     "LoggingConfig",
     "ModbusConfig",
     "ModbusDeviceConfig",
@@ -30,8 +34,21 @@ __all__ = [
     "SiteConfig",
     "TlsConfig",
     "UploadsConfig",
+    "is_loopback_host",
     "split_broker_address",
 ]
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost`, 127.0.0.0/8 and ::1 (with or without brackets)."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 MqttProtocol = Literal["auto", "5", "3.1.1"]
@@ -114,8 +131,23 @@ class UploadsConfig(Strict):
     """How long a one-time upload link stays valid."""
 
 
+class HttpUser(Strict):
+    """A user of the web page: `pilebridge hash-password` makes the hash."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]+$", min_length=1, max_length=64)]
+    password_hash: str
+    role: Literal["viewer", "operator"] = "viewer"
+    """`viewer` sees the page; `operator` may also send commands from its panel."""
+
+    @field_validator("password_hash")
+    @classmethod
+    def _hash_usable(cls, value: str) -> str:
+        check_hash(value)
+        return value
+
+
 class HttpConfig(Strict):
-    """Health (`GET /healthz`) and metrics (`GET /metrics`); loopback unless scraped from afar."""
+    """Health (`GET /healthz`), metrics (`GET /metrics`) and the web page (`http.ui`)."""
 
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -127,6 +159,23 @@ class HttpConfig(Strict):
     files: Path | None = None
     """Directory of firmware images served read-only at `{public_url}/files/{name}`."""
     uploads: UploadsConfig = Field(default_factory=lambda: UploadsConfig())
+    ui: bool = False
+    """Serve the technician's web page at `/` (docs/web.md)."""
+    users: list[HttpUser] = []
+    """Who may log in to the page. Empty: no login, allowed only when `host` is loopback."""
+    session_ttl_s: Annotated[float, Field(ge=60, le=7 * 86_400)] = 12 * 3600
+    """How long a login lasts."""
+
+    @model_validator(mode="after")
+    def _page_protected(self) -> HttpConfig:
+        _require_unique([u.name for u in self.users], "http.users")
+        if self.ui and not self.users and not is_loopback_host(self.host):
+            raise ValueError(
+                f"http.ui is on without http.users, so anyone who reaches {self.host} could "
+                "operate the site: add users (password hashes from 'pilebridge hash-password') "
+                "or keep http.host on loopback (127.0.0.1)"
+            )
+        return self
 
 
 class HomeAssistantConfig(Strict):

@@ -50,6 +50,8 @@ async def _common_headers(request: web.Request, handler: Handler) -> web.StreamR
         raise
     except Exception:
         log.exception("http_handler_failed", path=request.path, method=request.method)
+        if request.writer.output_size > 0:
+            raise  # a streamed response already started: aiohttp closes the connection
         response = plain_error(500)
     if not response.prepared:
         response.headers.setdefault("Cache-Control", "no-store")

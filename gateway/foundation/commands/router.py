@@ -19,10 +19,13 @@ from pydantic import BaseModel, ValidationError
 from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
 from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
 
-__all__ = ["CommandHandler", "CommandRouter"]
+__all__ = ["CommandHandler", "CommandRouter", "ResultListener"]
 
 CommandHandler = Callable[[CommandRequest, Any], Awaitable[CommandResult]]
 """`handler(request, args)`; args is the validated command model (see schemas.py)."""
+
+ResultListener = Callable[[CommandRequest, CommandResult], None]
+"""Told every dispatched command's outcome (the web page shows them); must be quick."""
 
 log = structlog.get_logger("gateway.commands")
 
@@ -38,11 +41,15 @@ class CommandRouter:
         self._timeout = handler_timeout_s
         self._per_device = per_device_in_progress
         self._in_progress: dict[tuple[DeviceKind, str], int] = {}
+        self._listeners: list[ResultListener] = []
 
     def register(self, target: DeviceKind, name: str, handler: CommandHandler) -> None:
         if (target, name) not in COMMAND_SCHEMAS:
             raise ValueError(f"no schema for command {target}/{name}")
         self._handlers[(target, name)] = handler
+
+    def on_result(self, listener: ResultListener) -> None:
+        self._listeners.append(listener)
 
     def handles(self, target: DeviceKind, name: str) -> bool:
         return (target, name) in self._handlers
@@ -93,6 +100,15 @@ class CommandRouter:
         return request, args, None
 
     async def dispatch(self, request: CommandRequest, args: BaseModel) -> CommandResult:
+        result = await self._run(request, args)
+        for listener in self._listeners:
+            try:
+                listener(request, result)
+            except Exception:
+                log.exception("command_result_listener_failed", command=request.name)
+        return result
+
+    async def _run(self, request: CommandRequest, args: BaseModel) -> CommandResult:
         handler = self._handlers[(request.target, request.name)]
         bound = log.bind(
             device_id=request.device_id, command=request.name, request_id=request.request_id
