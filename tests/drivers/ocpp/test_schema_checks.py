@@ -179,3 +179,21 @@ def test_preload_reads_every_schema_so_no_session_opens_a_file(
             if validator is not None:
                 _fast_check(validator)  # compiled already
     assert validation.outgoing_violation("2.0.1", "Reset", {"type": "Immediate"}) is None
+
+
+def _profile(limit: float) -> dict[str, Any]:
+    period = {"startPeriod": 0, "limit": limit}
+    schedule = {"chargingRateUnit": "A", "chargingSchedulePeriod": [period]}
+    profile = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+               "chargingProfileKind": "Absolute", "chargingSchedule": schedule}  # fmt: skip
+    return {"connectorId": 1, "csChargingProfiles": profile}
+
+
+@given(tenths=st.integers(min_value=0, max_value=10_000), hundredths=st.integers(1, 9))
+def test_commands_are_checked_with_decimal_multiples(tenths: int, hundredths: int) -> None:
+    """1.6 limits are `multipleOf 0.1`: 7.1 A passes (a binary float fails it in jsonschema),
+    7.15 A does not; the compiled check and the explaining one agree."""
+    assert validation.outgoing_violation("1.6", "SetChargingProfile", _profile(tenths / 10)) is None
+    odd = round(tenths / 10 + hundredths / 100, 2)
+    problem = validation.outgoing_violation("1.6", "SetChargingProfile", _profile(odd))
+    assert problem is not None and "multiple of 0.1" in problem
