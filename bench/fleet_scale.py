@@ -88,7 +88,6 @@ class LightCharger:
 
     async def run(self, stop: asyncio.Event) -> None:
         from websockets.asyncio.client import connect
-        from websockets.exceptions import ConnectionClosed, InvalidStatus
 
         sub = "ocpp2.0.1" if self.v2 else "ocpp1.6"
         while not stop.is_set():
@@ -108,7 +107,7 @@ class LightCharger:
                         for task in tasks:
                             task.cancel()
                         await asyncio.gather(*tasks, return_exceptions=True)
-            except (OSError, ConnectionClosed, InvalidStatus, TimeoutError):
+            except Exception:  # refused, reset, a handshake cut short: dial again, as chargers do
                 pass
             self.booted.clear()
             for fut in self._pending.values():
@@ -134,10 +133,10 @@ class LightCharger:
         self._pending[uid] = fut
         await self.ws.send(json.dumps([2, uid, action, payload]))
         self.sent += 1
-        return await asyncio.wait_for(fut, 120)
+        return await asyncio.wait_for(fut, 30)
 
     async def _session(self, stop: asyncio.Event) -> None:
-        tx = f"TX-{self.cid}"
+        tx: Any = f"TX-{self.cid}"
         if self.v2:
             await self.call("BootNotification", {"reason": "PowerUp",
                             "chargingStation": {"model": "L", "vendorName": "Bench"}})  # fmt: skip
@@ -349,6 +348,15 @@ async def command_round_trips(
     return rtts, echoes
 
 
+def log_figures(path: Path) -> tuple[float, int]:
+    """Size of the gateway's log (MB) and its error lines or tracebacks."""
+    errors = 0
+    with open(path, errors="replace") as f:
+        for line in f:
+            errors += '"level": "error"' in line or line.startswith("Traceback")
+    return path.stat().st_size / 1e6, errors
+
+
 def inside_gateway_ms(log_text: str) -> list[float]:
     """Per command, from the gateway's own log: `command_received` -> `command_result` (the
     charger's answer included, the MQTT hops to and from the control centre not)."""
@@ -420,7 +428,12 @@ async def one_size(
         try:
             await workers.expect("booted", 120 + chargers * 0.05)
         except TimeoutError:
-            out["failed"] = f"only {await connected(http_port)} of {chargers} chargers connected"
+            try:
+                count = str(await asyncio.wait_for(connected(http_port), 10))
+            except (OSError, TimeoutError):
+                count = "? (the gateway does not answer /metrics)"
+            out["failed"] = f"only {count} of {chargers} chargers connected"
+            out["log_mb"], out["log_errors"] = log_figures(state / "gateway.log")
             return out
         out["connect_s"] = time.perf_counter() - t0
         await asyncio.sleep(min(10.0, ns.meter_interval))  # chargers into their rhythm
@@ -448,17 +461,19 @@ async def one_size(
         )  # fmt: skip
         t0 = time.perf_counter()
         await workers.tell("storm")
-        await workers.expect("booted", 180)  # every charger reconnected and booted again
-        async with asyncio.timeout(180):
-            while await connected(http_port) < chargers:
-                await asyncio.sleep(0.05)
-        out["storm_settle_s"] = time.perf_counter() - t0
+        try:
+            await workers.expect("booted", 180)  # every charger reconnected and booted again
+            async with asyncio.timeout(60):
+                while await connected(http_port) < chargers:
+                    await asyncio.sleep(0.05)
+            out["storm_settle_s"] = time.perf_counter() - t0
+        except TimeoutError:
+            out["storm_settle_s"] = float("nan")
+            out["storm_unsettled"] = f"{await connected(http_port)} of {chargers} connected"
         out["rss_end_mb"] = rss_mb(proc.pid)
-        text = (state / "gateway.log").read_text(errors="replace")
-        inside = inside_gateway_ms(text)
+        inside = inside_gateway_ms((state / "gateway.log").read_text(errors="replace"))
         out["inside_p50_ms"], out["inside_p99_ms"] = pct(inside, 0.5), pct(inside, 0.99)
-        out["log_mb"] = len(text) / 1e6
-        out["log_errors"] = text.count('"level": "error"') + text.count("Traceback")
+        out["log_mb"], out["log_errors"] = log_figures(state / "gateway.log")
     finally:
         if workers is not None:
             await workers.stop()
@@ -496,7 +511,10 @@ async def main(ns: argparse.Namespace) -> None:
     )
     for r in rows:
         if "failed" in r:
-            print(f"{r['chargers']:8d} FAILED: {r['failed']} (RSS {r['rss_idle_mb']:.0f} MB idle)")
+            print(
+                f"{r['chargers']:8d} FAILED: {r['failed']}; gateway log {r['log_mb']:.0f} MB with "
+                f"{r['log_errors']} error lines or tracebacks"
+            )
             continue
         per_charger_kb = (r["rss_connected_mb"] - r["rss_idle_mb"]) * 1024 / r["chargers"]
         print(

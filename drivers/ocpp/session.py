@@ -116,7 +116,6 @@ class Session:
 
     async def run(self) -> None:
         """Serve the connection until it closes."""
-        self._worker = asyncio.create_task(self._work(), name=f"ocpp-cmd-{self.charger_id}")
         try:
             while True:
                 raw = await self.ws.recv()
@@ -129,7 +128,8 @@ class Session:
             self.log.info("charger_disconnected", code=exc.rcvd.code if exc.rcvd else None)
         finally:
             self.closed.set()
-            self._worker.cancel()
+            if self._worker is not None:
+                self._worker.cancel()
             for task in list(self.background):
                 task.cancel()
             for fut in self._pending.values():
@@ -257,6 +257,8 @@ class Session:
             self._queue.put_nowait(_Queued(action, payload, timeout_s, deadline, fut))
         except asyncio.QueueFull:
             raise QueueFull() from None
+        if self._worker is None:  # started by the first command: most chargers never get one
+            self._worker = asyncio.create_task(self._work(), name=f"ocpp-cmd-{self.charger_id}")
         return await fut
 
     async def _work(self) -> None:
