@@ -12,6 +12,7 @@ loses the bulk of `data`; `data_truncated: true` and `data_bytes` (the size of t
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 __all__ = ["dumps", "fit_data", "stamp", "valid_topic_name"]
@@ -79,6 +80,9 @@ def _small(value: Any) -> Any:
     return None
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def valid_topic_name(topic: str) -> str | None:
     """None if `topic` is a publishable MQTT topic name, else what is wrong with it.
 
@@ -89,7 +93,7 @@ def valid_topic_name(topic: str) -> str | None:
         return "empty topic"
     if "+" in topic or "#" in topic:
         return "wildcard in topic name"
-    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in topic):
+    if _CONTROL.search(topic) is not None:  # every record passes here: one C-level scan
         return "control character in topic"
     try:
         encoded = topic.encode()
