@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import structlog
@@ -31,6 +32,7 @@ from gateway.gc_tuning import tune_gc_after_startup
 from gateway.homeassistant import DiscoveryPublisher
 from gateway.http import HealthReporter, HttpServer, add_ops_routes
 from gateway.http.files import add_file_routes
+from gateway.loop_lag import watch_loop_lag
 from gateway.mqtt.link import MqttLink
 from gateway.outbox import Outbox
 from gateway.recorder import Recorder
@@ -201,10 +203,14 @@ class Gateway:
             self.supervisor.add("site", self.site.run)  # stops first: it sends commands to drivers
 
     async def serve(self, *, install_signal_handlers: bool = True) -> None:
+        lag = asyncio.create_task(watch_loop_lag(), name="loop-lag")
         try:
             self.started.set()
             await self.supervisor.run(install_signal_handlers=install_signal_handlers)
         finally:
+            lag.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lag
             await self.leases.settle()
             await self.outbox.close()
             log.info("outbox_closed", depth=self.outbox.depth, last_seq=self.outbox.last_seq)

@@ -124,3 +124,9 @@ GC_PAUSE_SECONDS = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0),
     registry=REGISTRY,
 )
+EVENT_LOOP_LAG_SECONDS = Histogram(
+    "pilebridge_event_loop_lag_seconds",
+    "How late the event loop woke a task that asked to run every 100 ms.",
+    buckets=(0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0),
+    registry=REGISTRY,
+)

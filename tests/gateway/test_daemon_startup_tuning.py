@@ -65,3 +65,30 @@ def test_every_collection_pause_is_measured() -> None:
     before = full_collections()
     gc.collect()
     assert full_collections() == before + 1
+
+
+async def test_event_loop_lag_is_measured() -> None:
+    import asyncio
+    import time
+
+    from gateway.foundation.metrics import REGISTRY
+    from gateway.loop_lag import watch_loop_lag
+
+    def samples() -> float:
+        return REGISTRY.get_sample_value("pilebridge_event_loop_lag_seconds_count") or 0.0
+
+    def late_ones() -> float:  # wake-ups more than 50 ms late
+        within = REGISTRY.get_sample_value(
+            "pilebridge_event_loop_lag_seconds_bucket", {"le": "0.05"}
+        )
+        return samples() - (within or 0.0)
+
+    before, late_before = samples(), late_ones()
+    watcher = asyncio.create_task(watch_loop_lag(0.01))
+    await asyncio.sleep(0.02)
+    time.sleep(0.2)  # a step that holds the loop
+    async with asyncio.timeout(30):
+        while samples() < before + 2:
+            await asyncio.sleep(0.01)
+    watcher.cancel()
+    assert late_ones() >= late_before + 1
