@@ -140,6 +140,8 @@ class TransactionStore:
         self._db: sqlite3.Connection | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocpp-tx-db")
         self._by_id: dict[tuple[str, str], StoredTransaction] = {}
+        self._open: dict[str, dict[str, StoredTransaction]] = {}
+        """charger -> transaction id -> transaction not ended when last indexed."""
         self._by_start_key: dict[tuple[str, str], StoredTransaction] = {}
         self._identities: dict[str, str] = {}
         self._next_id = 1
@@ -227,6 +229,11 @@ class TransactionStore:
         self._by_id[(tx.charger_id, tx.transaction_id)] = tx
         if tx.start_key is not None:
             self._by_start_key[(tx.charger_id, tx.start_key)] = tx
+        open_here = self._open.setdefault(tx.charger_id, {})
+        if tx.ended:
+            open_here.pop(tx.transaction_id, None)
+        else:
+            open_here[tx.transaction_id] = tx
 
     # -- lookups (in memory, hot path) --------------------------------------------------
 
@@ -237,7 +244,9 @@ class TransactionStore:
         return self._by_start_key.get((charger_id, start_key))
 
     def open_for(self, charger_id: str) -> list[StoredTransaction]:
-        return [tx for (cid, _), tx in self._by_id.items() if cid == charger_id and not tx.ended]
+        # By charger, not a scan of every transaction: the site controller asks this for
+        # every charger on every tick (quadratic at thousands of chargers).
+        return [tx for tx in self._open.get(charger_id, {}).values() if not tx.ended]
 
     def open_on(self, charger_id: str, evse: int) -> StoredTransaction | None:
         for tx in self.open_for(charger_id):
