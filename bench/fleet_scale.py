@@ -228,6 +228,13 @@ async def gc_pauses(port: int) -> dict[str, float]:
         total = float(count.group(1)) if count else 0.0
         out[f"gen{g}"] = total
         out[f"gen{g}_over_20ms"] = total - (float(fast.group(1)) if fast else total)
+    lag_count = re.search(r"^pilebridge_event_loop_lag_seconds_count (\S+)$", text, re.M)
+    for le in ("0.02", "0.1"):
+        within = re.search(
+            rf'^pilebridge_event_loop_lag_seconds_bucket{{le="{le}"}} (\S+)$', text, re.M
+        )
+        if lag_count and within:
+            out[f"lag_over_{le}"] = float(lag_count.group(1)) - float(within.group(1))
     return out
 
 
@@ -508,7 +515,8 @@ async def main(ns: argparse.Namespace) -> None:
     print(
         f"{'chargers':>8} {'msg/s':>6} {'CPU %':>6} {'µs/msg':>7} {'RSS MB':>7} {'KB/chg':>7} "
         f"{'cmd p50':>8} {'cmd p99':>8} {'cmd max':>8} {'lost':>5} {'connect s':>9} "
-        f"{'storm s':>8} {'errors':>6} {'GC full':>7} {'GC >20ms':>8}"
+        f"{'storm s':>8} {'errors':>6} {'GC full':>7} {'GC >20ms':>8} {'lag >20ms':>9} "
+        f"{'lag >100ms':>10}"
     )
     for r in rows:
         if "failed" in r:
@@ -525,6 +533,8 @@ async def main(ns: argparse.Namespace) -> None:
             f"{r['cmd_max_ms']:7.1f}ms {r['cmd_lost']:5d} {r['connect_s']:9.1f} "
             f"{r['storm_settle_s']:8.1f} {r['log_errors']:6d} {r['gc']['gen2']:7.0f} "
             f"{r['gc']['gen0_over_20ms'] + r['gc']['gen1_over_20ms'] + r['gc']['gen2_over_20ms']:8.0f}"
+            f" {r['gc'].get('lag_over_0.02', float('nan')):9.0f}"
+            f" {r['gc'].get('lag_over_0.1', float('nan')):10.0f}"
         )
     print(f"\n{'chargers':>8} {'command round trip':>26} {'inside the gateway':>26} "
           f"{'broker echo, no gateway':>26}")  # fmt: skip
@@ -536,7 +546,8 @@ async def main(ns: argparse.Namespace) -> None:
             print(f"{r['chargers']:8d} {cmd:>26} {inside:>26} {echo:>26}")
     print("(RSS: the larger of after connecting and after the storm; KB/chg: RSS added per "
           "charger connected; errors: error lines or tracebacks in the gateway's log; GC: full "
-          "collections and collections longer than 20 ms during the steady window)")  # fmt: skip
+          "collections and collections longer than 20 ms during the steady window; lag: wake-ups of a "
+          "100 ms timer in the gateway that ran more than 20 / 100 ms late, same window)")  # fmt: skip
 
 
 if __name__ == "__main__":
