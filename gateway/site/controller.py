@@ -11,6 +11,7 @@ the next tick, and `P/site/event` says so.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -41,6 +42,8 @@ __all__ = ["SiteController"]
 log = structlog.get_logger("gateway.site")
 
 _SOURCE = "site_controller"
+_YIELD_EVERY = 250
+"""Chargers read per slice of a tick before other work gets the event loop."""
 _UNSET = object()
 
 
@@ -110,7 +113,7 @@ class SiteController:
         now = self._clock.monotonic()
         in_force = self.dispatch.resolve()
         grid = self._readings.grid(self.stale_after_s(), self._grid_seen_at, now)
-        inputs = self._inputs(in_force, grid, now)
+        inputs = await self._inputs(in_force, grid, now)
         controlling = (
             in_force.import_w is not None
             or in_force.target_w is not None
@@ -141,10 +144,16 @@ class SiteController:
         self._publish(inputs, in_force, decided)
         return decided
 
-    def _inputs(self, in_force: InForce, grid: MeterTelemetry | None, now: float) -> SiteInputs:
+    async def _inputs(
+        self, in_force: InForce, grid: MeterTelemetry | None, now: float
+    ) -> SiteInputs:
         site = self._config.site
         chargers = []
-        for cfg in self._readings.chargers():
+        for n, cfg in enumerate(self._readings.chargers()):
+            if n and n % _YIELD_EVERY == 0:
+                # Thousands of chargers: reading them all at once held the event loop for
+                # 100+ ms every tick; sessions and commands run between slices.
+                await asyncio.sleep(0)
             if cfg.id not in self._shares:
                 self._shares[cfg.id] = self._readings.stored_share(cfg.id)
             chargers.append(
