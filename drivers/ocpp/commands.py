@@ -111,7 +111,7 @@ class OcppCommands:
             return refusal.result
         result = judge(action, answer, **detail)
         if plan is not None and result.status.value == "accepted":
-            await self.profiles.started_with(request.device_id, plan, request.source)
+            await self.profiles.started_with(request.device_id, plan, request.source, args.id_tag)
         return result
 
     # -- commands: (version, args) -> (action, payload, detail) ----------------------------

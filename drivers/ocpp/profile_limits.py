@@ -13,6 +13,7 @@ state (`drop_tx_limits`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,7 +37,7 @@ from drivers.ocpp.session import Session
 from gateway.foundation.commands.schemas import GetScheduleCommand, LimitCommand, StartCommand
 from gateway.foundation.model import ChargerLimit, CommandRequest, CommandResult
 
-__all__ = ["EXPLICIT_STACK_LEVEL", "ProfileLimits", "drop_tx_limits"]
+__all__ = ["EXPLICIT_STACK_LEVEL", "ProfileLimits", "attach_start_profile", "drop_tx_limits"]
 
 log = structlog.get_logger("drivers.ocpp.profile_limits")
 
@@ -68,6 +69,27 @@ async def drop_tx_limits(hub: Hub, charger_id: str, evse: int) -> None:
     """A transaction ended: the charger dropped its TxProfile (1.6 §3.13.2, K01.FR.22)."""
     if (evse, "tx") in hub.book(charger_id).profiles:
         await _forget(hub, charger_id, [(evse, "tx")], None)
+
+
+async def attach_start_profile(
+    hub: Hub, charger_id: str, evse: int, transaction_id: str, id_tag: str | None
+) -> None:
+    """A transaction started: the TxProfile of the remote start that led to it (if any) is
+    now bound to it; show it on its EVSE with the transaction id."""
+    book = hub.book(charger_id)
+    pending = book.pending_start_profiles.pop((id_tag or "").upper(), None)
+    held = book.profiles.get((evse, "tx"))
+    if pending is not None:
+        plan, source = pending
+        limit = limit_from_plan(dataclasses.replace(plan, evse=evse), source, None)
+    elif held is not None and held.transaction_id is None:
+        limit = held
+    else:
+        return
+    limit = dataclasses.replace(limit, evse=evse, transaction_id=transaction_id)
+    book.profiles[(evse, "tx")] = limit
+    hub.publish_state(charger_id)
+    await hub.store.save_profile(charger_id, evse, "tx", limit_to_json(limit))
 
 
 class ProfileLimits:
@@ -249,10 +271,15 @@ class ProfileLimits:
             return CommandResult.rejected(plan)
         return charging_profile(plan, version), plan
 
-    async def started_with(self, charger_id: str, plan: ProfilePlan, source: str) -> None:
-        """The charger accepted a start with a TxProfile: show it on its EVSE (when named)."""
+    async def started_with(
+        self, charger_id: str, plan: ProfilePlan, source: str, id_tag: str
+    ) -> None:
+        """The charger accepted a start with a TxProfile: show it on its EVSE now when the
+        start named one, else once the transaction starts (`attach_start_profile`)."""
         if plan.evse:
             await self._hold(plan, charger_id, source, None)
+        else:
+            self._hub.book(charger_id).pending_start_profiles[id_tag.upper()] = (plan, source)
 
     async def get_schedule(
         self, request: CommandRequest, args: GetScheduleCommand

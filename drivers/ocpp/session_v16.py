@@ -24,7 +24,7 @@ from drivers.ocpp.core.transactions import (
 )
 from drivers.ocpp.diagnostics import log_status
 from drivers.ocpp.firmware import firmware_booted, firmware_status
-from drivers.ocpp.profile_limits import drop_tx_limits
+from drivers.ocpp.profile_limits import attach_start_profile, drop_tx_limits
 from drivers.ocpp.provisioning import PENDING_RETRY_S
 from drivers.ocpp.reservations import reservation_ended
 from drivers.ocpp.session import Handler, Session
@@ -118,6 +118,7 @@ async def start_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
         reservation_ended(s.hub, s.charger_id, p["reservationId"], "Used")
     s.last_energy_wh[tx.evse] = EnergyReference(meter_start, s.now_s(), tx.started_at)
     s.log.info("transaction_started", transaction_id=tx.transaction_id, evse=tx.evse)
+    await attach_start_profile(s.hub, s.charger_id, tx.evse, tx.transaction_id, id_tag)
     s.publish_state()
     return {"transactionId": int(tx.transaction_id), "idTagInfo": info}
 

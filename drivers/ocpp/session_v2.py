@@ -18,7 +18,7 @@ from drivers.ocpp.core.transactions import Reading, fold_v2_event
 from drivers.ocpp.diagnostics import log_status
 from drivers.ocpp.ev_needs import notify_ev_charging_needs, notify_ev_charging_schedule
 from drivers.ocpp.firmware import firmware_booted, firmware_status
-from drivers.ocpp.profile_limits import drop_tx_limits
+from drivers.ocpp.profile_limits import attach_start_profile, drop_tx_limits
 from drivers.ocpp.reservations import reservation_ended, reservation_status_update
 from drivers.ocpp.session import Session
 from drivers.ocpp.session_v16 import accept_boot, data_transfer, event, heartbeat
@@ -116,6 +116,8 @@ async def transaction_event_handler(s: Session, p: dict[str, Any]) -> dict[str, 
         store.note_meter(tx, tx.meter_last_wh)
     if outcome.save:  # started, ended, a new id token or meter start: durable before the answer
         await asyncio.gather(*writes)
+    if "started" in outcome.events and tx.evse:
+        await attach_start_profile(s.hub, s.charger_id, tx.evse, tx.transaction_id, tx.id_tag)
     if "ended" in outcome.events:
         await drop_tx_limits(s.hub, s.charger_id, tx.evse)
     if "started" in outcome.events or "ended" in outcome.events:

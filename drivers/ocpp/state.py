@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from drivers.ocpp.core.profile_plan import ProfilePlan
 from drivers.ocpp.core.transactions import StoredTransaction
 from gateway.foundation.model import (
     ActiveTransaction,
@@ -49,6 +50,9 @@ class ChargerBook:
     """Explicit charging profiles (a `limit` with a purpose, schedule, ...), by (evse, purpose)."""
     ev_needs: dict[int, EvNeeds] = field(default_factory=dict)
     """2.x: what the EV on each EVSE asked for (ISO 15118 charging needs and schedule)."""
+    pending_start_profiles: dict[str, tuple[ProfilePlan, str]] = field(default_factory=dict)
+    """TxProfiles of accepted remote starts without an EVSE, by id tag (upper case), with the
+    source: shown once their transaction starts."""
     last_seen_s: float | None = None
     provision: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Outcome per provisioned key after the latest boot (provisioning.py)."""

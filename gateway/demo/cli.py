@@ -75,6 +75,10 @@ def hints(host: str, port: int) -> list[str]:
         f"auto:      mosquitto_pub {where} -t pilebridge/demo/storage/bess-1/cmd/mode "
         '-m \'{"mode":"auto"}\'   (hand the battery to the site controller)',
         f"limit:     mosquitto_pub {where} -t pilebridge/demo/charger/CP-1/cmd/limit -m '{{\"power_w\":7000}}'",
+        f"schedule:  mosquitto_pub {where} -t pilebridge/demo/charger/CP-2/cmd/limit "
+        '-m \'{"evse":1,"schedule":[{"offset_s":0,"current_a":8},{"offset_s":60,"current_a":16}]}\'',
+        f"composite: mosquitto_pub {where} -t pilebridge/demo/charger/CP-2/cmd/get_schedule "
+        '-m \'{"evse":1,"duration_s":300}\'',
         f"results:   mosquitto_sub {where} -t 'pilebridge/demo/+/+/cmd/+/result' -v",
     ]
 

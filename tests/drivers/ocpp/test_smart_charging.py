@@ -221,15 +221,17 @@ async def test_recurring_relative_and_validity_as_the_charger_applies_them(
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("evse", [1, None])
 async def test_start_with_a_limit_and_the_tx_limit_ends_with_the_transaction(
-    site: Site, version: str
+    site: Site, version: str, evse: int | None
 ) -> None:
     cid = CHARGER[version]
     async with simulated(site, version) as sim:
         await sim.plug_in(1)
-        result = ok(
-            await site.command(cid, "start", id_tag="TAG-1", evse=1, limit={"current_a": 10})
-        )
+        args: dict[str, Any] = {"id_tag": "TAG-1", "limit": {"current_a": 10}}
+        if evse is not None:
+            args["evse"] = evse
+        result = ok(await site.command(cid, "start", **args))
         assert result.detail["limit"]["purpose"] == "tx"
         await wait_until(lambda: sim.transaction_id(1) is not None)
         await wait_until(lambda: sim.power_w(1) == pytest.approx(10 * 690))
@@ -237,6 +239,13 @@ async def test_start_with_a_limit_and_the_tx_limit_ends_with_the_transaction(
             "RemoteStartTransaction" if version == "1.6" else "RequestStartTransaction"
         )
         assert received.payload["chargingProfile"]["chargingProfilePurpose"] == "TxProfile"
+        tx_id = sim.transaction_id(1)
+
+        def bound() -> bool:
+            held = limits(site, cid).get((1, "tx"))
+            return held is not None and held.transaction_id == tx_id
+
+        await wait_until(bound)  # shown on the EVSE the charger chose, with its transaction
         assert limits(site, cid)[(1, "tx")].current_a == 10
         await sim.stop_transaction(1)
         await site.wait_for(ChargerState, charger_id=cid, limits=())
