@@ -30,12 +30,12 @@ from gateway.foundation.throttled_log import ThrottledLog
 from gateway.foundation.uploads import UploadLinks
 from gateway.gc_tuning import tune_gc_after_startup
 from gateway.homeassistant import DiscoveryPublisher
-from gateway.http import HealthReporter, HttpServer, add_ops_routes
+from gateway.http import HealthReporter, HealthSources, HttpServer, add_ops_routes
 from gateway.http.files import add_file_routes
 from gateway.loop_lag import watch_loop_lag
 from gateway.mqtt.link import MqttLink
 from gateway.outbox import Outbox
-from gateway.recorder import Recorder
+from gateway.recorder import OutboxRecorder
 from gateway.sdnotify import SystemdNotifier
 from gateway.site import SiteController
 from gateway.supervisor import Supervisor
@@ -64,7 +64,7 @@ class Gateway:
             synchronous=config.mqtt.outbox.synchronous,
             clock=self.clock,
         )
-        self.recorder = Recorder(self.outbox, self.topics)
+        self.recorder = OutboxRecorder(self.outbox, self.topics)
         OUTBOX_DEPTH.set_function(lambda: self.outbox.depth)
         OUTBOX_DROPPED.set_function(lambda: self.outbox.dropped)
         OUTBOX_BYTES.set_function(lambda: self.outbox.bytes)
@@ -94,7 +94,19 @@ class Gateway:
         self.started = asyncio.Event()
         self.accept_failures: ThrottledLog | None = None
         self.started_at = self.clock.time()
-        self.health = HealthReporter(self)
+        self.health = HealthReporter(
+            HealthSources(
+                config=config,
+                clock=self.clock,
+                started_at=self.started_at,
+                topics=self.topics,
+                twins=self.recorder.twins,
+                supervisor=self.supervisor,
+                outbox=self.outbox,
+                link=self.link,
+            )
+        )
+        self.recorder.subscribe(self.health.on_record)
         self.http: HttpServer | None = None
         self.web: WebPage | None = None
         self.uploads: UploadLinks | None = None

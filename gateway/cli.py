@@ -24,6 +24,7 @@ from gateway.config import ConfigError, load_config
 from gateway.foundation.config import Config
 from gateway.foundation.errors import StateFileDamaged
 from gateway.foundation.logs import configure_logging
+from gateway.outbox_db import OutboxDamaged, set_aside
 from gateway.status import run_status
 from gateway.web.hash_cli import run_hash_password
 
@@ -181,8 +182,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"pilebridge: invalid config {args.config}: {first}{more}", file=sys.stderr)
         return 2
     configure_logging(config.logging.level, config.logging.format)
-    from gateway.outbox_db import OutboxDamaged, set_aside
-
     transactions_db = config.state_dir / "transactions.sqlite"
     allowed: dict[type[StateFileDamaged], bool] = {OutboxDamaged: args.set_aside_damaged_outbox}
     try:

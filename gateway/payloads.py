@@ -35,13 +35,14 @@ from gateway.foundation.model import (
     StorageTelemetry,
     TransactionEvent,
 )
+from gateway.foundation.model.fields import measured_fields
 from gateway.topics import Topics
 
-__all__ = ["OutgoingMessage", "to_message"]
+__all__ = ["MqttMessage", "to_message"]
 
 
 @dataclass(frozen=True, slots=True)
-class OutgoingMessage:
+class MqttMessage:
     topic: str
     body: dict[str, Any]
     retain: bool
@@ -68,7 +69,7 @@ def _phases(phases: Mapping[str, PhaseValues] | None) -> dict[str, Any] | None:
     }
 
 
-def _charger_telemetry(r: ChargerTelemetry, t: Topics) -> OutgoingMessage:
+def _charger_telemetry(r: ChargerTelemetry, t: Topics) -> MqttMessage:
     body = _compact(
         evse=r.evse,
         power_w=r.power_w,
@@ -85,12 +86,12 @@ def _charger_telemetry(r: ChargerTelemetry, t: Topics) -> OutgoingMessage:
         energy_export_wh=r.energy_export_wh,
         current_export_a=r.current_export_a,
     )
-    return OutgoingMessage(
+    return MqttMessage(
         t.device(DeviceKind.CHARGER, r.charger_id, "telemetry"), body, False, True
     )
 
 
-def _transaction(r: TransactionEvent, t: Topics) -> OutgoingMessage:
+def _transaction(r: TransactionEvent, t: Topics) -> MqttMessage:
     body = _compact(
         event=r.event,
         transaction_id=r.transaction_id,
@@ -105,12 +106,12 @@ def _transaction(r: TransactionEvent, t: Topics) -> OutgoingMessage:
         energy_export_wh=r.energy_export_wh,
     )
     topic = t.device(DeviceKind.CHARGER, r.charger_id, "transaction")
-    return OutgoingMessage(topic, body, False, False)
+    return MqttMessage(topic, body, False, False)
 
 
-def _charger_event(r: ChargerEvent, t: Topics) -> OutgoingMessage:
+def _charger_event(r: ChargerEvent, t: Topics) -> MqttMessage:
     body = {"event": r.event, "data": dict(r.data)}
-    return OutgoingMessage(t.device(DeviceKind.CHARGER, r.charger_id, "event"), body, False, False)
+    return MqttMessage(t.device(DeviceKind.CHARGER, r.charger_id, "event"), body, False, False)
 
 
 def _evse(e: EvseState) -> dict[str, Any]:
@@ -173,7 +174,7 @@ def _ev_needs(n: EvNeeds) -> dict[str, Any]:
     )
 
 
-def _charger_state(r: ChargerState, t: Topics) -> OutgoingMessage:
+def _charger_state(r: ChargerState, t: Topics) -> MqttMessage:
     body = _compact(
         connected=r.connected,
         ocpp_version=r.ocpp_version,
@@ -196,33 +197,25 @@ def _charger_state(r: ChargerState, t: Topics) -> OutgoingMessage:
         firmware_update=dict(r.firmware_update) if r.firmware_update else None,
         reservations=[dict(x) for x in r.reservations] if r.reservations else None,
     )
-    return OutgoingMessage(t.device(DeviceKind.CHARGER, r.charger_id, "state"), body, True, False)
+    return MqttMessage(t.device(DeviceKind.CHARGER, r.charger_id, "state"), body, True, False)
 
 
-def _charger_config(r: ChargerConfigReport, t: Topics) -> OutgoingMessage:
+def _charger_config(r: ChargerConfigReport, t: Topics) -> MqttMessage:
     body = {
         "read_at": _dt(r.read_at),
         "source": r.source,
         "entries": [dict(e) for e in r.entries],
     }
-    return OutgoingMessage(t.device(DeviceKind.CHARGER, r.charger_id, "config"), body, True, False)
+    return MqttMessage(t.device(DeviceKind.CHARGER, r.charger_id, "config"), body, True, False)
 
 
-def _storage_telemetry(r: StorageTelemetry, t: Topics) -> OutgoingMessage:
-    body = _compact(
-        power_w=r.power_w,
-        soc_pct=r.soc_pct,
-        soh_pct=r.soh_pct,
-        voltage_v=r.voltage_v,
-        current_a=r.current_a,
-        temperature_c=r.temperature_c,
-        max_charge_w=r.max_charge_w,
-        max_discharge_w=r.max_discharge_w,
-        frequency_hz=r.frequency_hz,
-        energy_charged_wh=r.energy_charged_wh,
-        energy_discharged_wh=r.energy_discharged_wh,
-    )
-    return OutgoingMessage(
+_STORAGE_VALUES = measured_fields(StorageTelemetry)
+_METER_VALUES = measured_fields(MeterTelemetry)
+
+
+def _storage_telemetry(r: StorageTelemetry, t: Topics) -> MqttMessage:
+    body = _compact(**{name: getattr(r, name) for name in _STORAGE_VALUES})
+    return MqttMessage(
         t.device(DeviceKind.STORAGE, r.device_id, "telemetry"), body, False, True
     )
 
@@ -233,7 +226,7 @@ def _setpoint(s: SetpointState | None) -> dict[str, Any] | None:
     return _compact(power_w=s.power_w, expires_at=_dt(s.expires_at), source=s.source)
 
 
-def _storage_state(r: StorageState, t: Topics) -> OutgoingMessage:
+def _storage_state(r: StorageState, t: Topics) -> MqttMessage:
     body = _compact(
         connected=r.connected,
         mode=r.mode,
@@ -249,32 +242,26 @@ def _storage_state(r: StorageState, t: Topics) -> OutgoingMessage:
         identity=dict(r.identity) if r.identity else None,
         reason=r.reason,
     )
-    return OutgoingMessage(t.device(DeviceKind.STORAGE, r.device_id, "state"), body, True, False)
+    return MqttMessage(t.device(DeviceKind.STORAGE, r.device_id, "state"), body, True, False)
 
 
-def _meter_telemetry(r: MeterTelemetry, t: Topics) -> OutgoingMessage:
+def _meter_telemetry(r: MeterTelemetry, t: Topics) -> MqttMessage:
     body = _compact(
-        power_w=r.power_w,
-        energy_wh=r.energy_wh,
-        energy_export_wh=r.energy_export_wh,
-        frequency_hz=r.frequency_hz,
-        voltage_v=r.voltage_v,
-        current_a=r.current_a,
-        phases=_phases(r.phases),
+        **{name: getattr(r, name) for name in _METER_VALUES}, phases=_phases(r.phases)
     )
-    return OutgoingMessage(t.device(DeviceKind.METER, r.device_id, "telemetry"), body, False, True)
+    return MqttMessage(t.device(DeviceKind.METER, r.device_id, "telemetry"), body, False, True)
 
 
-def _meter_state(r: MeterState, t: Topics) -> OutgoingMessage:
+def _meter_state(r: MeterState, t: Topics) -> MqttMessage:
     body = _compact(
         connected=r.connected,
         identity=dict(r.identity) if r.identity else None,
         reason=r.reason,
     )
-    return OutgoingMessage(t.device(DeviceKind.METER, r.device_id, "state"), body, True, False)
+    return MqttMessage(t.device(DeviceKind.METER, r.device_id, "state"), body, True, False)
 
 
-def _site_telemetry(r: SiteTelemetry, t: Topics) -> OutgoingMessage:
+def _site_telemetry(r: SiteTelemetry, t: Topics) -> MqttMessage:
     body = _compact(
         chargers_power_w=r.chargers_power_w,
         storage_power_w=r.storage_power_w,
@@ -290,15 +277,15 @@ def _site_telemetry(r: SiteTelemetry, t: Topics) -> OutgoingMessage:
         storage_setpoints_w=None if r.storage_setpoints_w is None else dict(r.storage_setpoints_w),
         failsafe=r.failsafe,
     )
-    return OutgoingMessage(t.device(DeviceKind.SITE, "", "telemetry"), body, False, True)
+    return MqttMessage(t.device(DeviceKind.SITE, "", "telemetry"), body, False, True)
 
 
-def _site_event(r: SiteEvent, t: Topics) -> OutgoingMessage:
+def _site_event(r: SiteEvent, t: Topics) -> MqttMessage:
     body = {"event": r.event, "data": dict(r.data)}
-    return OutgoingMessage(t.device(DeviceKind.SITE, "", "event"), body, False, False)
+    return MqttMessage(t.device(DeviceKind.SITE, "", "event"), body, False, False)
 
 
-def _site_flexibility(r: SiteFlexibility, t: Topics) -> OutgoingMessage:
+def _site_flexibility(r: SiteFlexibility, t: Topics) -> MqttMessage:
     body = {
         "import_w": r.import_w,
         "shed_w": r.shed_w,
@@ -317,10 +304,10 @@ def _site_flexibility(r: SiteFlexibility, t: Topics) -> OutgoingMessage:
             for p in r.parts
         ],
     }
-    return OutgoingMessage(t.device(DeviceKind.SITE, "", "flexibility"), body, False, True)
+    return MqttMessage(t.device(DeviceKind.SITE, "", "flexibility"), body, False, True)
 
 
-_BUILDERS: dict[type, Callable[[Any, Topics], OutgoingMessage]] = {
+_BUILDERS: dict[type, Callable[[Any, Topics], MqttMessage]] = {
     ChargerTelemetry: _charger_telemetry,
     TransactionEvent: _transaction,
     ChargerEvent: _charger_event,
@@ -336,5 +323,5 @@ _BUILDERS: dict[type, Callable[[Any, Topics], OutgoingMessage]] = {
 }
 
 
-def to_message(record: Record, topics: Topics) -> OutgoingMessage:
+def to_message(record: Record, topics: Topics) -> MqttMessage:
     return _BUILDERS[type(record)](record, topics)

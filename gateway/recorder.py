@@ -11,10 +11,10 @@ from gateway.payloads import to_message
 from gateway.topics import Topics
 from gateway.twins import DeviceTwins
 
-__all__ = ["Recorder"]
+__all__ = ["OutboxRecorder"]
 
 
-class Recorder:
+class OutboxRecorder:
     def __init__(self, outbox: Outbox, topics: Topics, twins: DeviceTwins | None = None) -> None:
         self._outbox = outbox
         self._topics = topics

@@ -16,13 +16,13 @@ from pathlib import Path
 import structlog
 
 from drivers.modbus.control import ControlPlan
-from drivers.modbus.errors import DeviceBusy, ExceptionReply, LinkError, VerifyError
+from drivers.modbus.errors import DeviceBusy, DiscoveryError, ExceptionReply, LinkError, VerifyError
 from drivers.modbus.link import ModbusLink
 from drivers.modbus.map_profile import build_map_profile
 from drivers.modbus.profile import DeviceProfile
 from drivers.modbus.register_map import RegisterMap, load_register_map
 from drivers.modbus.signals import decode_signals
-from drivers.modbus.sunspec import DiscoveryError, build_sunspec_profile, discover
+from drivers.modbus.sunspec import build_sunspec_profile, discover
 from drivers.modbus.telemetry import meter_telemetry, storage_telemetry
 from gateway.foundation.backoff import backoff_delays
 from gateway.foundation.clock import Clock
@@ -45,6 +45,14 @@ def load_map_for(config: ModbusDeviceConfig) -> tuple[RegisterMap, Path] | None:
     if path is None:
         raise FileNotFoundError(f"register map {config.profile!r} not found")
     return load_register_map(path), path
+
+
+_ERROR_KINDS: dict[type[Exception], str] = {
+    LinkError: "connection",
+    ExceptionReply: "exception",
+    DiscoveryError: "discovery",
+}
+"""The `kind` label of modbus_poll_errors_total."""
 
 
 class ModbusDevice:
@@ -110,13 +118,13 @@ class ModbusDevice:
             try:
                 found = await discover(lambda a, c: self._read(unit, a, c))
             except DiscoveryError as exc:
-                raise ExceptionReply(0, f"SunSpec discovery failed: {exc}") from None
+                raise DiscoveryError(f"SunSpec discovery failed: {exc}") from None
             try:
                 profile = build_sunspec_profile(
                     found, self.config.kind, unit, invert_power=self.config.invert_power
                 )
             except ValueError as exc:
-                raise ExceptionReply(0, f"SunSpec map unusable: {exc}") from None
+                raise DiscoveryError(f"SunSpec map unusable: {exc}") from None
             self.log.info("sunspec_discovered", base=found.base, models=found.model_ids)
         else:
             spec, path = self._map
@@ -184,8 +192,8 @@ class ModbusDevice:
                 MODBUS_POLL_ERRORS.labels(self.config.id, "busy").inc()
                 self.log.debug("modbus_device_busy", detail=str(exc))
                 delay = max(delay, next(delays))
-            except (LinkError, ExceptionReply) as exc:
-                kind = "connection" if isinstance(exc, LinkError) else "exception"
+            except (LinkError, ExceptionReply, DiscoveryError) as exc:
+                kind = _ERROR_KINDS[type(exc) if type(exc) in _ERROR_KINDS else ExceptionReply]
                 MODBUS_POLL_ERRORS.labels(self.config.id, kind).inc()
                 self.failures += 1
                 self.last_error = str(exc)

@@ -1,7 +1,7 @@
 """The Modbus driver: one task per device, command handlers, and the storage capability objects.
 
 A site controller reaches batteries through `driver.storage(device_id)` (a StorageControl:
-`power_w()`, `soc_pct()`, `limits`, `async set_power_w(w, source="controller")`) and
+`power_w()`, `soc_pct()`, `limits`, `async set_power_w(w, source=CommandSource.CONTROLLER)`) and
 meters through `driver.meter(device_id)` (`power_w()`).
 """
 
@@ -14,19 +14,15 @@ from datetime import UTC, datetime
 import structlog
 
 from drivers.modbus.device import ModbusDevice
-from drivers.modbus.errors import ExceptionReply, LinkError, VerifyError
-from drivers.modbus.storage import NotAccepted, StorageControl
+from drivers.modbus.storage import StorageControl
 from gateway.foundation.commands.schemas import ModeCommand, SetpointCommand
 from gateway.foundation.driver_api import DriverContext
+from gateway.foundation.errors import DeviceFailed
 from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
 
 __all__ = ["MeterView", "ModbusDriver"]
 
 log = structlog.get_logger("drivers.modbus")
-
-CONTROLLER_SOURCES = frozenset({"site_controller", "controller"})
-"""`CommandRequest.source` values that mean the in-process site controller, not MQTT."""
-
 
 class MeterView:
     """Read side of a meter for the site controller."""
@@ -99,21 +95,21 @@ class ModbusDriver:
 
     async def _setpoint(self, request: CommandRequest, args: SetpointCommand) -> CommandResult:
         storage = self._storage[request.device_id]
-        # The site controller reaches batteries through the router too (request.source
-        # "site_controller"); its setpoints belong to mode auto, MQTT's to mode manual.
-        origin = getattr(request, "source", None)
-        source = "controller" if origin in CONTROLLER_SOURCES else "command"
+        # The site controller reaches batteries through the router too: its setpoints belong
+        # to mode auto, the control centre's and the web page's to mode manual.
         try:
-            outcome = await storage.set_power_w(args.power_w, source=source, ttl_s=args.ttl_s)
-        except Exception as exc:
-            return _failure(exc)
+            outcome = await storage.set_power_w(
+                args.power_w, source=request.source, ttl_s=args.ttl_s
+            )
+        except ValueError as exc:  # a value the device's registers cannot hold
+            raise DeviceFailed(str(exc)) from exc
         detail: dict[str, object] = {
             "requested_power_w": outcome.requested_w,
             "applied_power_w": outcome.applied_w,
             "clamped": outcome.clamped,
         }
-        if args.ttl_s is not None:
-            expires = datetime.fromtimestamp(storage.clock.time() + args.ttl_s, UTC)
+        if outcome.expires_at is not None:
+            expires = datetime.fromtimestamp(outcome.expires_at, UTC)
             detail["expires_at"] = expires.isoformat().replace("+00:00", "Z")
         return CommandResult.accepted(outcome.reason, **detail)
 
@@ -121,23 +117,9 @@ class ModbusDriver:
         storage = self._storage[request.device_id]
         try:
             await storage.set_mode(args.mode)
-        except Exception as exc:
-            return _failure(exc)
+        except ValueError as exc:
+            raise DeviceFailed(str(exc)) from exc
         return CommandResult.accepted(mode=args.mode)
-
-
-def _failure(exc: Exception) -> CommandResult:
-    if isinstance(exc, NotAccepted):
-        return CommandResult.rejected(str(exc))
-    if isinstance(exc, LinkError):
-        return CommandResult.timeout(f"device did not answer: {exc}")
-    if isinstance(exc, ExceptionReply):
-        return CommandResult.rejected(f"device refused: {exc}", modbus_exception=exc.code)
-    if isinstance(exc, VerifyError):
-        return CommandResult.failed(f"setpoint not confirmed by the device: {exc}")
-    if isinstance(exc, ValueError):
-        return CommandResult.failed(str(exc))
-    raise exc
 
 
 def create_driver(context: DriverContext) -> ModbusDriver:

@@ -7,29 +7,33 @@ and re-clamps it as the SoC moves. Setpoints from MQTT are leases: when one laps
 (`lease_expired`, `mqtt_lost`) the battery goes to `fallback_power_w` and the retained
 state says why.
 
-Modes: `manual` takes setpoints from commands; `auto` hands the battery to the site
-controller (`source="controller"`) or, until it writes, to the device's own logic; `idle`
-holds 0 W.
+Modes: `manual` takes setpoints from the control centre or the web page; `auto` hands the
+battery to the site controller (`CommandSource.CONTROLLER`) or, until it writes, to the
+device's own logic; `idle` holds 0 W. A setpoint with a TTL is a lease whoever sent it: the
+lease table (foundation) expires it; this class only applies and withdraws.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from drivers.modbus.device import ModbusDevice
+from drivers.modbus.errors import NotAccepted, NoWritableSetpoint, StorageOffline
 from drivers.modbus.setpoint import ClampResult, PowerLimits, clamp_power_w
 from drivers.modbus.sunspec.alarms import alarm_names
 from gateway.foundation.clock import Clock
 from gateway.foundation.config import ModbusDeviceConfig
 from gateway.foundation.leases import LeaseTable
-from gateway.foundation.model import DeviceKind, SetpointState, StorageMode, StorageState
+from gateway.foundation.model import (
+    CommandSource,
+    DeviceKind,
+    SetpointState,
+    StorageMode,
+    StorageState,
+)
 
-__all__ = ["NotAccepted", "SetpointOutcome", "StorageControl"]
-
-
-class NotAccepted(Exception):
-    """The battery cannot take this setpoint now (offline, wrong mode, no control); says why."""
+__all__ = ["SetpointOutcome", "StorageControl"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,8 @@ class SetpointOutcome:
     applied_w: float
     clamped: bool
     reason: str | None
+    expires_at: float | None = None
+    """Wall-clock end of the setpoint's lease (None: no TTL)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,7 @@ class _Held:
     power_w: float
     """Requested (before clamping): re-clamped as the SoC moves."""
     source: str
+    """A `CommandSource`, or `mode` (idle) and `fallback` (a lapsed lease)."""
     expires_at: float | None
 
 
@@ -104,30 +111,34 @@ class StorageControl:
         return self._applied_w
 
     async def set_power_w(
-        self, power_w: float, *, source: str = "controller", ttl_s: float | None = None
+        self,
+        power_w: float,
+        *,
+        source: CommandSource = CommandSource.CONTROLLER,
+        ttl_s: float | None = None,
     ) -> SetpointOutcome:
         """Clamp, write, verify and hold. Raises NotAccepted, LinkError, ExceptionReply, VerifyError."""
-        wanted: StorageMode = "manual" if source == "command" else "auto"
-        if source in ("command", "controller") and self.mode != wanted:
+        source = CommandSource(source)  # a plain "controller" from a caller counts the same
+        wanted: StorageMode = "auto" if source is CommandSource.CONTROLLER else "manual"
+        if self.mode != wanted:
             raise NotAccepted(
                 f"storage {self.config.id} is in mode {self.mode!r}; "
                 f"{source} setpoints need mode {wanted!r}"
             )
-        leased = source == "command"  # MQTT setpoints are leases; the controller renews its own
-        expires = self.clock.time() + ttl_s if ttl_s is not None and leased else None
-        outcome = await self._hold(_Held(power_w, source, expires))
-        if leased:
-            self.leases.grant(self._lease_key, ttl_s, self._on_lapse)
+        outcome = await self._hold(_Held(power_w, source, None))
+        lease = self.leases.grant(self._lease_key, ttl_s, self._on_lapse, source=source)
+        if self._held is not None:
+            self._held = replace(self._held, expires_at=lease.expires_at)
         self.reason = None
         self.publish_state()
-        return outcome
+        return replace(outcome, expires_at=lease.expires_at)
 
     async def set_mode(self, mode: StorageMode) -> None:
         if self.device.profile is None or not self.device.connected:
-            raise NotAccepted(f"storage {self.config.id} is not connected")
+            raise StorageOffline(f"storage {self.config.id} is not connected")
         control = self.device.profile.control
         if control is None:
-            raise NotAccepted(f"storage {self.config.id} has no writable setpoint")
+            raise NoWritableSetpoint(f"storage {self.config.id} has no writable setpoint")
         self.leases.release(self._lease_key)
         if mode == "idle":
             await self._hold(_Held(0.0, "mode", None))
@@ -146,9 +157,9 @@ class StorageControl:
     async def _hold(self, held: _Held) -> SetpointOutcome:
         profile = self.device.profile
         if profile is None or not self.device.connected:
-            raise NotAccepted(f"storage {self.config.id} is not connected")
+            raise StorageOffline(f"storage {self.config.id} is not connected")
         if profile.control is None:
-            raise NotAccepted(
+            raise NoWritableSetpoint(
                 f"storage {self.config.id} has no writable setpoint ({profile.source})"
             )
         clamp = self._clamp(held.power_w)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from drivers.modbus.vocabulary import PHASES
+from drivers.modbus.vocabulary import PHASE_FIELDS, PHASES, STORAGE_FIELDS
 from gateway.foundation.model import DeviceId, MeterTelemetry, PhaseValues, StorageTelemetry
+from gateway.foundation.model.fields import measured_fields
 
 __all__ = ["meter_telemetry", "plausible", "storage_telemetry"]
 
@@ -28,41 +30,20 @@ def plausible(values: Mapping[str, float | str]) -> dict[str, float]:
 
 def storage_telemetry(device_id: DeviceId, values: Mapping[str, float | str]) -> StorageTelemetry:
     v = plausible(values)
-    return StorageTelemetry(
-        device_id=device_id,
-        power_w=v.get("power_w"),
-        soc_pct=v.get("soc_pct"),
-        soh_pct=v.get("soh_pct"),
-        voltage_v=v.get("voltage_v"),
-        current_a=v.get("current_a"),
-        temperature_c=v.get("temperature_c"),
-        max_charge_w=v.get("max_charge_w"),
-        max_discharge_w=v.get("max_discharge_w"),
-        frequency_hz=v.get("frequency_hz"),
-        energy_charged_wh=v.get("energy_charged_wh"),
-        energy_discharged_wh=v.get("energy_discharged_wh"),
-    )
+    measured: dict[str, Any] = {name: v.get(name) for name in STORAGE_FIELDS}
+    return StorageTelemetry(device_id=device_id, **measured)
 
 
 def meter_telemetry(device_id: DeviceId, values: Mapping[str, float | str]) -> MeterTelemetry:
     v = plausible(values)
     phases: dict[str, PhaseValues] = {}
     for ph in PHASES:
-        phase = PhaseValues(
-            power_w=v.get(f"{ph}_power_w"),
-            current_a=v.get(f"{ph}_current_a"),
-            voltage_v=v.get(f"{ph}_voltage_v"),
-            energy_wh=v.get(f"{ph}_energy_wh"),
-        )
+        per_phase: dict[str, Any] = {name: v.get(f"{ph}_{name}") for name in PHASE_FIELDS}
+        phase = PhaseValues(**per_phase)
         if phase != PhaseValues():
             phases[ph.upper()] = phase
-    return MeterTelemetry(
-        device_id=device_id,
-        power_w=v.get("power_w"),
-        energy_wh=v.get("energy_wh"),
-        energy_export_wh=v.get("energy_export_wh"),
-        frequency_hz=v.get("frequency_hz"),
-        voltage_v=v.get("voltage_v"),
-        current_a=v.get("current_a"),
-        phases=phases or None,
-    )
+    measured: dict[str, Any] = {name: v.get(name) for name in _METER_VALUES}
+    return MeterTelemetry(device_id=device_id, phases=phases or None, **measured)
+
+
+_METER_VALUES = measured_fields(MeterTelemetry)

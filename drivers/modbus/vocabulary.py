@@ -1,44 +1,31 @@
 """The capability names a profile may fill, with the unit each name promises.
 
-Names follow the unified model (gateway/model/records.py): units in the name, load
-convention for power. Phase values are `l1_power_w`, `l2_current_a`, ... and land in
-`MeterTelemetry.phases`.
+Names are the unified model's (gateway/foundation/model/records.py), read from the records'
+declared values: units in the name, load convention for power. Phase values are
+`l1_power_w`, `l2_current_a`, ... and land in `MeterTelemetry.phases`.
 """
 
 from __future__ import annotations
+
+from gateway.foundation.model.fields import measured_fields
+from gateway.foundation.model.records import MeterTelemetry, PhaseValues, StorageTelemetry
 
 __all__ = [
     "IDENTITY_FIELDS",
     "METER_FIELDS",
     "PHASES",
+    "PHASE_FIELDS",
     "STORAGE_FIELDS",
     "UNIT_OF_SUFFIX",
     "unit_of",
 ]
 
-STORAGE_FIELDS = (
-    "power_w",
-    "soc_pct",
-    "soh_pct",
-    "voltage_v",
-    "current_a",
-    "temperature_c",
-    "max_charge_w",
-    "max_discharge_w",
-    "frequency_hz",
-    "energy_charged_wh",
-    "energy_discharged_wh",
-)
+STORAGE_FIELDS = measured_fields(StorageTelemetry)
 PHASES = ("l1", "l2", "l3")
-_PHASE_FIELDS = ("power_w", "current_a", "voltage_v", "energy_wh")
+PHASE_FIELDS = measured_fields(PhaseValues)
 METER_FIELDS = (
-    "power_w",
-    "energy_wh",
-    "energy_export_wh",
-    "frequency_hz",
-    "voltage_v",
-    "current_a",
-    *(f"{ph}_{f}" for ph in PHASES for f in _PHASE_FIELDS),
+    *measured_fields(MeterTelemetry),
+    *(f"{ph}_{f}" for ph in PHASES for f in PHASE_FIELDS),
 )
 IDENTITY_FIELDS = ("manufacturer", "model", "serial", "firmware")
 

@@ -17,7 +17,7 @@ from typing import Any
 from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
 from drivers.ocpp.core.authorize import Decision, SiteTag
 from drivers.ocpp.hub import Hub
-from drivers.ocpp.session import Session
+from drivers.ocpp.session import ChargerSession
 from gateway.foundation.commands.management import (
     ClearCacheCommand,
     LocalListCommand,
@@ -32,6 +32,7 @@ from gateway.foundation.model import (
     CommandResult,
     DeviceKind,
 )
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = ["AuthorizationCommands", "decide", "id_tag_info", "id_token_info"]
 
@@ -42,7 +43,7 @@ def _ocpp_time(epoch_s: float) -> str:
     return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def decide(s: Session, id_tag: str | None, token_type: str | None, context: str) -> Decision:
+def decide(s: ChargerSession, id_tag: str | None, token_type: str | None, context: str) -> Decision:
     """Decide, log and publish one authorisation (`authorize` event)."""
     decision = s.hub.authorizer.decide(id_tag, token_type, s.hub.clock.time())
     data: dict[str, Any] = {
@@ -78,14 +79,14 @@ def id_token_info(decision: Decision) -> dict[str, Any]:
     return info
 
 
-def _list_entry(version: str, entry: LocalListEntry) -> dict[str, Any]:
+def _list_entry(version: OcppVersion, entry: LocalListEntry) -> dict[str, Any]:
     decision = Decision(
         entry.status or "Accepted",
         "local_list",
         entry.expires_at.timestamp() if entry.expires_at else None,
         entry.group,
     )
-    if version == "1.6":
+    if version == OcppVersion.V16:
         item: dict[str, Any] = {"idTag": entry.id_tag}
         if entry.status is not None:
             item["idTagInfo"] = id_tag_info(decision)
@@ -97,10 +98,10 @@ def _list_entry(version: str, entry: LocalListEntry) -> dict[str, Any]:
 
 
 def send_local_list_payload(
-    version: str, list_version: int, update: str, entries: list[LocalListEntry]
+    version: OcppVersion, list_version: int, update: str, entries: list[LocalListEntry]
 ) -> dict[str, Any]:
     items = [_list_entry(version, e) for e in entries]
-    if version == "1.6":
+    if version == OcppVersion.V16:
         payload: dict[str, Any] = {"listVersion": list_version, "updateType": _UPDATE[update]}
         if items:
             payload["localAuthorizationList"] = items
@@ -161,10 +162,11 @@ class AuthorizationCommands:
             detail["not_found"] = unknown
         if self._hub.config.authorize.sync_local_list:
             for session in list(self._hub.sessions.values()):
-                session.spawn(self.sync(session), "local_list_sync")
+                if isinstance(session, ChargerSession):
+                    session.spawn(self.sync(session), "local_list_sync")
         return CommandResult.accepted(**detail)
 
-    async def sync(self, session: Session, *, check_version: bool = False) -> None:
+    async def sync(self, session: ChargerSession, *, check_version: bool = False) -> None:
         """Send the site's tags as the charger's full local list (`sync_local_list`)."""
         version = self._store.version
         if check_version:
@@ -187,18 +189,12 @@ class AuthorizationCommands:
 
     async def local_list(self, request: CommandRequest, args: LocalListCommand) -> CommandResult:
         entries = list(args.entries) if args.entries is not None else self.site_entries()
-        try:
-            session = online_session(self._hub, request.device_id)
-            payload = send_local_list_payload(session.version, args.version, args.update, entries)
-            answer = await call_charger(self._hub, session, "SendLocalList", payload)
-        except Refusal as refusal:
-            return refusal.result
+        session = online_session(self._hub, request.device_id)
+        payload = send_local_list_payload(session.version, args.version, args.update, entries)
+        answer = await call_charger(self._hub, session, "SendLocalList", payload)
         return judge("SendLocalList", answer, entries=len(entries), list_version=args.version)
 
     async def clear_cache(self, request: CommandRequest, args: ClearCacheCommand) -> CommandResult:
-        try:
-            session = online_session(self._hub, request.device_id)
-            answer = await call_charger(self._hub, session, "ClearCache", {})
-        except Refusal as refusal:
-            return refusal.result
+        session = online_session(self._hub, request.device_id)
+        answer = await call_charger(self._hub, session, "ClearCache", {})
         return judge("ClearCache", answer)

@@ -33,14 +33,16 @@ from gateway.foundation.commands.schemas import (
     TriggerCommand,
     UnlockCommand,
 )
+from gateway.foundation.errors import DeviceNotSupported, InvalidCommand
 from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
+from gateway.foundation.model.versions import OcppVersion
 from gateway.foundation.uploads import UploadLinks
 
 __all__ = ["OcppCommands"]
 
 _Call = tuple[str, dict[str, Any], dict[str, Any]]
 """(OCPP action, payload, extra result detail)."""
-_Build = Callable[[str, Any], _Call]
+_Build = Callable[[OcppVersion, Any], _Call]
 
 
 class OcppCommands:
@@ -78,37 +80,26 @@ class OcppCommands:
         """A handler: build the call for the charger's version, send it, judge the answer."""
 
         async def handler(request: CommandRequest, args: Any) -> CommandResult:
-            try:
-                session = online_session(self._hub, request.device_id)
-                action, payload, detail = build(session.version, args)
-                answer = await call_charger(self._hub, session, action, payload)
-            except Refusal as refusal:
-                return refusal.result
+            session = online_session(self._hub, request.device_id)
+            action, payload, detail = build(session.version, args)
+            answer = await call_charger(self._hub, session, action, payload)
             return judge(action, answer, **detail)
 
         return handler
 
     async def _start_command(self, request: CommandRequest, args: StartCommand) -> CommandResult:
         """`start`, with the TxProfile inside the remote start when it carries a `limit`."""
-        try:
-            session = online_session(self._hub, request.device_id)
-            action, payload, detail = self._start(session.version, args)
-        except Refusal as refusal:
-            return refusal.result
+        session = online_session(self._hub, request.device_id)
+        action, payload, detail = self._start(session.version, args)
         plan = None
         if args.limit is not None:
             built = self.profiles.start_profile(request.device_id, session.version, args)
-            if isinstance(built, CommandResult):
-                return built
             payload["chargingProfile"], plan = built
             detail = {**detail, "limit": plan.detail()}
         if action == "RequestStartTransaction" and self._hub.tag_store is not None:
             # the Central token the charger will present back: only issued ones pass
             await self._hub.tag_store.remember_issued(args.id_tag, self._hub.clock.time())
-        try:
-            answer = await call_charger(self._hub, session, action, payload)
-        except Refusal as refusal:
-            return refusal.result
+        answer = await call_charger(self._hub, session, action, payload)
         result = judge(action, answer, **detail)
         if plan is not None and result.status.value == "accepted":
             await self.profiles.started_with(request.device_id, plan, request.source, args.id_tag)
@@ -116,8 +107,8 @@ class OcppCommands:
 
     # -- commands: (version, args) -> (action, payload, detail) ----------------------------
 
-    def _start(self, version: str, args: StartCommand) -> _Call:
-        if version == "1.6":
+    def _start(self, version: OcppVersion, args: StartCommand) -> _Call:
+        if version == OcppVersion.V16:
             payload: dict[str, Any] = {"idTag": args.id_tag}
             if args.evse is not None:
                 payload["connectorId"] = args.evse
@@ -131,20 +122,18 @@ class OcppCommands:
             payload["evseId"] = args.evse
         return "RequestStartTransaction", payload, {"remote_start_id": remote_id}
 
-    def _stop(self, version: str, args: StopCommand) -> _Call:
-        if version == "1.6":
+    def _stop(self, version: OcppVersion, args: StopCommand) -> _Call:
+        if version == OcppVersion.V16:
             try:
                 tx_id = int(args.transaction_id)
             except ValueError:
-                raise Refusal(
-                    CommandResult.rejected("OCPP 1.6 transaction ids are integers")
-                ) from None
+                raise InvalidCommand("OCPP 1.6 transaction ids are integers") from None
             return "RemoteStopTransaction", {"transactionId": tx_id}, {}
         return "RequestStopTransaction", {"transactionId": args.transaction_id}, {}
 
-    def _availability(self, version: str, args: AvailabilityCommand) -> _Call:
+    def _availability(self, version: OcppVersion, args: AvailabilityCommand) -> _Call:
         status = "Operative" if args.operative else "Inoperative"
-        if version == "1.6":
+        if version == OcppVersion.V16:
             _no_connector_on_16(args.connector)
             return "ChangeAvailability", {"connectorId": args.evse or 0, "type": status}, {}
         payload: dict[str, Any] = {"operationalStatus": status}
@@ -152,8 +141,8 @@ class OcppCommands:
             payload["evse"] = _evse(args.evse, args.connector)
         return "ChangeAvailability", payload, {}
 
-    def _reset(self, version: str, args: ResetCommand) -> _Call:
-        if version == "1.6":
+    def _reset(self, version: OcppVersion, args: ResetCommand) -> _Call:
+        if version == OcppVersion.V16:
             if args.evse is not None:
                 raise Refusal(CommandResult.rejected("OCPP 1.6 resets the whole charger (no evse)"))
             return "Reset", {"type": "Soft" if args.type == "soft" else "Hard"}, {}
@@ -163,22 +152,20 @@ class OcppCommands:
             payload["evseId"] = args.evse
         return "Reset", payload, {}
 
-    def _unlock(self, version: str, args: UnlockCommand) -> _Call:
-        if version == "1.6":
+    def _unlock(self, version: OcppVersion, args: UnlockCommand) -> _Call:
+        if version == OcppVersion.V16:
             return "UnlockConnector", {"connectorId": args.evse}, {}
         return "UnlockConnector", {"evseId": args.evse, "connectorId": 1}, {}
 
-    def _trigger(self, version: str, args: TriggerCommand) -> _Call:
+    def _trigger(self, version: OcppVersion, args: TriggerCommand) -> _Call:
         allowed = _trigger_messages(version)
         if args.message not in allowed:
-            raise Refusal(
-                CommandResult.rejected(
-                    f"OCPP {version} cannot trigger {args.message!r}", allowed=sorted(allowed)
-                )
+            raise DeviceNotSupported(
+                f"OCPP {version} cannot trigger {args.message!r}", allowed=sorted(allowed)
             )
         payload: dict[str, Any] = {"requestedMessage": args.message}
         if args.evse is not None:
-            if version == "1.6":
+            if version == OcppVersion.V16:
                 _no_connector_on_16(args.connector)
                 payload["connectorId"] = args.evse
             else:
@@ -200,7 +187,7 @@ def _no_connector_on_16(connector: int | None) -> None:
         )
 
 
-def _trigger_messages(version: str) -> frozenset[str]:
+def _trigger_messages(version: OcppVersion) -> frozenset[str]:
     validator = request_validator(version, "TriggerMessage")
     assert validator is not None
     schema = validator.schema

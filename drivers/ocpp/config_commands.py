@@ -24,7 +24,7 @@ from drivers.ocpp.core.device_model import (
     split_get_results,
 )
 from drivers.ocpp.hub import Hub
-from drivers.ocpp.session import Session
+from drivers.ocpp.session import ChargerSession
 from gateway.foundation.clock import format_ts
 from gateway.foundation.commands.management import GetConfigCommand, ReportCommand, SetConfigCommand
 from gateway.foundation.commands.router import CommandRouter
@@ -35,6 +35,7 @@ from gateway.foundation.model import (
     CommandResult,
     DeviceKind,
 )
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = ["ConfigAccess", "ConfigCommands", "WriteOutcome"]
 
@@ -77,8 +78,8 @@ class ConfigAccess:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
 
-    async def read(self, session: Session, keys: list[str], args: GetConfigCommand) -> OutcomeSplit:
-        if session.version == "1.6":
+    async def read(self, session: ChargerSession, keys: list[str], args: GetConfigCommand) -> OutcomeSplit:
+        if session.version == OcppVersion.V16:
             answer = await call_charger(self._hub, session, "GetConfiguration", {"key": keys})
             return entries_from_configuration(answer or {})
         parsed = _v2_keys(keys, args)
@@ -87,8 +88,8 @@ class ConfigAccess:
         )
         return split_get_results(parsed, answer or {})
 
-    async def write(self, session: Session, args: SetConfigCommand) -> WriteOutcome:
-        if session.version == "1.6":
+    async def write(self, session: ChargerSession, args: SetConfigCommand) -> WriteOutcome:
+        if session.version == OcppVersion.V16:
             answer = await call_charger(
                 self._hub, session, "ChangeConfiguration", {"key": args.key, "value": args.text}
             )
@@ -101,9 +102,9 @@ class ConfigAccess:
         first = results[0] if isinstance(results[0], dict) else {}
         return WriteOutcome(str(first.get("attributeStatus")), first.get("attributeStatusInfo"))
 
-    async def full_report(self, session: Session) -> ChargerConfigReport:
+    async def full_report(self, session: ChargerSession) -> ChargerConfigReport:
         """Every key of the charger, published retained on `P/charger/{id}/config`."""
-        if session.version == "1.6":
+        if session.version == OcppVersion.V16:
             answer = await call_charger(self._hub, session, "GetConfiguration", {})
             entries = entries_from_configuration(answer or {}).values
             source = "GetConfiguration"
@@ -120,7 +121,7 @@ class ConfigAccess:
         session.log.info("configuration_read", entries=len(entries), source=source)
         return report
 
-    async def _base_report(self, session: Session) -> list[dict[str, Any]]:
+    async def _base_report(self, session: ChargerSession) -> list[dict[str, Any]]:
         waiters = self._hub.reports
         request_id, parts = waiters.expect(session.charger_id)
         try:
@@ -166,16 +167,13 @@ class ConfigCommands:
         router.register(DeviceKind.CHARGER, "report", self.report)
 
     async def get_config(self, request: CommandRequest, args: GetConfigCommand) -> CommandResult:
-        try:
-            session = online_session(self._hub, request.device_id)
-            if session.version == "1.6" and args.addressed:
-                return CommandResult.rejected(_V16_ADDRESSING)
-            if args.keys is None:
-                report = await self.access.full_report(session)
-                return CommandResult.accepted(values=list(report.entries), source=report.source)
-            split = await self.access.read(session, list(args.keys), args)
-        except Refusal as refusal:
-            return refusal.result
+        session = online_session(self._hub, request.device_id)
+        if session.version == OcppVersion.V16 and args.addressed:
+            return CommandResult.rejected(_V16_ADDRESSING)
+        if args.keys is None:
+            report = await self.access.full_report(session)
+            return CommandResult.accepted(values=list(report.entries), source=report.source)
+        split = await self.access.read(session, list(args.keys), args)
         detail: dict[str, Any] = {"values": split.values}
         if split.unknown:
             detail["unknown"] = split.unknown
@@ -188,13 +186,10 @@ class ConfigCommands:
         return CommandResult.accepted(**detail)
 
     async def set_config(self, request: CommandRequest, args: SetConfigCommand) -> CommandResult:
-        try:
-            session = online_session(self._hub, request.device_id)
-            if session.version == "1.6" and args.addressed:
-                return CommandResult.rejected(_V16_ADDRESSING)
-            outcome = await self.access.write(session, args)
-        except Refusal as refusal:
-            return refusal.result
+        session = online_session(self._hub, request.device_id)
+        if session.version == OcppVersion.V16 and args.addressed:
+            return CommandResult.rejected(_V16_ADDRESSING)
+        outcome = await self.access.write(session, args)
         session.log.info("configuration_set", key=args.key, status=outcome.status)
         detail: dict[str, Any] = {"charger_status": outcome.status, "key": args.key}
         if outcome.status_info is not None:
@@ -210,11 +205,8 @@ class ConfigCommands:
         return CommandResult.rejected(f"charger answered {outcome.status} for {args.key}", **detail)
 
     async def report(self, request: CommandRequest, args: ReportCommand) -> CommandResult:
-        try:
-            session = online_session(self._hub, request.device_id)
-            report = await self.access.full_report(session)
-        except Refusal as refusal:
-            return refusal.result
+        session = online_session(self._hub, request.device_id)
+        report = await self.access.full_report(session)
         return CommandResult.accepted(
             entries=len(report.entries),
             source=report.source,

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
+from drivers.ocpp.calls import call_charger, judge, online_session
 from drivers.ocpp.hub import Hub
-from drivers.ocpp.session import Session
+from drivers.ocpp.session import ChargerSession
 from gateway.foundation.commands.management import GetLogsCommand, utc_text
 from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.model import (
@@ -24,20 +24,21 @@ from gateway.foundation.model import (
     CommandResult,
     DeviceKind,
 )
+from gateway.foundation.model.versions import OcppVersion
 from gateway.foundation.uploads import StoredUpload, UploadLinks
 
 __all__ = ["LogCommands", "log_request_payload", "log_status"]
 
 
 def log_request_payload(
-    version: str, request_id: int, location: str, args: GetLogsCommand
+    version: OcppVersion, request_id: int, location: str, args: GetLogsCommand
 ) -> tuple[str, dict[str, Any]]:
     retries: dict[str, Any] = {}
     if args.retries is not None:
         retries["retries"] = args.retries
     if args.retry_interval_s is not None:
         retries["retryInterval"] = args.retry_interval_s
-    if version == "1.6" and args.type == "diagnostics":
+    if version == OcppVersion.V16 and args.type == "diagnostics":
         payload: dict[str, Any] = {"location": location, **retries}
         if args.since is not None:
             payload["startTime"] = utc_text(args.since)
@@ -56,7 +57,7 @@ def log_request_payload(
 def log_status(name: str) -> Any:
     """LogStatusNotification / DiagnosticsStatusNotification: an event tied to its request."""
 
-    async def handler(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    async def handler(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
         data = dict(p)
         latest = s.hub.book(s.charger_id).log_request
         if "requestId" in p:
@@ -93,16 +94,13 @@ class LogCommands:
         if self._uploads is None:
             return CommandResult.rejected("no HTTP server to upload to: set http.enabled: true")
         request_id = next(self._hub.request_ids)
+        session = online_session(self._hub, request.device_id)
         try:
-            session = online_session(self._hub, request.device_id)
-            try:
-                location = self._uploads.issue(request.device_id, request_id)
-            except ValueError as exc:
-                return CommandResult.rejected(str(exc))
-            action, payload = log_request_payload(session.version, request_id, location, args)
-            answer = await call_charger(self._hub, session, action, payload)
-        except Refusal as refusal:
-            return refusal.result
+            location = self._uploads.issue(request.device_id, request_id)
+        except ValueError as exc:
+            return CommandResult.rejected(str(exc))
+        action, payload = log_request_payload(session.version, request_id, location, args)
+        answer = await call_charger(self._hub, session, action, payload)
         answer = answer or {}
         if action == "GetDiagnostics":  # the answer is the file name, or nothing to upload
             name = answer.get("fileName")

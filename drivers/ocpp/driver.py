@@ -16,16 +16,17 @@ from websockets.asyncio.server import ServerConnection
 from drivers.ocpp.commands import OcppCommands
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.server import OcppServer
-from drivers.ocpp.session import Session
+from drivers.ocpp.session import ChargerSession
 from drivers.ocpp.session_v2 import Session2
 from drivers.ocpp.session_v16 import Session16
 from drivers.ocpp.tag_store import TagStore
-from drivers.ocpp.transactions import TransactionStore
+from drivers.ocpp.transaction_store import TransactionStore
 from drivers.ocpp.validation import preload
 from gateway.foundation.charger_credentials import credential_warnings
 from gateway.foundation.driver_api import DriverContext
 from gateway.foundation.metrics import OCPP_CHARGERS_CONNECTED
 from gateway.foundation.model import DeviceKind
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = ["OcppDriver"]
 
@@ -60,7 +61,11 @@ class OcppDriver:
         return self.server.port
 
     async def start(self) -> None:
-        handled = {"1.6": Session16.HANDLERS, "2.0.1": Session2.HANDLERS, "2.1": Session2.HANDLERS}
+        handled = {
+            OcppVersion.V16: Session16.HANDLERS,
+            OcppVersion.V201: Session2.HANDLERS,
+            OcppVersion.V21: Session2.HANDLERS,
+        }
         schemas = preload(handled)  # now, not on first use: a session never opens a file
         log.info("ocpp_schemas_loaded", schemas=schemas)
         await self.store.open()
@@ -96,7 +101,7 @@ class OcppDriver:
         await self.store.close()
         await self.tag_store.close()
 
-    async def _serve_session(self, ws: ServerConnection, charger_id: str, version: str) -> None:
+    async def _serve_session(self, ws: ServerConnection, charger_id: str, version: OcppVersion) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)
@@ -105,9 +110,9 @@ class OcppDriver:
         finally:
             self._sessions.discard(task)
 
-    async def _serve(self, ws: ServerConnection, charger_id: str, version: str) -> None:
+    async def _serve(self, ws: ServerConnection, charger_id: str, version: OcppVersion) -> None:
         hub = self.hub
-        cls: type[Session] = Session16 if version == "1.6" else Session2
+        cls: type[ChargerSession] = Session16 if version == OcppVersion.V16 else Session2
         session = cls(ws, charger_id, version, hub)
         old = hub.sessions.get(charger_id)
         hub.sessions[charger_id] = session

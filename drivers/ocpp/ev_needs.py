@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.ocpp.core.ev_needs import needs_from_message, needs_summary, schedule_from_message
-from drivers.ocpp.session import Session
+from drivers.ocpp.session import ChargerSession
 from gateway.foundation.model import ChargerEvent, ChargerId, EvNeeds
 
 __all__ = ["notify_ev_charging_needs", "notify_ev_charging_schedule"]
 
 
-def _publish(s: Session, name: str, evse: int, needs: EvNeeds, message: dict[str, Any]) -> None:
+def _publish(s: ChargerSession, name: str, evse: int, needs: EvNeeds, message: dict[str, Any]) -> None:
     book = s.hub.book(s.charger_id)
     book.ev_needs[evse] = needs
     s.log.info("charger_event", kind=name, evse=evse)
@@ -26,14 +26,14 @@ def _publish(s: Session, name: str, evse: int, needs: EvNeeds, message: dict[str
     s.publish_state()
 
 
-async def notify_ev_charging_needs(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def notify_ev_charging_needs(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     evse = int(p["evseId"])
     previous = s.hub.book(s.charger_id).ev_needs.get(evse)
     _publish(s, "ev_charging_needs", evse, needs_from_message(p, previous, s.now_s()), p)
     return {"status": "Accepted"}
 
 
-async def notify_ev_charging_schedule(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def notify_ev_charging_schedule(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     evse = int(p["evseId"])
     previous = s.hub.book(s.charger_id).ev_needs.get(evse)
     rating = s.hub.rating(s.charger_id)

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
+from drivers.ocpp.calls import call_charger, judge, online_session
 from drivers.ocpp.hub import Hub
-from drivers.ocpp.session import Session
+from drivers.ocpp.session import ChargerSession
 from gateway.foundation.clock import format_ts
 from gateway.foundation.commands.management import UpdateFirmwareCommand, utc_text
 from gateway.foundation.commands.router import CommandRouter
@@ -28,6 +28,7 @@ from gateway.foundation.model import (
     CommandResult,
     DeviceKind,
 )
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = ["FirmwareCommands", "firmware_booted", "firmware_status", "update_payload"]
 
@@ -40,7 +41,7 @@ _SETTLED = frozenset(
 
 
 def update_payload(
-    version: str, request_id: int, args: UpdateFirmwareCommand, now_s: float
+    version: OcppVersion, request_id: int, args: UpdateFirmwareCommand, now_s: float
 ) -> tuple[str, dict[str, Any]]:
     """(action, payload) of the update request for the charger's version."""
     retrieve = utc_text(args.retrieve_at or datetime.fromtimestamp(now_s, UTC))
@@ -49,7 +50,7 @@ def update_payload(
         retries["retries"] = args.retries
     if args.retry_interval_s is not None:
         retries["retryInterval"] = args.retry_interval_s
-    if version == "1.6" and args.signature is None:
+    if version == OcppVersion.V16 and args.signature is None:
         if args.signing_certificate is not None or args.install_at is not None:
             raise ValueError(
                 "OCPP 1.6 UpdateFirmware takes no signing_certificate or install_at"
@@ -63,7 +64,7 @@ def update_payload(
         firmware["signingCertificate"] = args.signing_certificate
     if args.signature is not None:
         firmware["signature"] = args.signature
-    action = "SignedUpdateFirmware" if version == "1.6" else "UpdateFirmware"
+    action = "SignedUpdateFirmware" if version == OcppVersion.V16 else "UpdateFirmware"
     if action == "SignedUpdateFirmware" and "signingCertificate" not in firmware:
         raise ValueError("OCPP 1.6 SignedUpdateFirmware needs signing_certificate")
     return action, {"requestId": request_id, "firmware": firmware, **retries}
@@ -79,7 +80,7 @@ def without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-async def firmware_status(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def firmware_status(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     """FirmwareStatusNotification / SignedFirmwareStatusNotification: the request's status."""
     book = s.hub.book(s.charger_id)
     update = book.firmware_update
@@ -95,7 +96,7 @@ async def firmware_status(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def firmware_booted(s: Session) -> None:
+def firmware_booted(s: ChargerSession) -> None:
     """At BootNotification: after an update, say which version the charger came back with."""
     book = s.hub.book(s.charger_id)
     update = book.firmware_update
@@ -127,19 +128,16 @@ class FirmwareCommands:
         self, request: CommandRequest, args: UpdateFirmwareCommand
     ) -> CommandResult:
         request_id = next(self._hub.request_ids)
+        session = online_session(self._hub, request.device_id)
         try:
-            session = online_session(self._hub, request.device_id)
-            try:
-                action, payload = update_payload(
-                    session.version, request_id, args, self._hub.clock.time()
-                )
-            except ValueError as exc:
-                return CommandResult.rejected(str(exc))
-            answer = await call_charger(self._hub, session, action, payload)
-        except Refusal as refusal:
-            return refusal.result
+            action, payload = update_payload(
+                session.version, request_id, args, self._hub.clock.time()
+            )
+        except ValueError as exc:
+            return CommandResult.rejected(str(exc))
+        answer = await call_charger(self._hub, session, action, payload)
         status = (answer or {}).get("status")
-        if action == "UpdateFirmware" and session.version == "1.6":  # UpdateFirmware.conf is {}
+        if action == "UpdateFirmware" and session.version == OcppVersion.V16:  # UpdateFirmware.conf is {}
             result = CommandResult.accepted(charger_status="Accepted", request_id=request_id)
         elif status == "AcceptedCanceled":  # accepted; the charger dropped an earlier update
             result = CommandResult.accepted(charger_status=status, request_id=request_id)

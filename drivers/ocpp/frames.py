@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from drivers.ocpp.strict_json import FrameLimits, RefusedJson, loads_strict
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = [
     "BadFrame",
@@ -68,7 +69,7 @@ _CODES: dict[ErrorKind, tuple[str, str, str]] = {
     "security": ("SecurityError",) * 3,
     "generic": ("GenericError",) * 3,
 }
-_VERSION_INDEX = {"1.6": 0, "2.0.1": 1, "2.1": 2}
+_VERSION_INDEX = {OcppVersion.V16: 0, OcppVersion.V201: 1, OcppVersion.V21: 2}
 _ID_IN_TEXT = re.compile(r'^\s*\[\s*[0-9]+\s*,\s*"([^"\\]{1,36})"')
 _REPLY_TYPE_IN_TEXT = re.compile(r"^\s*\[\s*[3-6]\s*,")
 _DEFAULT_LIMITS = FrameLimits()
@@ -76,12 +77,12 @@ _MAX_ID = 36
 """OCPP-J message ids are at most 36 characters (1.6 §4.1.3, 2.0.1 Part 4 §4.1.3)."""
 
 
-def error_code(kind: ErrorKind, version: str) -> str:
+def error_code(kind: ErrorKind, version: OcppVersion) -> str:
     return _CODES[kind][_VERSION_INDEX.get(version, 1)]
 
 
 def call_error(
-    unique_id: str, kind: ErrorKind, version: str, description: str, details: Any = None
+    unique_id: str, kind: ErrorKind, version: OcppVersion, description: str, details: Any = None
 ) -> str:
     """A CALLERROR frame: `[4, id, code, description, details]`."""
     return json.dumps(
@@ -134,7 +135,7 @@ def _salvage_id(text: str) -> str:
     return match.group(1) if match else "-1"
 
 
-def _bad(text: str, kind: ErrorKind, version: str, reason: str, uid: str | None = None) -> BadFrame:
+def _bad(text: str, kind: ErrorKind, version: OcppVersion, reason: str, uid: str | None = None) -> BadFrame:
     unique_id = uid if uid is not None else _salvage_id(text)
     return BadFrame(reason, call_error(unique_id, kind, version, reason))
 
@@ -146,7 +147,7 @@ def is_reply(raw: str | bytes) -> bool:
     return _REPLY_TYPE_IN_TEXT.match(raw) is not None
 
 
-def refuse_unread(raw: str | bytes, kind: ErrorKind, version: str, reason: str) -> str | None:
+def refuse_unread(raw: str | bytes, kind: ErrorKind, version: OcppVersion, reason: str) -> str | None:
     """The CALLERROR for a frame refused before it is parsed (None: it must not be answered)."""
     if is_reply(raw):
         return None
@@ -154,7 +155,7 @@ def refuse_unread(raw: str | bytes, kind: ErrorKind, version: str, reason: str) 
     return call_error(_salvage_id(text), kind, version, reason)
 
 
-def parse_frame(raw: str | bytes, version: str, limits: FrameLimits = _DEFAULT_LIMITS) -> Frame:
+def parse_frame(raw: str | bytes, version: OcppVersion, limits: FrameLimits = _DEFAULT_LIMITS) -> Frame:
     """Parse one websocket message of an OCPP-J connection speaking `version`."""
     if isinstance(raw, bytes):
         try:
@@ -187,11 +188,11 @@ def parse_frame(raw: str | bytes, version: str, limits: FrameLimits = _DEFAULT_L
         if uid is None or len(msg) != 3:
             return BadFrame("malformed CALLRESULT", None)
         return ResultFrame(uid, msg[2])
-    if kind in (4, 5) and (version == "2.1" or kind == 4):
+    if kind in (4, 5) and (version == OcppVersion.V21 or kind == 4):
         if uid is None or len(msg) != 5:
             return BadFrame("malformed CALLERROR", None)
         return ErrorFrame(uid, str(msg[2]), str(msg[3]), msg[4])
-    if kind == 6 and version == "2.1":
+    if kind == 6 and version == OcppVersion.V21:
         if len(msg) != 4 or not isinstance(msg[2], str):
             return BadFrame("malformed SEND", None)
         return SendFrame(msg[2], msg[3])

@@ -2,40 +2,62 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 
 import structlog
+from websockets.asyncio.server import ServerConnection
 
 from drivers.ocpp.core.authorize import TagAuthorizer
 from drivers.ocpp.core.profiles import ChargerRating
 from drivers.ocpp.reports import ReportWaiters
 from drivers.ocpp.state import ChargerBook
 from drivers.ocpp.tag_store import TagStore
-from drivers.ocpp.transactions import TransactionStore
+from drivers.ocpp.transaction_store import TransactionStore
 from gateway.foundation.clock import Clock
 from gateway.foundation.config import ChargerConfig, OcppConfig
 from gateway.foundation.leases import LeaseTable
 from gateway.foundation.model import ChargerId
+from gateway.foundation.model.versions import OcppVersion
 from gateway.foundation.recording import RecordSink
 
-if TYPE_CHECKING:
-    from drivers.ocpp.session import Session
-
-__all__ = ["Hub"]
+__all__ = ["Hub", "SessionHandle"]
 
 log = structlog.get_logger("drivers.ocpp")
 
 
+class SessionHandle(Protocol):
+    """What the hub's users need of a charger's open session (`drivers.ocpp.session`).
+
+    A protocol, so the hub does not import the session that imports it.
+    """
+
+    charger_id: str
+    version: OcppVersion
+    closed: asyncio.Event
+    ws: ServerConnection
+    log: Any
+
+    async def submit(self, action: str, payload: dict[str, Any], timeout_s: float) -> Any: ...
+
+    async def close(self, reason: str) -> None: ...
+
+    provisioned: bool
+
+    def publish_state(self, reason: str | None = None) -> Awaitable[None]: ...
+
+
 class BootFollowUp(Protocol):
-    """What runs after each BootNotification (provisioning.py)."""
+    """What runs after each BootNotification (provisioning.py). `s` is the ChargerSession,
+    typed Any because the hub does not import the session module that imports it."""
 
-    def boot_status(self, s: Session) -> str: ...
+    def boot_status(self, s: Any) -> str: ...
 
-    async def after_boot(self, s: Session, status: str) -> None: ...
+    async def after_boot(self, s: Any, status: str) -> None: ...
 
 
 @dataclass
@@ -50,7 +72,7 @@ class Hub:
     authorizer: TagAuthorizer = field(init=False)
     chargers: dict[str, ChargerConfig] = field(init=False)
     books: dict[str, ChargerBook] = field(default_factory=dict)
-    sessions: dict[str, Session] = field(default_factory=dict)
+    sessions: dict[str, SessionHandle] = field(default_factory=dict)
     reports: ReportWaiters = field(default_factory=ReportWaiters)
     request_ids: Iterator[int] = field(
         default_factory=lambda: itertools.count(int(time.time()) % 1_000_000_000)

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 
 import structlog
 
-from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
-from drivers.ocpp.core.caps import RATING, SourceLimit, in_force, limit_source, profile_ttl_s
+from drivers.ocpp.calls import call_charger, judge, online_session
+from drivers.ocpp.core.caps import RATING, SourceLimit, in_force, profile_ttl_s
 from drivers.ocpp.core.profile_plan import (
     PLAIN_PROFILE_ID_BASE,
     ProfilePlan,
@@ -28,11 +28,12 @@ from drivers.ocpp.core.profile_plan import (
     set_profile_payload,
 )
 from drivers.ocpp.core.profiles import clear_by_id
-from drivers.ocpp.hub import Hub
+from drivers.ocpp.hub import Hub, SessionHandle
 from drivers.ocpp.profile_limits import ProfileLimits
-from drivers.ocpp.session import Session
+from drivers.ocpp.session import ChargerSession
 from gateway.foundation.commands.schemas import LimitCommand
-from gateway.foundation.model import ChargerLimit, CommandRequest, CommandResult
+from gateway.foundation.errors import CommandError, CommandRejected
+from gateway.foundation.model import ChargerLimit, CommandRequest, CommandResult, CommandSource
 
 __all__ = ["LimitCommands"]
 
@@ -53,7 +54,7 @@ class LimitCommands:
         share that does not change is not resent (a profile with a TTL always is: renewed)."""
 
     def _plan(
-        self, session: Session, args: LimitCommand, ttl_s: float | None = None
+        self, session: SessionHandle, args: LimitCommand, ttl_s: float | None = None
     ) -> ProfilePlan | str:
         """The plain limit's profile: the combined cap, id 4200 + EVSE, stack level 1."""
         evse = args.evse or 0
@@ -71,11 +72,8 @@ class LimitCommands:
         if args.explicit:
             return await self._profiles.limit(request, args)
         charger_id = request.device_id
-        source = limit_source(request.source)
-        try:
-            session = online_session(self._hub, charger_id)
-        except Refusal as refusal:
-            return refusal.result
+        source = CommandSource(request.source).value  # filed per source: command, controller, ui
+        session = online_session(self._hub, charger_id)
         evse = args.evse or 0
         entries = dict(self._entries.get((charger_id, evse), {}))
         if args.clears:
@@ -85,9 +83,8 @@ class LimitCommands:
             return await self._enforce(session, evse, entries, source, reason=None)
         plan = self._plan(session, args)
         if isinstance(plan, str):
-            return CommandResult.rejected(plan)
-        now = self._hub.clock.time()
-        expires_at = None if args.ttl_s is None else now + args.ttl_s
+            raise CommandRejected(plan)
+        expires_at = self._hub.leases.expiry(args.ttl_s)
         applied = plan.periods[0]
         # Kept in the command's unit, so the profile sent for it is in that unit too.
         watts = args.power_w is not None
@@ -100,8 +97,6 @@ class LimitCommands:
             source,
         )
         result = await self._enforce(session, evse, entries, source, reason=None)
-        if result.status.value != "accepted":
-            return result
         self._hold(charger_id, evse, source, args.ttl_s)
         detail = {
             "applied_power_w": applied.power_w,
@@ -115,7 +110,7 @@ class LimitCommands:
 
     async def _enforce(
         self,
-        session: Session,
+        session: SessionHandle,
         evse: int,
         entries: dict[str, SourceLimit],
         changed: str,
@@ -137,17 +132,12 @@ class LimitCommands:
         lowest_args = LimitCommand(power_w=power, current_a=current, evse=evse)
         plan = self._plan(session, lowest_args, None if ttl is None else max(ttl, 1.0))
         if isinstance(plan, str):
-            return CommandResult.rejected(plan)
+            raise CommandRejected(plan)
         wanted = (plan.unit, plan.periods[0].sent)
         if ttl is not None or self._sent.get((charger_id, evse)) != wanted:
             payload = set_profile_payload(plan, session.version)
-            try:
-                answer = await call_charger(self._hub, session, "SetChargingProfile", payload)
-            except Refusal as refusal:
-                return refusal.result
-            result = judge("SetChargingProfile", answer)
-            if result.status.value != "accepted":
-                return result
+            answer = await call_charger(self._hub, session, "SetChargingProfile", payload)
+            judge("SetChargingProfile", answer)  # raises DeviceRefused unless accepted
             self._sent[(charger_id, evse)] = wanted if ttl is None else None
         await self._record(charger_id, evse, entries, changed, reason)
         return CommandResult.accepted(
@@ -156,22 +146,19 @@ class LimitCommands:
 
     async def _clear(
         self,
-        session: Session,
+        session: SessionHandle,
         evse: int,
         entries: dict[str, SourceLimit],
         changed: str,
         reason: str | None,
     ) -> CommandResult:
         charger_id = session.charger_id
-        try:
-            answer = await call_charger(
-                self._hub,
-                session,
-                "ClearChargingProfile",
-                clear_by_id(PLAIN_PROFILE_ID_BASE + evse, session.version),
-            )
-        except Refusal as refusal:
-            return refusal.result
+        answer = await call_charger(
+            self._hub,
+            session,
+            "ClearChargingProfile",
+            clear_by_id(PLAIN_PROFILE_ID_BASE + evse, session.version),
+        )
         status = answer.get("status") if isinstance(answer, dict) else None
         # `Unknown`: the charger had no such profile any more, which is what was asked for.
         if status not in ("Accepted", "Unknown"):
@@ -180,7 +167,7 @@ class LimitCommands:
         await self._record(charger_id, evse, entries, changed, reason)
         return CommandResult.accepted(charger_status=status)
 
-    async def _reassert(self, session: Session, args: LimitCommand) -> None:
+    async def _reassert(self, session: ChargerSession, args: LimitCommand) -> None:
         """A clear by criteria matching the plain caps' profile (its purpose, EVSE, level 1)
         removed it on the charger too: send the lowest cap again (lifting a profile by
         criteria never lifts a source's cap)."""
@@ -207,7 +194,8 @@ class LimitCommands:
         async def on_lapse(reason: str) -> None:
             await self._lapse(charger_id, evse, source, reason)
 
-        self._hub.leases.grant(("ocpp-limit", charger_id, evse, source), ttl_s, on_lapse)
+        key = ("ocpp-limit", charger_id, evse, source)
+        self._hub.leases.grant(key, ttl_s, on_lapse, source=CommandSource(source))
 
     async def _record(
         self,
@@ -271,10 +259,11 @@ class LimitCommands:
         entries.pop(source, None)
         session = self._hub.sessions.get(charger_id)
         if session is not None and not session.closed.is_set():
-            result = await self._enforce(session, evse, entries, source, reason)
-            if result.status.value == "accepted":
+            try:
+                await self._enforce(session, evse, entries, source, reason)
                 return
-            log.warning("limit_clear_failed", charger_id=charger_id, reason=result.reason)
+            except CommandError as exc:
+                log.warning("limit_clear_failed", charger_id=charger_id, reason=exc.reason)
         await self._record(charger_id, evse, entries, source, reason)
         self._sent.pop((charger_id, evse), None)  # resend whatever holds when it is back
 

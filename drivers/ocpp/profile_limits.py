@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
+from drivers.ocpp.calls import call_charger, judge, online_session, refused
 from drivers.ocpp.core.composite import composite_request, composite_result
 from drivers.ocpp.core.profile_plan import (
     ProfilePlan,
@@ -31,11 +31,13 @@ from drivers.ocpp.core.profile_plan import (
     set_profile_payload,
 )
 from drivers.ocpp.core.profiles import clear_by_criteria, clear_by_id
-from drivers.ocpp.hub import Hub
+from drivers.ocpp.hub import Hub, SessionHandle
 from drivers.ocpp.limit_records import limit_from_json, limit_from_plan, limit_to_json
-from drivers.ocpp.session import Session
+from drivers.ocpp.session import ChargerSession
 from gateway.foundation.commands.schemas import GetScheduleCommand, LimitCommand, StartCommand
-from gateway.foundation.model import ChargerLimit, CommandRequest, CommandResult
+from gateway.foundation.errors import CommandError, CommandRejected
+from gateway.foundation.model import ChargerLimit, CommandRequest, CommandResult, CommandSource
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = ["EXPLICIT_STACK_LEVEL", "ProfileLimits", "attach_start_profile", "drop_tx_limits"]
 
@@ -95,7 +97,7 @@ async def attach_start_profile(
 class ProfileLimits:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
-        self.after_clear: Callable[[Session, LimitCommand], Awaitable[None]] | None = None
+        self.after_clear: Callable[[ChargerSession, LimitCommand], Awaitable[None]] | None = None
         """Called after a clear by criteria (which may have removed the plain caps' profile
         too: limits.py sends it again)."""
 
@@ -103,10 +105,7 @@ class ProfileLimits:
 
     async def limit(self, request: CommandRequest, args: LimitCommand) -> CommandResult:
         charger_id = request.device_id
-        try:
-            session = online_session(self._hub, charger_id)
-        except Refusal as refusal:
-            return refusal.result
+        session = online_session(self._hub, charger_id)
         if args.clears_by_criteria:
             return await self._clear_by_criteria(session, args)
         evse = args.evse or 0
@@ -114,7 +113,7 @@ class ProfileLimits:
         held = self._hub.book(charger_id).profiles.get((evse, purpose))
         tx = self._hub.store.open_on(charger_id, evse) if purpose == "tx" and evse else None
         tx_id = None if tx is None else tx.transaction_id
-        if session.version == "1.6" and tx_id is not None and not tx_id.isdigit():
+        if session.version == OcppVersion.V16 and tx_id is not None and not tx_id.isdigit():
             tx_id = None
         plan = plan_profile(
             args,
@@ -127,12 +126,9 @@ class ProfileLimits:
             transaction_id=tx_id,
         )
         if isinstance(plan, str):
-            return CommandResult.rejected(plan)
+            raise CommandRejected(plan)
         payload = set_profile_payload(plan, session.version)
-        try:
-            answer = await call_charger(self._hub, session, "SetChargingProfile", payload)
-        except Refusal as refusal:
-            return refusal.result
+        answer = await call_charger(self._hub, session, "SetChargingProfile", payload)
         result = judge("SetChargingProfile", answer, **plan.detail())
         if result.status.value == "accepted":
             await self._hold(plan, charger_id, request.source, args.ttl_s)
@@ -141,18 +137,25 @@ class ProfileLimits:
     async def _hold(
         self, plan: ProfilePlan, charger_id: str, source: str, ttl_s: float | None
     ) -> None:
-        expires_at = self._lease(charger_id, plan.evse, plan.purpose, ttl_s)
+        expires_at = self._lease(charger_id, plan.evse, plan.purpose, ttl_s, CommandSource(source))
         limit = limit_from_plan(plan, str(source), expires_at)
         await self._show(charger_id, limit)
 
-    def _lease(self, charger_id: str, evse: int, purpose: str, ttl_s: float | None) -> float | None:
+    def _lease(
+        self,
+        charger_id: str,
+        evse: int,
+        purpose: str,
+        ttl_s: float | None,
+        source: CommandSource,
+    ) -> float | None:
         """Grant the lease that withdraws the limit when its TTL passes; its wall-clock end."""
 
         async def on_lapse(reason: str) -> None:
             await self._lapse(charger_id, evse, purpose, reason)
 
         key = _lease_key(charger_id, evse, purpose)
-        return self._hub.leases.grant(key, ttl_s, on_lapse).expires_at
+        return self._hub.leases.grant(key, ttl_s, on_lapse, source=source).expires_at
 
     async def _show(self, charger_id: str, limit: ChargerLimit, *, store: bool = True) -> None:
         purpose = limit.purpose or "tx_default"
@@ -183,41 +186,36 @@ class ProfileLimits:
                 )
                 continue
             ttl = None if expires is None else expires - now
-            self._lease(stored.charger_id, stored.evse, stored.purpose, ttl)
+            known = limit.source in {s.value for s in CommandSource}
+            source = CommandSource(limit.source) if known else CommandSource.COMMAND
+            self._lease(stored.charger_id, stored.evse, stored.purpose, ttl, source)
             await self._show(stored.charger_id, limit, store=False)
 
     # -- clearing -----------------------------------------------------------------------
 
     async def _clear_one(
-        self, session: Session, evse: int, purpose: str, reason: str | None
+        self, session: SessionHandle, evse: int, purpose: str, reason: str | None
     ) -> CommandResult:
         held = self._hub.book(session.charger_id).profiles.get((evse, purpose))
         pid = held.profile_id if held is not None and held.profile_id is not None else None
         if pid is None:
             pid = profile_id(purpose, evse)  # type: ignore[arg-type]
         status = await self._clear_call(session, clear_by_id(pid, session.version))
-        if isinstance(status, CommandResult):
-            return status
         await _forget(self._hub, session.charger_id, [(evse, purpose)], reason)
         return CommandResult.accepted(charger_status=status)
 
-    async def _clear_call(self, session: Session, payload: dict[str, Any]) -> str | CommandResult:
+    async def _clear_call(self, session: SessionHandle, payload: dict[str, Any]) -> str:
         """The charger's status when it has no matching profile left, else the rejection."""
-        try:
-            answer = await call_charger(self._hub, session, "ClearChargingProfile", payload)
-        except Refusal as refusal:
-            return refusal.result
+        answer = await call_charger(self._hub, session, "ClearChargingProfile", payload)
         status = answer.get("status") if isinstance(answer, dict) else None
         if status not in _CLEARED:
-            return judge("ClearChargingProfile", answer)
+            raise refused("ClearChargingProfile", answer)
         return str(status)
 
-    async def _clear_by_criteria(self, session: Session, args: LimitCommand) -> CommandResult:
+    async def _clear_by_criteria(self, session: ChargerSession, args: LimitCommand) -> CommandResult:
         name = None if args.purpose is None else purpose_name(args.purpose, session.version)
         payload = clear_by_criteria(name, args.evse, args.stack_level, session.version)
         status = await self._clear_call(session, payload)
-        if isinstance(status, CommandResult):
-            return status
         gone = [
             key
             for key, limit in self._hub.book(session.charger_id).profiles.items()
@@ -235,17 +233,18 @@ class ProfileLimits:
         log.info("limit_lapsed", charger_id=charger_id, evse=evse, purpose=purpose, reason=reason)
         session = self._hub.sessions.get(charger_id)
         if session is not None and not session.closed.is_set():
-            result = await self._clear_one(session, evse, purpose, reason)
-            if result.status.value == "accepted":
+            try:
+                await self._clear_one(session, evse, purpose, reason)
                 return
-            log.warning("limit_clear_failed", charger_id=charger_id, reason=result.reason)
+            except CommandError as exc:
+                log.warning("limit_clear_failed", charger_id=charger_id, reason=exc.reason)
         await _forget(self._hub, charger_id, [(evse, purpose)], reason)
 
     # -- start with a limit, composite schedule ------------------------------------------
 
     def start_profile(
-        self, charger_id: str, version: str, args: StartCommand
-    ) -> tuple[dict[str, Any], ProfilePlan] | CommandResult:
+        self, charger_id: str, version: OcppVersion, args: StartCommand
+    ) -> tuple[dict[str, Any], ProfilePlan]:
         """The TxProfile for a remote start (no transaction id yet), or the rejection."""
         assert args.limit is not None
         spec = args.limit
@@ -268,7 +267,7 @@ class ProfileLimits:
             remote_start=True,
         )
         if isinstance(plan, str):
-            return CommandResult.rejected(plan)
+            raise CommandRejected(plan)
         return charging_profile(plan, version), plan
 
     async def started_with(
@@ -284,12 +283,9 @@ class ProfileLimits:
     async def get_schedule(
         self, request: CommandRequest, args: GetScheduleCommand
     ) -> CommandResult:
-        try:
-            session = online_session(self._hub, request.device_id)
-            payload = composite_request(args.evse, args.duration_s, args.unit, session.version)
-            answer = await call_charger(self._hub, session, "GetCompositeSchedule", payload)
-        except Refusal as refusal:
-            return refusal.result
+        session = online_session(self._hub, request.device_id)
+        payload = composite_request(args.evse, args.duration_s, args.unit, session.version)
+        answer = await call_charger(self._hub, session, "GetCompositeSchedule", payload)
         status = answer.get("status") if isinstance(answer, dict) else None
         if status != "Accepted":
             return judge("GetCompositeSchedule", answer)

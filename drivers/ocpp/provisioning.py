@@ -19,7 +19,7 @@ from drivers.ocpp.authorization import AuthorizationCommands
 from drivers.ocpp.calls import Refusal, call_charger
 from drivers.ocpp.config_commands import ConfigAccess
 from drivers.ocpp.hub import Hub
-from drivers.ocpp.session import Session
+from drivers.ocpp.session import ChargerSession
 from gateway.foundation.clock import format_ts
 from gateway.foundation.commands.management import GetConfigCommand, SetConfigCommand
 from gateway.foundation.config import ProvisionValue
@@ -55,12 +55,12 @@ class BootFollowUp:
         self._access = access
         self._auth = auth
 
-    def boot_status(self, s: Session) -> str:
+    def boot_status(self, s: ChargerSession) -> str:
         """`Pending` while a `boot: pending` charger is not provisioned yet, else `Accepted`."""
         pending = self._hub.charger_config(s.charger_id).boot == "pending"
         return "Pending" if pending and not s.provisioned else "Accepted"
 
-    async def after_boot(self, s: Session, status: str) -> None:
+    async def after_boot(self, s: ChargerSession, status: str) -> None:
         if not s.provisioned:
             await self.provision(s)
             s.provisioned = True
@@ -70,7 +70,7 @@ class BootFollowUp:
         if self._hub.config.authorize.sync_local_list:
             await self._auth.sync(s, check_version=True)
 
-    async def _settle_pending(self, s: Session) -> None:
+    async def _settle_pending(self, s: ChargerSession) -> None:
         try:
             answer = await call_charger(
                 self._hub, s, "TriggerMessage", {"requestedMessage": "BootNotification"}
@@ -80,7 +80,7 @@ class BootFollowUp:
             return
         s.log.info("boot_trigger_sent", status=(answer or {}).get("status"))
 
-    async def provision(self, s: Session) -> None:
+    async def provision(self, s: ChargerSession) -> None:
         wanted = {
             k: text_of(v) for k, v in self._hub.charger_config(s.charger_id).provision.items()
         }
@@ -120,7 +120,7 @@ class BootFollowUp:
         await s.publish_state()
 
     async def _write(
-        self, s: Session, key: str, value: str, before: str | None, now: str
+        self, s: ChargerSession, key: str, value: str, before: str | None, now: str
     ) -> dict[str, Any]:
         entry: dict[str, Any] = {"wanted": value, "at": now}
         if before is not None:

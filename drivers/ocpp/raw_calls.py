@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.ocpp.calls import Refusal, call_charger, online_session
+from drivers.ocpp.calls import call_charger, online_session
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.validation import is_known_action
 from gateway.foundation.commands.management import RawOcppCommand
 from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = ["FROM_CHARGER", "RawCalls", "csms_action"]
 
@@ -67,7 +68,7 @@ FROM_CHARGER: dict[str, frozenset[str]] = {
 """Actions only a charger sends (DataTransfer goes both ways)."""
 
 
-def csms_action(version: str, action: str) -> str | None:
+def csms_action(version: OcppVersion, action: str) -> str | None:
     """Why `action` cannot be sent to a charger of `version`, or None when it can."""
     if not is_known_action(version, action):
         return f"OCPP {version} has no action {action!r}"
@@ -88,14 +89,11 @@ class RawCalls:
             return CommandResult.rejected(
                 "raw OCPP calls are off: set ocpp.allow_raw_calls: true to allow them"
             )
-        try:
-            session = online_session(self._hub, request.device_id)
-            problem = csms_action(session.version, args.action)
-            if problem is not None:
-                return CommandResult.rejected(problem)
-            session.log.warning("raw_call", action=args.action, request_id=request.request_id)
-            answer: Any = await call_charger(self._hub, session, args.action, dict(args.payload))
-        except Refusal as refusal:
-            return refusal.result
+        session = online_session(self._hub, request.device_id)
+        problem = csms_action(session.version, args.action)
+        if problem is not None:
+            return CommandResult.rejected(problem)
+        session.log.warning("raw_call", action=args.action, request_id=request.request_id)
+        answer: Any = await call_charger(self._hub, session, args.action, dict(args.payload))
         detail = answer if isinstance(answer, dict) else {"answer": answer}
         return CommandResult.accepted(**detail)

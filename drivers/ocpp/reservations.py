@@ -16,9 +16,9 @@ import itertools
 import time
 from typing import Any
 
-from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
+from drivers.ocpp.calls import call_charger, judge, online_session
 from drivers.ocpp.hub import Hub
-from drivers.ocpp.session import Session
+from drivers.ocpp.session import ChargerSession
 from gateway.foundation.clock import format_ts
 from gateway.foundation.commands.management import (
     CancelReservationCommand,
@@ -33,14 +33,15 @@ from gateway.foundation.model import (
     CommandResult,
     DeviceKind,
 )
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = ["ReservationCommands", "reservation_ended", "reserve_payload"]
 
 _IDS = itertools.count(int(time.time()) % 1_000_000)
 
 
-def reserve_payload(version: str, reservation_id: int, args: ReserveCommand) -> dict[str, Any]:
-    if version == "1.6":
+def reserve_payload(version: OcppVersion, reservation_id: int, args: ReserveCommand) -> dict[str, Any]:
+    if version == OcppVersion.V16:
         payload: dict[str, Any] = {
             "connectorId": args.evse or 0,
             "expiryDate": utc_text(args.expires_at),
@@ -74,7 +75,7 @@ def reservation_ended(hub: Hub, charger_id: str, reservation_id: Any, status: st
         hub.publish_state(charger_id)
 
 
-async def reservation_status_update(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def reservation_status_update(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     """2.x H: the charger ended a reservation (Expired, Removed, 2.1 NoTransaction)."""
     reservation_ended(s.hub, s.charger_id, p["reservationId"], p["reservationUpdateStatus"])
     return {}
@@ -94,15 +95,10 @@ class ReservationCommands:
         if args.expires_at.timestamp() <= now:
             return CommandResult.rejected("expires_at is in the past")
         reservation_id = next(_IDS)
-        try:
-            session = online_session(self._hub, request.device_id)
-            payload = reserve_payload(session.version, reservation_id, args)
-            answer = await call_charger(self._hub, session, "ReserveNow", payload)
-        except Refusal as refusal:
-            return refusal.result
+        session = online_session(self._hub, request.device_id)
+        payload = reserve_payload(session.version, reservation_id, args)
+        answer = await call_charger(self._hub, session, "ReserveNow", payload)
         result = judge("ReserveNow", answer, reservation_id=reservation_id)
-        if result.status.value != "accepted":
-            return result
         charger_id = request.device_id
         expires = args.expires_at.timestamp()
         self._hub.book(charger_id).reservations[reservation_id] = {
@@ -127,13 +123,10 @@ class ReservationCommands:
     async def cancel(
         self, request: CommandRequest, args: CancelReservationCommand
     ) -> CommandResult:
-        try:
-            session = online_session(self._hub, request.device_id)
-            answer = await call_charger(
-                self._hub, session, "CancelReservation", {"reservationId": args.reservation_id}
-            )
-        except Refusal as refusal:
-            return refusal.result
+        session = online_session(self._hub, request.device_id)
+        answer = await call_charger(
+            self._hub, session, "CancelReservation", {"reservationId": args.reservation_id}
+        )
         result = judge("CancelReservation", answer, reservation_id=args.reservation_id)
         if result.status.value == "accepted":
             timer = self._timers.pop((request.device_id, args.reservation_id), None)

@@ -30,16 +30,19 @@ from websockets.typing import Subprotocol
 from drivers.ocpp.core.auth import check_basic, check_client_certificate, effective_profile
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.takeover import admit_duplicate
+from gateway.foundation.model.versions import OcppVersion
 from gateway.foundation.throttled_log import ThrottledLog
 
 __all__ = ["SUBPROTOCOLS", "OcppServer", "charger_id_from_path", "connection_bound"]
 
 log = structlog.get_logger("drivers.ocpp.server")
 
-SUBPROTOCOLS: dict[str, str] = {"ocpp2.1": "2.1", "ocpp2.0.1": "2.0.1", "ocpp1.6": "1.6"}
+SUBPROTOCOLS: dict[str, OcppVersion] = {
+    v.subprotocol: v for v in (OcppVersion.V21, OcppVersion.V201, OcppVersion.V16)
+}
 """Offered sub-protocol -> OCPP version, newest first (the order of preference)."""
 
-SessionHandler = Callable[[ServerConnection, str, str], Awaitable[None]]
+SessionHandler = Callable[[ServerConnection, str, OcppVersion], Awaitable[None]]
 
 RESERVED_FDS = 256
 """Descriptors kept for the gateway itself: broker, databases, Modbus devices, HTTP, logs."""
@@ -229,5 +232,5 @@ class OcppServer:
         assert connection.request is not None
         charger_id = charger_id_from_path(connection.request.path)
         assert charger_id is not None
-        version = SUBPROTOCOLS.get(connection.subprotocol or "ocpp1.6", "1.6")
+        version = SUBPROTOCOLS.get(connection.subprotocol or "ocpp1.6", OcppVersion.V16)
         await self._on_session(connection, charger_id, version)

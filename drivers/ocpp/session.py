@@ -28,6 +28,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from drivers.ocpp.core.energy import EnergyReference
+from drivers.ocpp.errors import CallRefused, ChargerOffline, QueueFull
 from drivers.ocpp.flood import FloodBudget
 from drivers.ocpp.frames import (
     BadFrame,
@@ -50,8 +51,9 @@ from drivers.ocpp.validation import (
 )
 from gateway.foundation.clock import format_ts
 from gateway.foundation.metrics import MESSAGES
+from gateway.foundation.model.versions import OcppVersion
 
-__all__ = ["CallRefused", "ChargerOffline", "QueueFull", "Session"]
+__all__ = ["CallRefused", "ChargerOffline", "ChargerSession", "QueueFull"]
 
 _IN = MESSAGES.labels("ocpp", "in")
 _OUT = MESSAGES.labels("ocpp", "out")
@@ -63,27 +65,11 @@ invalid payload of thousands of values must not stall every other charger."""
 Handler = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-class CallRefused(Exception):
-    """The charger answered a command with a CALLERROR."""
-
-    def __init__(self, code: str, description: str, details: Any) -> None:
-        super().__init__(f"{code}: {description}")
-        self.code, self.description, self.details = code, description, details
-
-
-class ChargerOffline(Exception):
-    """The session ended before the charger answered."""
-
-
-class QueueFull(Exception):
-    """`ocpp.max_queued_commands` commands already wait for this charger."""
-
-
-class Session:
+class ChargerSession:
     HANDLERS: ClassVar[dict[str, Handler]] = {}
     """action -> handler, filled by each version's subclass."""
 
-    def __init__(self, ws: ServerConnection, charger_id: str, version: str, hub: Hub) -> None:
+    def __init__(self, ws: ServerConnection, charger_id: str, version: OcppVersion, hub: Hub) -> None:
         self.ws = ws
         self.charger_id = charger_id
         self.version = version

@@ -27,9 +27,10 @@ from drivers.ocpp.firmware import firmware_booted, firmware_status
 from drivers.ocpp.profile_limits import attach_start_profile, drop_tx_limits
 from drivers.ocpp.provisioning import PENDING_RETRY_S
 from drivers.ocpp.reservations import reservation_ended
-from drivers.ocpp.session import Handler, Session
+from drivers.ocpp.session import ChargerSession, Handler
 from drivers.ocpp.telemetry import record_meter_values, transaction_event
 from gateway.foundation.model import ChargerEvent, ChargerId
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = ["Session16"]
 
@@ -44,9 +45,9 @@ def _id_text(raw: object) -> str:
         return str(raw)
 
 
-async def boot_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def boot_notification(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     book = s.hub.book(s.charger_id)
-    book.version = "1.6"
+    book.version = OcppVersion.V16
     book.vendor = p.get("chargePointVendor")
     book.model = p.get("chargePointModel")
     book.firmware = p.get("firmwareVersion")
@@ -56,7 +57,7 @@ async def boot_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     return await accept_boot(s)
 
 
-async def accept_boot(s: Session) -> dict[str, Any]:
+async def accept_boot(s: ChargerSession) -> dict[str, Any]:
     """Every version: keep the identity across restarts, publish it, answer Accepted (or
     Pending until a `boot: pending` charger is provisioned), then the follow-up work."""
     await s.hub.store.save_identity(s.charger_id, s.hub.book(s.charger_id).identity_json())
@@ -75,12 +76,12 @@ async def accept_boot(s: Session) -> dict[str, Any]:
     return {"status": status, "currentTime": s.now_iso(), "interval": interval}
 
 
-async def heartbeat(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def heartbeat(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     s.hub.book(s.charger_id).last_seen_s = s.now_s()
     return {"currentTime": s.now_iso()}
 
 
-async def status_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def status_notification(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     book = s.hub.book(s.charger_id)
     state = evse_state_v16(p["status"], p.get("errorCode"))
     if book.evses.get(p["connectorId"]) != state:
@@ -89,11 +90,11 @@ async def status_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-async def authorize(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def authorize(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     return {"idTagInfo": id_tag_info(decide(s, p["idTag"], None, "Authorize"))}
 
 
-async def start_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def start_transaction(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     store = s.hub.store
     id_tag: str = p["idTag"]
     info = id_tag_info(decide(s, id_tag, None, "StartTransaction"))
@@ -123,11 +124,11 @@ async def start_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     return {"transactionId": int(tx.transaction_id), "idTagInfo": info}
 
 
-def _max_power(s: Session) -> float:
+def _max_power(s: ChargerSession) -> float:
     return s.hub.charger_config(s.charger_id).max_power_w
 
 
-def _find(s: Session, transaction_id: str) -> StoredTransaction | None:
+def _find(s: ChargerSession, transaction_id: str) -> StoredTransaction | None:
     tx = s.hub.store.get(s.charger_id, transaction_id)
     if tx is None and transaction_id in _PLACEHOLDER_IDS:
         open_now = s.hub.store.open_for(s.charger_id)
@@ -136,7 +137,7 @@ def _find(s: Session, transaction_id: str) -> StoredTransaction | None:
     return tx
 
 
-async def stop_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def stop_transaction(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     store = s.hub.store
     tx_id = _id_text(p["transactionId"])
     id_tag = p.get("idTag")
@@ -184,7 +185,7 @@ async def stop_transaction(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-async def meter_values(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def meter_values(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     evse: int = p["connectorId"]
     raw_id = p.get("transactionId")
     tx_id = None if raw_id is None else _id_text(raw_id)
@@ -211,7 +212,7 @@ async def meter_values(s: Session, p: dict[str, Any]) -> dict[str, Any]:
 def event(name: str) -> Handler:
     """A message that is published as a ChargerEvent and answered with an empty payload."""
 
-    async def handler(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+    async def handler(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
         s.log.info("charger_event", kind=name, fields=len(p))
         s.hub.recorder.record(ChargerEvent(ChargerId(s.charger_id), name, p))
         return {}
@@ -219,13 +220,13 @@ def event(name: str) -> Handler:
     return handler
 
 
-async def data_transfer(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def data_transfer(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     """1.6 §4.3, 2.x P01/P02: vendor data is published; no vendor extension is implemented."""
     await event("data_transfer")(s, p)
     return {"status": "UnknownVendorId"}
 
 
-class Session16(Session):
+class Session16(ChargerSession):
     HANDLERS = {
         "BootNotification": boot_notification,
         "Heartbeat": heartbeat,

@@ -20,14 +20,14 @@ from drivers.ocpp.ev_needs import notify_ev_charging_needs, notify_ev_charging_s
 from drivers.ocpp.firmware import firmware_booted, firmware_status
 from drivers.ocpp.profile_limits import attach_start_profile, drop_tx_limits
 from drivers.ocpp.reservations import reservation_ended, reservation_status_update
-from drivers.ocpp.session import Session
+from drivers.ocpp.session import ChargerSession
 from drivers.ocpp.session_v16 import accept_boot, data_transfer, event, heartbeat
 from drivers.ocpp.telemetry import record_meter_values, transaction_event
 
 __all__ = ["Session2"]
 
 
-async def boot_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def boot_notification(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     station = p["chargingStation"]
     book = s.hub.book(s.charger_id)
     book.version = s.version
@@ -40,7 +40,7 @@ async def boot_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     return await accept_boot(s)
 
 
-async def status_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def status_notification(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     book = s.hub.book(s.charger_id)
     evse: int = p["evseId"]
     connectors = book.connectors.setdefault(evse, {})
@@ -52,13 +52,13 @@ async def status_notification(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-async def authorize(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def authorize(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     token = p["idToken"]
     decision = decide(s, token.get("idToken"), token.get("type"), "Authorize")
     return {"idTokenInfo": id_token_info(decision)}
 
 
-async def meter_values(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def meter_values(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     evse: int = p["evseId"]
     tx = s.hub.store.open_on(s.charger_id, evse) if evse else None
     tx_id = tx.transaction_id if tx is not None else None
@@ -66,7 +66,7 @@ async def meter_values(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-async def transaction_event_handler(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def transaction_event_handler(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     store = s.hub.store
     info = p["transactionInfo"]
     tx_id: str = info["transactionId"]
@@ -126,7 +126,7 @@ async def transaction_event_handler(s: Session, p: dict[str, Any]) -> dict[str, 
     return answer
 
 
-async def notify_report(s: Session, p: dict[str, Any]) -> dict[str, Any]:
+async def notify_report(s: ChargerSession, p: dict[str, Any]) -> dict[str, Any]:
     """B07/B08: parts of a report the gateway asked for are assembled (config_commands.py);
     a report nobody asked for is published as an event."""
     if not s.hub.reports.offer(s.charger_id, p):
@@ -134,7 +134,7 @@ async def notify_report(s: Session, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-class Session2(Session):
+class Session2(ChargerSession):
     """OCPP 2.0.1 and 2.1 (2.1 is a superset for everything handled here)."""
 
     HANDLERS = {

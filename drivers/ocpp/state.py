@@ -22,6 +22,7 @@ from gateway.foundation.model import (
     EvNeeds,
     EvseState,
 )
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = ["ChargerBook"]
 
@@ -34,7 +35,7 @@ def _dt(epoch_s: float | None) -> datetime | None:
 class ChargerBook:
     charger_id: ChargerId
     connected: bool = False
-    version: str | None = None
+    version: OcppVersion | None = None
     vendor: str | None = None
     model: str | None = None
     firmware: str | None = None

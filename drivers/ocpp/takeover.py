@@ -20,7 +20,7 @@ import contextlib
 
 from websockets.exceptions import ConnectionClosed
 
-from drivers.ocpp.session import Session
+from drivers.ocpp.hub import SessionHandle
 
 __all__ = ["PROBE_S", "admit_duplicate", "retire"]
 
@@ -30,7 +30,7 @@ newcomer's opening handshake waits this long; chargers allow 10 s or more for it
 _CLOSE_S = 2.0
 
 
-async def admit_duplicate(existing: Session, *, authenticated: bool) -> bool:
+async def admit_duplicate(existing: SessionHandle, *, authenticated: bool) -> bool:
     """Whether the newcomer may proceed; when it may, `existing` is closed on return."""
     if authenticated:
         await retire(existing, "replaced by a new connection")
@@ -41,7 +41,7 @@ async def admit_duplicate(existing: Session, *, authenticated: bool) -> bool:
     return True
 
 
-async def _answers_ping(session: Session) -> bool:
+async def _answers_ping(session: SessionHandle) -> bool:
     try:
         pong = await session.ws.ping()
         async with asyncio.timeout(PROBE_S):
@@ -51,7 +51,7 @@ async def _answers_ping(session: Session) -> bool:
     return True
 
 
-async def retire(session: Session, reason: str, *, dead: bool = False) -> None:
+async def retire(session: SessionHandle, reason: str, *, dead: bool = False) -> None:
     """Close `session` and wait until it has ended (its queued commands fail as offline)."""
     session.log.info("session_retired", reason=reason)
     try:

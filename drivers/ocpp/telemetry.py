@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from drivers.ocpp.core.energy import (
     EnergyReference,
@@ -21,6 +21,7 @@ from drivers.ocpp.core.energy import (
 )
 from drivers.ocpp.core.meter import MeterSample, read_meter_value
 from drivers.ocpp.core.transactions import StoredTransaction
+from drivers.ocpp.session import ChargerSession
 from gateway.foundation.model import (
     ChargerId,
     ChargerTelemetry,
@@ -28,16 +29,13 @@ from gateway.foundation.model import (
     TransactionEventKind,
 )
 
-if TYPE_CHECKING:
-    from drivers.ocpp.session import Session
-
 __all__ = ["record_meter_values", "transaction_event"]
 
 _YIELD_EVERY = 32
 
 
 async def record_meter_values(
-    session: Session,
+    session: ChargerSession,
     evse: int,
     meter_values: Iterable[Any],
     transaction: StoredTransaction | None,
@@ -77,7 +75,7 @@ async def record_meter_values(
 
 
 def _sane(
-    session: Session,
+    session: ChargerSession,
     sample: MeterSample,
     evse: int,
     transaction: StoredTransaction | None,

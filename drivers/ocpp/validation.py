@@ -35,7 +35,9 @@ import fastjsonschema
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
 
+from drivers.ocpp.errors import SchemaViolation
 from drivers.ocpp.frames import ErrorKind
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = [
     "SchemaViolation",
@@ -46,7 +48,7 @@ __all__ = [
     "violation",
 ]
 
-_DIRS = {"1.6": "v16", "2.0.1": "v201", "2.1": "v21"}
+_DIRS = {OcppVersion.V16: "v16", OcppVersion.V201: "v201", OcppVersion.V21: "v21"}
 _KINDS: dict[str, ErrorKind] = {
     "type": "type",
     "maxLength": "type",
@@ -67,37 +69,30 @@ _LENIENT_IN_SAMPLES = frozenset({"type", "enum", "maxLength"})
 _NUMERIC_FIELDS = frozenset({"meterStart", "meterStop", "transactionId"})
 
 
-class SchemaViolation(Exception):
-    def __init__(self, kind: ErrorKind, message: str, path: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.path = path
-
-
-def _schema_name(version: str, action: str, response: bool) -> str:
-    if version == "1.6":
+def _schema_name(version: OcppVersion, action: str, response: bool) -> str:
+    if version == OcppVersion.V16:
         return f"{action}{'Response' if response else ''}.json"
     return f"{action}{'Response' if response else 'Request'}.json"
 
 
 @functools.cache
-def _schema_files(version: str) -> frozenset[str]:
+def _schema_files(version: OcppVersion) -> frozenset[str]:
     folder = resources.files("ocpp") / _DIRS[version] / "schemas"
     return frozenset(p.name for p in folder.iterdir())
 
 
-def is_known_action(version: str, action: str) -> bool:
+def is_known_action(version: OcppVersion, action: str) -> bool:
     """Whether `action` exists in that OCPP version at all (NotSupported vs NotImplemented)."""
     return _schema_name(version, action, False) in _schema_files(version)
 
 
-def _read_schema(version: str, name: str, parse_float: Callable[[str], Any] = float) -> Any:
+def _read_schema(version: OcppVersion, name: str, parse_float: Callable[[str], Any] = float) -> Any:
     path = resources.files("ocpp") / _DIRS[version] / "schemas" / name
     return json.loads(path.read_text(encoding="utf-8-sig"), parse_float=parse_float)
 
 
 @functools.cache
-def request_validator(version: str, action: str, response: bool = False) -> Draft4Validator | None:
+def request_validator(version: OcppVersion, action: str, response: bool = False) -> Draft4Validator | None:
     name = _schema_name(version, action, response)
     if name not in _schema_files(version):
         return None
@@ -108,7 +103,7 @@ _FREQUENT_COMMANDS = ("SetChargingProfile", "ClearChargingProfile")
 """Sent all day by the site controller and control centres: compiled at start, not first use."""
 
 
-def preload(handled: Mapping[str, Iterable[str]]) -> int:
+def preload(handled: Mapping[OcppVersion, Iterable[str]]) -> int:
     """Read every schema of every version, compile the handled actions' request checks.
 
     `handled`: version -> actions a session answers. Returns the number of schemas loaded.
@@ -230,14 +225,14 @@ def _implausible(payload: dict[str, Any]) -> SchemaViolation | None:
 
 
 @functools.cache
-def _outgoing_validator(version: str, action: str) -> Draft4Validator | None:
+def _outgoing_validator(version: OcppVersion, action: str) -> Draft4Validator | None:
     name = _schema_name(version, action, False)
     if name not in _schema_files(version):
         return None
     return Draft4Validator(_read_schema(version, name, parse_float=Decimal))
 
 
-def outgoing_violation(version: str, action: str, payload: dict[str, Any]) -> str | None:
+def outgoing_violation(version: OcppVersion, action: str, payload: dict[str, Any]) -> str | None:
     """Check a CALL the gateway is about to send (a bug here must not reach a charger).
 
     Numbers are compared as decimals: OCPP 1.6 limits are `multipleOf 0.1`, which binary

@@ -7,6 +7,8 @@ convention; every object forbids unknown properties, so an undocumented field fa
 from __future__ import annotations
 
 from gateway.api_spec.schema_parts import LOAD, Schema, integer, num, obj, record, text, time
+from gateway.foundation.model import MeterTelemetry, StorageTelemetry
+from gateway.foundation.model.fields import measured_docs
 
 __all__ = [
     "CHARGER_CONFIG",
@@ -20,6 +22,11 @@ __all__ = [
     "STORAGE_STATE",
     "STORAGE_TELEMETRY",
 ]
+
+def _measured(record: type) -> dict[str, Schema]:
+    """A telemetry record's values as numbers, described where the record declares them."""
+    return {name: num(doc.format(load=LOAD)) for name, doc in measured_docs(record).items()}
+
 
 _PHASES: Schema = {
     "type": "object",
@@ -327,19 +334,7 @@ CHARGER_CONFIG = record(
 STORAGE_TELEMETRY = record(
     "Battery telemetry",
     "One poll of a battery inverter. Not retained; may be dropped when the outbox is full.",
-    {
-        "power_w": num("Battery power, W. " + LOAD + " Positive charges the battery."),
-        "soc_pct": num("State of charge, %"),
-        "soh_pct": num("State of health, %"),
-        "voltage_v": num("Voltage, V"),
-        "current_a": num("Current, A"),
-        "temperature_c": num("Temperature, °C"),
-        "max_charge_w": num("Charge power the device allows now, W (≥ 0)"),
-        "max_discharge_w": num("Discharge power the device allows now, W (≥ 0)"),
-        "frequency_hz": num("Grid frequency, Hz"),
-        "energy_charged_wh": num("Energy charged counter, Wh (monotonic)"),
-        "energy_discharged_wh": num("Energy discharged counter, Wh (monotonic)"),
-    },
+    _measured(StorageTelemetry),
 )
 
 STORAGE_STATE = record(
@@ -383,15 +378,7 @@ STORAGE_STATE = record(
 METER_TELEMETRY = record(
     "Meter telemetry",
     "One poll of a grid or sub-meter. Not retained; may be dropped when the outbox is full.",
-    {
-        "power_w": num("Active power, W. " + LOAD + " At the grid meter: positive = import."),
-        "energy_wh": num("Imported energy register, Wh (monotonic)"),
-        "energy_export_wh": num("Exported energy register, Wh (monotonic)"),
-        "frequency_hz": num("Frequency, Hz"),
-        "voltage_v": num("Voltage, V"),
-        "current_a": num("Current, A"),
-        "phases": _PHASES,
-    },
+    {**_measured(MeterTelemetry), "phases": _PHASES},
 )
 
 METER_STATE = record(

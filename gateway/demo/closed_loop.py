@@ -17,7 +17,13 @@ from typing import Any
 from gateway.app import Gateway
 from gateway.demo.broker import free_port
 from gateway.foundation.config import Config
-from gateway.foundation.model import CommandRequest, CommandResult, Record, SiteEvent
+from gateway.foundation.model import (
+    CommandRequest,
+    CommandResult,
+    CommandSource,
+    Record,
+    SiteEvent,
+)
 from simulators.charger import ChargerConfig, ChargerFleet, EvSpec, OcppVersion
 from simulators.inverter import BatteryParams, InverterSimulator, MeterSimulator
 
@@ -65,7 +71,12 @@ class Loop:
                 await asyncio.sleep(0.1)
 
     async def command(
-        self, kind: str, device_id: str, name: str, body: dict[str, Any], source: str = "command"
+        self,
+        kind: str,
+        device_id: str,
+        name: str,
+        body: dict[str, Any],
+        source: CommandSource = CommandSource.COMMAND,
     ) -> CommandResult:
         router = self.gateway.router
         request, args, rejection = router.parse(kind, device_id, name, json.dumps(body).encode())

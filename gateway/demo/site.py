@@ -22,7 +22,8 @@ import structlog
 from gateway.app import Gateway
 from gateway.demo.broker import free_port
 from gateway.foundation.config import Config
-from simulators.charger import ChargerConfig, ChargerFleet, ChargerSim, EvSpec, OcppVersion
+from gateway.foundation.model import OcppVersion
+from simulators.charger import ChargerConfig, ChargerFleet, ChargerSim, EvSpec
 from simulators.inverter import BatteryParams, InverterSimulator, MeterSimulator, daily_curve
 
 __all__ = ["DemoSite", "demo_config"]
@@ -41,7 +42,7 @@ def demo_config(
     mqtt_port: int,
     state_dir: Path,
     ocpp_port: int,
-    chargers: list[tuple[str, str]],
+    chargers: list[tuple[str, OcppVersion]],
     battery_port: int,
     meter_port: int,
     http_port: int = 0,
@@ -113,7 +114,7 @@ class DemoSite:
         self.http_port = http_port
         self.state_dir = state_dir
         self.charger_ids = [
-            (f"CP-{i + 1}", "1.6" if i % 2 == 0 else "2.0.1") for i in range(max(0, chargers))
+            (f"CP-{i + 1}", OcppVersion.V16 if i % 2 == 0 else OcppVersion.V201) for i in range(max(0, chargers))
         ]
         self.battery = InverterSimulator(
             profile="sunspec", device_id="bess-1", soc_pct=60.0,
@@ -156,7 +157,7 @@ class DemoSite:
                 ChargerConfig(
                     cid,
                     url=f"ws://127.0.0.1:{ocpp_port}/ocpp",
-                    ocpp_version=OcppVersion.V16 if version == "1.6" else OcppVersion.V201,
+                    ocpp_version=version,
                     vendor="PileBridge",
                     model=f"DemoPile-{version}",
                     serial=f"DEMO-{cid}",

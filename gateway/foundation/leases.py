@@ -1,9 +1,12 @@
 """Setpoints from outside expire unless renewed.
 
-A lease holds one device's externally commanded setpoint. When its TTL passes without renewal,
-or when the MQTT link to the control centre drops (for leases with a TTL), the lease lapses and
-its `on_lapse` callback returns the device to its configured fallback. Time comes from the
-injected clock, so tests advance it instead of sleeping.
+A lease holds one device's commanded setpoint or limit, whoever sent it (the control centre,
+the site controller, the web page). When its TTL passes without renewal, or when the MQTT link
+to the control centre drops (for the control centre's leases with a TTL), the lease lapses and
+its `on_lapse` callback withdraws it (the device returns to its configured fallback). The
+expiry is computed here and nowhere else: drivers read `Lease.expires_at` for their state
+payloads and command results. Time comes from the injected clock, so tests advance it
+instead of sleeping.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 import structlog
 
 from gateway.foundation.clock import Clock, SystemClock
+from gateway.foundation.model.commands import CommandSource
 
 __all__ = ["LapseReason", "Lease", "LeaseTable"]
 
@@ -35,6 +39,7 @@ class Lease:
     expires_at: float | None
     """The same deadline on the wall clock, for state payloads."""
     on_lapse: OnLapse
+    source: CommandSource = CommandSource.COMMAND
 
 
 class LeaseTable:
@@ -44,15 +49,27 @@ class LeaseTable:
         self._leases: dict[Hashable, Lease] = {}
         self._lapsing: set[asyncio.Task[None]] = set()
 
-    def grant(self, key: Hashable, ttl_s: float | None, on_lapse: OnLapse) -> Lease:
-        """Grant or renew the lease for `key` (a renewal replaces the previous one)."""
-        deadline = expires = None
-        if ttl_s is not None:
-            deadline = self._clock.monotonic() + ttl_s
-            expires = self._clock.time() + ttl_s
-        lease = Lease(key, ttl_s, deadline, expires, on_lapse)
+    def grant(
+        self,
+        key: Hashable,
+        ttl_s: float | None,
+        on_lapse: OnLapse,
+        *,
+        source: CommandSource = CommandSource.COMMAND,
+    ) -> Lease:
+        """Grant or renew the lease for `key` (a renewal replaces the previous one).
+
+        Every source's TTL counts; only the control centre's leases also lapse on `mqtt_lost`.
+        """
+        deadline = None if ttl_s is None else self._clock.monotonic() + ttl_s
+        expires = self.expiry(ttl_s)
+        lease = Lease(key, ttl_s, deadline, expires, on_lapse, CommandSource(source))
         self._leases[key] = lease
         return lease
+
+    def expiry(self, ttl_s: float | None) -> float | None:
+        """The wall-clock end of a lease granted now with `ttl_s` (None: no end)."""
+        return None if ttl_s is None else self._clock.time() + ttl_s
 
     def release(self, key: Hashable) -> None:
         self._leases.pop(key, None)
@@ -64,10 +81,14 @@ class LeaseTable:
         return len(self._leases)
 
     def mqtt_connection_changed(self, connected: bool) -> None:
-        """Lost contact with the control centre counts as a lapse for every TTL lease."""
+        """Lost contact with the control centre lapses every TTL lease it holds."""
         if connected:
             return
-        for lease in [lease for lease in self._leases.values() if lease.ttl_s is not None]:
+        for lease in [
+            le
+            for le in self._leases.values()
+            if le.ttl_s is not None and le.source is CommandSource.COMMAND
+        ]:
             self._lapse(lease, "mqtt_lost")
 
     async def run(self) -> None:

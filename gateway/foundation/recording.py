@@ -1,6 +1,6 @@
 """The one door through which a driver hands over a record: twins, listeners, durable outbox.
 
-The application implements it (`gateway.recorder.Recorder`); drivers see only this protocol.
+The application implements it (`gateway.recorder.OutboxRecorder`); drivers see only this protocol.
 """
 
 from __future__ import annotations

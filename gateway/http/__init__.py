@@ -8,10 +8,10 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.foundation.metrics import REGISTRY
-from gateway.http.health import HealthReporter
+from gateway.http.health import HealthReporter, HealthSources
 from gateway.http.server import HttpServer, plain_error
 
-__all__ = ["HealthReporter", "HttpServer", "add_ops_routes", "plain_error"]
+__all__ = ["HealthReporter", "HealthSources", "HttpServer", "add_ops_routes", "plain_error"]
 
 
 def add_ops_routes(app: web.Application, reporter: HealthReporter) -> None:

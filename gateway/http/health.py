@@ -10,11 +10,13 @@ without passwords on a network listener, short passwords): they do not change th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from gateway import __version__
 from gateway.foundation.charger_credentials import credential_warnings
-from gateway.foundation.clock import format_ts
+from gateway.foundation.clock import Clock, format_ts
+from gateway.foundation.config import Config
 from gateway.foundation.model import (
     ChargerConfigReport,
     ChargerEvent,
@@ -29,13 +31,28 @@ from gateway.foundation.model import (
     StorageTelemetry,
     TransactionEvent,
 )
+from gateway.mqtt.link import MqttLink
+from gateway.outbox import Outbox
 from gateway.payloads import to_message
-from gateway.twins import DeviceTwin
+from gateway.supervisor import Supervisor
+from gateway.topics import Topics
+from gateway.twins import DeviceTwin, DeviceTwins
 
-if TYPE_CHECKING:
-    from gateway.app import Gateway
+__all__ = ["HealthReporter", "HealthSources"]
 
-__all__ = ["HealthReporter"]
+
+@dataclass(frozen=True)
+class HealthSources:
+    """What the health document reads, and nothing else of the gateway."""
+
+    config: Config
+    clock: Clock
+    started_at: float
+    topics: Topics
+    twins: DeviceTwins
+    supervisor: Supervisor
+    outbox: Outbox
+    link: MqttLink | None
 
 _GROUPS = {
     "chargers": DeviceKind.CHARGER,
@@ -45,22 +62,24 @@ _GROUPS = {
 
 
 class HealthReporter:
-    """Builds the health document from the gateway's supervisor, link, outbox and twins."""
+    """Builds the health document from the supervisor's components, link, outbox and twins.
 
-    def __init__(self, gateway: Gateway) -> None:
-        self._gateway = gateway
+    Subscribe `on_record` to the recorder: it notes when each device was last heard of.
+    """
+
+    def __init__(self, sources: HealthSources) -> None:
+        self._sources = sources
         self._updated: dict[tuple[DeviceKind, str], float] = {}
-        gateway.recorder.subscribe(self._on_record)
 
-    def _on_record(self, record: Record) -> None:
+    def on_record(self, record: Record) -> None:
         kind = _KINDS.get(type(record))
         if kind is not None:
             device_id = getattr(record, "charger_id", None) or getattr(record, "device_id", "site")
-            self._updated[(kind, str(device_id))] = self._gateway.clock.time()
+            self._updated[(kind, str(device_id))] = self._sources.clock.time()
 
     def document(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, document)."""
-        gw = self._gateway
+        gw = self._sources
         now = gw.clock.time()
         components = [
             {
@@ -104,7 +123,7 @@ class HealthReporter:
                 for d in entries
                 if d["connected"] is False
             ]
-        site = gw.recorder.twins.get(DeviceKind.SITE, "site")  # the twins' key for the site
+        site = gw.twins.get(DeviceKind.SITE, "site")  # the twins' key for the site
         site_telemetry = site.telemetry.get(0) if site else None
         document = {
             "status": "down" if down else ("degraded" if problems else "ok"),
@@ -133,7 +152,7 @@ class HealthReporter:
         return (503 if down else 200), document
 
     def _devices(self, now: float) -> dict[str, list[dict[str, Any]]]:
-        cfg = self._gateway.config
+        cfg = self._sources.config
         wanted: dict[str, list[tuple[DeviceKind, str]]] = {
             "chargers": [(DeviceKind.CHARGER, c.id) for c in cfg.ocpp.chargers],
             "storage": [
@@ -141,7 +160,7 @@ class HealthReporter:
             ],
             "meters": [(DeviceKind.METER, d.id) for d in cfg.modbus.devices if d.kind == "meter"],
         }
-        twins = self._gateway.recorder.twins
+        twins = self._sources.twins
         for key, kind in _GROUPS.items():
             known = {device_id for _, device_id in wanted[key]}
             # Devices not in the config (chargers admitted with allow_unknown_chargers) too.
@@ -178,7 +197,7 @@ class HealthReporter:
     def _body(self, record: Record | None) -> dict[str, Any] | None:
         if record is None:
             return None
-        return to_message(record, self._gateway.topics).body
+        return to_message(record, self._sources.topics).body
 
 
 _KINDS: dict[type, DeviceKind] = {

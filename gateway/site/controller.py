@@ -1,6 +1,6 @@
 """The site controller's I/O shell: read the twins, run the planner, send commands, publish.
 
-Commands go through the same router as the control centre's (source `site_controller`), so
+Commands go through the same router as the control centre's (source `controller`), so
 the drivers clamp, verify and report them exactly the same way; the OCPP driver keeps the
 controller's share apart from the control centre's cap and applies the lower. Charger shares
 have no TTL (a charger keeps its profile if the gateway dies, which errs on the safe side);
@@ -24,13 +24,14 @@ from gateway.foundation.leases import LeaseTable
 from gateway.foundation.metrics import CONTROLLER_IMPORT_W, CONTROLLER_LIMIT_W
 from gateway.foundation.model import (
     CommandRequest,
+    CommandSource,
     CommandStatus,
     DeviceKind,
     MeterTelemetry,
     SiteEvent,
     SiteTelemetry,
 )
-from gateway.recorder import Recorder
+from gateway.recorder import OutboxRecorder
 from gateway.site.dispatch import InForce, SiteDispatch
 from gateway.site.flexibility import flexibility
 from gateway.site.inputs import SiteInputs, SitePlan
@@ -41,7 +42,7 @@ __all__ = ["SiteController"]
 
 log = structlog.get_logger("gateway.site")
 
-_SOURCE = "site_controller"
+_SOURCE = CommandSource.CONTROLLER
 _YIELD_EVERY = 250
 """Chargers read per slice of a tick before other work gets the event loop."""
 _UNSET = object()
@@ -51,7 +52,7 @@ class SiteController:
     def __init__(
         self,
         config: Config,
-        recorder: Recorder,
+        recorder: OutboxRecorder,
         router: CommandRouter,
         leases: LeaseTable,
         clock: Clock,

@@ -25,7 +25,7 @@ from gateway.foundation.commands.schemas import (
 from gateway.foundation.config import Config
 from gateway.foundation.leases import LeaseTable
 from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind, SiteEvent
-from gateway.recorder import Recorder
+from gateway.recorder import OutboxRecorder
 from gateway.site.schedule import ScheduleStore, next_change_s, window_at
 
 __all__ = ["InForce", "SiteDispatch"]
@@ -52,7 +52,7 @@ class SiteDispatch:
     def __init__(
         self,
         config: Config,
-        recorder: Recorder,
+        recorder: OutboxRecorder,
         router: CommandRouter,
         leases: LeaseTable,
         clock: Clock,
@@ -100,7 +100,9 @@ class SiteDispatch:
 
     async def _grid_limit(self, request: CommandRequest, args: GridLimitCommand) -> CommandResult:
         self._commanded = _Limit(args.import_w, args.export_w)
-        lease = self._leases.grant(("site", "grid_limit"), args.ttl_s, self._grid_limit_lapsed)
+        lease = self._leases.grant(
+            ("site", "grid_limit"), args.ttl_s, self._grid_limit_lapsed, source=request.source
+        )
         log.info("grid_limit_set", import_w=args.import_w, export_w=args.export_w, ttl_s=args.ttl_s)
         detail: dict[str, Any] = {"import_w": args.import_w, "export_w": args.export_w}
         if lease.expires_at is not None:
@@ -120,7 +122,9 @@ class SiteDispatch:
             return CommandResult.accepted(import_w=None)
         in_force = self.resolve()
         self._target_w = args.import_w
-        self._leases.grant(("site", "power_target"), args.ttl_s, self._target_ended)
+        self._leases.grant(
+            ("site", "power_target"), args.ttl_s, self._target_ended, source=request.source
+        )
         log.info("power_target_set", import_w=args.import_w, ttl_s=args.ttl_s)
         self._recorder.record(
             SiteEvent("power_target_set", {"import_w": args.import_w, "ttl_s": args.ttl_s})

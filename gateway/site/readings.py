@@ -15,24 +15,26 @@ from gateway.foundation.config import ChargerConfig, Config, ModbusDeviceConfig
 from gateway.foundation.model import (
     ChargerState,
     ChargerTelemetry,
+    CommandSource,
     DeviceKind,
     MeterTelemetry,
     StorageState,
     StorageTelemetry,
 )
-from gateway.recorder import Recorder
+from gateway.foundation.model.versions import OcppVersion
+from gateway.recorder import OutboxRecorder
 from gateway.site.inputs import GRID_PHASES, ChargerInput, StorageInput
 
 __all__ = ["CONTROLLER_SOURCE", "SiteReadings"]
 
-CONTROLLER_SOURCE = "controller"
+CONTROLLER_SOURCE = CommandSource.CONTROLLER.value
 """The `source` of the controller's share in `state.limits` (and of its battery setpoints)."""
 
 _NOT_CAPS = frozenset({CONTROLLER_SOURCE, "rating"})
 
 
 class SiteReadings:
-    def __init__(self, config: Config, recorder: Recorder) -> None:
+    def __init__(self, config: Config, recorder: OutboxRecorder) -> None:
         self._config = config
         self._twins = recorder.twins
         self._configured = {c.id: c for c in config.ocpp.chargers}
@@ -70,7 +72,7 @@ class SiteReadings:
         site = self._config.site
         v2g_w = 0.0
         socs = [s.soc_pct for s in per_evse if s.soc_pct is not None]
-        v21 = state is not None and state.ocpp_version == "2.1"
+        v21 = state is not None and state.ocpp_version == OcppVersion.V21
         if site.v2g and cfg.bidirectional and v21 and socs and min(socs) > site.v2g_soc_min_pct:
             v2g_w = cfg.max_power_w
         return ChargerInput(

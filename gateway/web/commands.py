@@ -16,14 +16,14 @@ import structlog
 
 from gateway.foundation.clock import Clock, format_ts
 from gateway.foundation.commands.router import CommandRouter
-from gateway.foundation.model import CommandRequest, CommandResult
+from gateway.foundation.model import CommandRequest, CommandResult, CommandSource
 from gateway.web.feed import LiveFeed
 
 __all__ = ["UI_SOURCE", "PanelCommands"]
 
 log = structlog.get_logger("gateway.web")
 
-UI_SOURCE = "ui"
+UI_SOURCE = CommandSource.UI
 """`CommandRequest.source` of commands from the page."""
 
 _MAX_LOGGED_ARG = 80

@@ -26,7 +26,7 @@ from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
 from gateway.foundation.config import Config
 from gateway.http.health import HealthReporter
-from gateway.recorder import Recorder
+from gateway.recorder import OutboxRecorder
 from gateway.topics import Topics
 from gateway.web.commands import PanelCommands
 from gateway.web.feed import LiveFeed
@@ -55,7 +55,7 @@ class WebPage:
         *,
         topics: Topics,
         clock: Clock,
-        recorder: Recorder,
+        recorder: OutboxRecorder,
         router: CommandRouter,
         health: HealthReporter,
     ) -> None:

@@ -10,7 +10,7 @@ obedient to charging profiles, with faults and field quirks on demand.
 from simulators.charger.config import ChargerConfig, OcppVersion
 from simulators.charger.dialect import StopReason
 from simulators.charger.ev import EvSpec
-from simulators.charger.evse import EvseStatus, Session
+from simulators.charger.evse import ChargingSession, EvseStatus
 from simulators.charger.faults import FaultInjector, NotConnectedError
 from simulators.charger.fleet import ChargerFleet
 from simulators.charger.recorder import CallRejectedError, ReceivedCall, SentCall
@@ -23,6 +23,7 @@ __all__ = [
     "ChargerConfig",
     "ChargerFleet",
     "ChargerSim",
+    "ChargingSession",
     "EvSpec",
     "EvseStatus",
     "FaultInjector",
@@ -31,7 +32,6 @@ __all__ = [
     "ReceivedCall",
     "Scenario",
     "SentCall",
-    "Session",
     "StopReason",
     "TimestampStyle",
     "load_scenario",

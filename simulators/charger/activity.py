@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
 
 __all__ = ["STATUS_TRIGGERS", "activity_status"]
 
@@ -26,7 +25,7 @@ _OVER = frozenset(
 _PLAIN_16 = {"SignatureVerified": "Downloaded", "InstallRebooting": "Installing"}
 
 
-def activity_status(station: ChargerSim, message: str) -> tuple[str, dict[str, Any]]:
+def activity_status(station: Station, message: str) -> tuple[str, dict[str, Any]]:
     last = station.activity.get(STATUS_TRIGGERS[message])
     if last is None or last[1].get("status") in _OVER:
         return message, {"status": "Idle"}

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from urllib.parse import quote
 
+from gateway.foundation.model.versions import OcppVersion
+
 __all__ = ["ChargerConfig", "OcppVersion", "parse_versions"]
-
-
-class OcppVersion(StrEnum):
-    """The OCPP-J versions the simulator speaks; the value is what users type."""
-
-    V16 = "1.6"
-    V201 = "2.0.1"
-    V21 = "2.1"
-
-    @property
-    def subprotocol(self) -> str:
-        """WebSocket sub-protocol name (OCPP-J 1.6 §3.1.2, OCPP 2.0.1 Part 4 §3.1)."""
-        return f"ocpp{self.value}"
 
 
 def parse_versions(text: str) -> list[OcppVersion]:

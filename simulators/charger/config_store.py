@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
 
 __all__ = ["ConfigStore", "Setting", "V2Key"]
 
@@ -138,7 +137,7 @@ def _v2_table(evse_count: int) -> dict[V2Key, Setting]:
 class ConfigStore:
     """The settings of one simulated charger (both tables; the version picks which is used)."""
 
-    def __init__(self, station: ChargerSim) -> None:
+    def __init__(self, station: Station) -> None:
         self._station = station
         self.v16 = _v16_table(len(station.evses))
         self.v2 = _v2_table(len(station.evses))

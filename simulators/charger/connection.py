@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import TYPE_CHECKING
 
 from ocpp.exceptions import OCPPError
 from websockets.asyncio.client import connect
@@ -22,9 +21,7 @@ from simulators.charger.link_v2 import V21Link, V201Link
 from simulators.charger.link_v16 import V16Link
 from simulators.charger.recorder import CallRejectedError
 from simulators.charger.simclock import TimestampStyle, parse_timestamp
-
-if TYPE_CHECKING:
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
 
 __all__ = ["run_connection"]
 
@@ -32,7 +29,7 @@ _MAX_ATTEMPTS = 3  # 1.6 TransactionMessageAttempts default on many chargers
 _DEFAULT_RETRY_S = 30.0
 
 
-def _headers(station: ChargerSim) -> dict[str, str]:
+def _headers(station: Station) -> dict[str, str]:
     """HTTP Basic auth (OCPP security profile 1): user = charge point id."""
     headers = dict(station.config.extra_headers)
     if station.config.password is not None:
@@ -48,11 +45,11 @@ _LINKS: dict[OcppVersion, type[OcppLink]] = {
 }
 
 
-def _make_link(station: ChargerSim, ws: object) -> OcppLink:
+def _make_link(station: Station, ws: object) -> OcppLink:
     return _LINKS[station.config.ocpp_version](station, ws)
 
 
-async def run_connection(station: ChargerSim) -> None:
+async def run_connection(station: Station) -> None:
     """Stay connected for as long as the simulator runs."""
     config = station.config
     delays = backoff_delays(config.backoff_initial_s, config.backoff_max_s, rng=station.rng)
@@ -95,7 +92,7 @@ async def run_connection(station: ChargerSim) -> None:
         await asyncio.sleep(next(delays))
 
 
-async def _serve(station: ChargerSim, link: OcppLink) -> None:
+async def _serve(station: Station, link: OcppLink) -> None:
     """Run one connection until it closes: reader and the boot/heartbeat/sender worker."""
     station.link_up(link)
     reader = asyncio.create_task(link.start(), name="ocpp-reader")
@@ -116,7 +113,7 @@ def _is_closed(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionClosed)
 
 
-async def _worker(station: ChargerSim, link: OcppLink) -> None:
+async def _worker(station: Station, link: OcppLink) -> None:
     if not station.boot_accepted or station.config.boot_on_reconnect:
         await _boot(station, link)
     station.booted()
@@ -125,7 +122,7 @@ async def _worker(station: ChargerSim, link: OcppLink) -> None:
         group.create_task(_deliver(station, link))
 
 
-def _set_clock(station: ChargerSim, current_time: object) -> None:
+def _set_clock(station: Station, current_time: object) -> None:
     """Take the central system's time, as real chargers do; a sim running faster than real
     time keeps its own clock (setting it back would stall scheduled sessions)."""
     if station.clock.time_scale != 1.0:
@@ -137,7 +134,7 @@ def _set_clock(station: ChargerSim, current_time: object) -> None:
             station.log.warning("bad_current_time", value=current_time)
 
 
-async def _boot(station: ChargerSim, link: OcppLink) -> None:
+async def _boot(station: Station, link: OcppLink) -> None:
     """BootNotification until Accepted; Pending / Rejected wait the given interval
     (1.6 §4.2, 2.0.1 B02/B03)."""
     station.boot_accepted = False
@@ -167,7 +164,7 @@ async def _boot(station: ChargerSim, link: OcppLink) -> None:
             return
 
 
-async def _settled_within(station: ChargerSim, seconds: float) -> bool:
+async def _settled_within(station: Station, seconds: float) -> bool:
     """Wait out a Pending/Rejected interval; True when a triggered boot was accepted meanwhile
     (2.0.1 B02.FR.05: the CSMS may end Pending with TriggerMessage BootNotification)."""
     station.boot_settled.clear()
@@ -180,7 +177,7 @@ async def _settled_within(station: ChargerSim, seconds: float) -> bool:
     return station.boot_accepted
 
 
-async def _heartbeats(station: ChargerSim, link: OcppLink) -> None:
+async def _heartbeats(station: Station, link: OcppLink) -> None:
     while True:
         await station.clock.sleep(station.heartbeat_interval_s)
         action, payload = station.dialect.heartbeat()
@@ -192,7 +189,7 @@ async def _heartbeats(station: ChargerSim, link: OcppLink) -> None:
         _set_clock(station, response.get("currentTime"))
 
 
-async def _deliver(station: ChargerSim, link: OcppLink) -> None:
+async def _deliver(station: Station, link: OcppLink) -> None:
     """Send queued messages strictly in order; a message leaves the queue once answered."""
     queue = station.queue
     while True:

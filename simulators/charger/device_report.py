@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from simulators.charger.operations import FollowUp
-
-if TYPE_CHECKING:
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
 
 __all__ = ["report_followup"]
 
 
-def report_followup(station: ChargerSim, request_id: int) -> FollowUp:
+def report_followup(station: Station, request_id: int) -> FollowUp:
     async def send() -> None:
         link = station.link
         if link is None:

@@ -11,25 +11,23 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.request
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from simulators.charger.operations import FollowUp
 from simulators.charger.simclock import TimestampStyle, format_timestamp
-from simulators.charger.txqueue import OutgoingMessage
-
-if TYPE_CHECKING:
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
+from simulators.charger.txqueue import QueuedMessage
 
 __all__ = ["get_log", "log_file_name", "log_text", "start_upload"]
 
 
-def log_file_name(station: ChargerSim, kind: str) -> str:
+def log_file_name(station: Station, kind: str) -> str:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(station.clock.now()))
     return f"{station.config.charger_id}-{kind}-{stamp}.log".replace("/", "_").replace(" ", "_")
 
 
-def log_text(station: ChargerSim, kind: str) -> bytes:
+def log_text(station: Station, kind: str) -> bytes:
     lines = [f"# {station.config.charger_id} {kind} log, firmware {station.firmware_version}"]
     for call in station.sent:
         lines.append(f"{format_timestamp(call.at, TimestampStyle.UTC)} sent {call.action}")
@@ -50,18 +48,18 @@ def _put(url: str, body: bytes, timeout_s: float) -> int:
 
 
 def start_upload(
-    station: ChargerSim, location: str, file_name: str, kind: str, request_id: int | None
+    station: Station, location: str, file_name: str, kind: str, request_id: int | None
 ) -> FollowUp:
     v16_diagnostics = request_id is None
 
-    def status(value: str) -> OutgoingMessage:
+    def status(value: str) -> QueuedMessage:
         if v16_diagnostics:
             payload: dict[str, Any] = {"status": value}
             station.activity["diagnostics"] = ("DiagnosticsStatusNotification", payload)
-            return OutgoingMessage("DiagnosticsStatusNotification", lambda: payload)
+            return QueuedMessage("DiagnosticsStatusNotification", lambda: payload)
         payload = {"status": value, "requestId": request_id}
         station.activity["log"] = ("LogStatusNotification", payload)
-        return OutgoingMessage("LogStatusNotification", lambda: payload)
+        return QueuedMessage("LogStatusNotification", lambda: payload)
 
     async def run() -> None:
         station.queue.put(status("Uploading"))
@@ -78,7 +76,7 @@ def start_upload(
     return run
 
 
-def get_log(station: ChargerSim, raw: dict[str, Any]) -> tuple[str, FollowUp]:
+def get_log(station: Station, raw: dict[str, Any]) -> tuple[str, FollowUp]:
     """A GetLog request (1.6 security whitepaper, 2.x N01): the file name and the upload."""
     kind = "security" if raw.get("logType") == "SecurityLog" else "diagnostics"
     name = log_file_name(station, kind)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.charger.config import OcppVersion
 from simulators.charger.dialect import STOP_REASONS, SkipMessageError, StopReason
-from simulators.charger.evse import Evse, EvseStatus, Session
+from simulators.charger.evse import ChargingSession, Evse, EvseStatus
 from simulators.charger.meter import sampled_values_v16
-from simulators.charger.txqueue import OutgoingMessage
-
-if TYPE_CHECKING:
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
+from simulators.charger.txqueue import QueuedMessage
 
 __all__ = ["V16Dialect"]
 
@@ -19,7 +17,7 @@ __all__ = ["V16Dialect"]
 class V16Dialect:
     version = OcppVersion.V16
 
-    def __init__(self, station: ChargerSim) -> None:
+    def __init__(self, station: Station) -> None:
         self.station = station
         self.config = station.config
 
@@ -41,16 +39,16 @@ class V16Dialect:
     def id_accepted(self, response: dict[str, Any]) -> bool:
         return bool(response.get("idTagInfo", {}).get("status") == "Accepted")
 
-    def status(self, evse_id: int, status: EvseStatus) -> OutgoingMessage:
+    def status(self, evse_id: int, status: EvseStatus) -> QueuedMessage:
         payload = {
             "connectorId": evse_id,
             "errorCode": "NoError",
             "status": status.value,
             "timestamp": self.station.timestamp(),
         }
-        return OutgoingMessage("StatusNotification", lambda: payload, transactional=False)
+        return QueuedMessage("StatusNotification", lambda: payload, transactional=False)
 
-    def _tx_id(self, session: Session) -> int:
+    def _tx_id(self, session: ChargingSession) -> int:
         """The id the central system gave; 0 when the tx-id-zero quirk is on (§7.7 txId)."""
         if self.station.faults.tx_id_zero:
             return 0
@@ -58,7 +56,7 @@ class V16Dialect:
             raise SkipMessageError("transaction was never accepted")
         return int(session.transaction_id)
 
-    def tx_started(self, evse: Evse, session: Session, trigger: str) -> OutgoingMessage:
+    def tx_started(self, evse: Evse, session: ChargingSession, trigger: str) -> QueuedMessage:
         payload = {
             "connectorId": evse.id,
             "idTag": session.id_tag,
@@ -73,9 +71,9 @@ class V16Dialect:
             if response.get("idTagInfo", {}).get("status") not in ("Accepted", None):
                 self.station.deauthorize(evse.id)
 
-        return OutgoingMessage("StartTransaction", lambda: payload, on_response=on_response)
+        return QueuedMessage("StartTransaction", lambda: payload, on_response=on_response)
 
-    def tx_meter(self, evse: Evse, session: Session, trigger: str) -> OutgoingMessage:
+    def tx_meter(self, evse: Evse, session: ChargingSession, trigger: str) -> QueuedMessage:
         context = "Trigger" if trigger == "Trigger" else "Sample.Periodic"
         values = [
             {
@@ -93,12 +91,12 @@ class V16Dialect:
                 "meterValue": values,
             }
 
-        return OutgoingMessage("MeterValues", build, droppable=True)
+        return QueuedMessage("MeterValues", build, droppable=True)
 
-    def tx_state_changed(self, evse: Evse, session: Session) -> OutgoingMessage | None:
+    def tx_state_changed(self, evse: Evse, session: ChargingSession) -> QueuedMessage | None:
         return None  # 1.6 reports charging state through StatusNotification only
 
-    def tx_ended(self, evse: Evse, session: Session, reason: StopReason) -> OutgoingMessage:
+    def tx_ended(self, evse: Evse, session: ChargingSession, reason: StopReason) -> QueuedMessage:
         now = self.station.timestamp()
         end_values = [
             {
@@ -120,7 +118,7 @@ class V16Dialect:
                 "transactionData": end_values,
             }
 
-        return OutgoingMessage("StopTransaction", build)
+        return QueuedMessage("StopTransaction", build)
 
     def meter_values(self, evse: Evse, context: str) -> tuple[str, dict[str, Any]]:
         payload: dict[str, Any] = {

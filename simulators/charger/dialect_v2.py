@@ -7,15 +7,13 @@ events created while offline carry `offline: true` (OCPP 2.0.1 E04, offline beha
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.charger.dialect import STOP_REASONS, StopReason
-from simulators.charger.evse import Evse, EvseStatus, Session
+from simulators.charger.evse import ChargingSession, Evse, EvseStatus
 from simulators.charger.meter import sampled_values_v2
-from simulators.charger.txqueue import OutgoingMessage
-
-if TYPE_CHECKING:
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
+from simulators.charger.txqueue import QueuedMessage
 
 __all__ = ["V2Dialect", "new_transaction_id"]
 
@@ -26,7 +24,7 @@ def new_transaction_id() -> str:
 
 
 class V2Dialect:
-    def __init__(self, station: ChargerSim) -> None:
+    def __init__(self, station: Station) -> None:
         self.station = station
         self.config = station.config
         self.version = station.config.ocpp_version
@@ -55,14 +53,14 @@ class V2Dialect:
     def _token(id_tag: str, kind: str = "ISO14443") -> dict[str, Any]:
         return {"idToken": id_tag, "type": kind}
 
-    def status(self, evse_id: int, status: EvseStatus) -> OutgoingMessage:
+    def status(self, evse_id: int, status: EvseStatus) -> QueuedMessage:
         payload = {
             "timestamp": self.station.timestamp(),
             "connectorStatus": status.connector_status_v2,
             "evseId": evse_id,
             "connectorId": 1,
         }
-        return OutgoingMessage("StatusNotification", lambda: payload, transactional=False)
+        return QueuedMessage("StatusNotification", lambda: payload, transactional=False)
 
     def _meter(self, evse: Evse, context: str) -> list[dict[str, Any]]:
         return [
@@ -78,11 +76,11 @@ class V2Dialect:
         self,
         event_type: str,
         evse: Evse,
-        session: Session,
+        session: ChargingSession,
         trigger: str,
         context: str | None,
         extra_info: dict[str, Any] | None = None,
-    ) -> OutgoingMessage:
+    ) -> QueuedMessage:
         if session.transaction_id is None:
             session.transaction_id = new_transaction_id()
         info: dict[str, Any] = {
@@ -110,23 +108,23 @@ class V2Dialect:
             payload["numberOfPhasesUsed"] = evse.phases
             if session.reservation_id is not None:
                 payload["reservationId"] = session.reservation_id
-        return OutgoingMessage(
+        return QueuedMessage(
             "TransactionEvent",
             lambda: payload,
             droppable=event_type == "Updated" and trigger == "MeterValuePeriodic",
         )
 
-    def tx_started(self, evse: Evse, session: Session, trigger: str) -> OutgoingMessage:
+    def tx_started(self, evse: Evse, session: ChargingSession, trigger: str) -> QueuedMessage:
         return self._event("Started", evse, session, trigger, "Transaction.Begin")
 
-    def tx_meter(self, evse: Evse, session: Session, trigger: str) -> OutgoingMessage:
+    def tx_meter(self, evse: Evse, session: ChargingSession, trigger: str) -> QueuedMessage:
         context = "Trigger" if trigger == "Trigger" else "Sample.Periodic"
         return self._event("Updated", evse, session, trigger, context)
 
-    def tx_state_changed(self, evse: Evse, session: Session) -> OutgoingMessage | None:
+    def tx_state_changed(self, evse: Evse, session: ChargingSession) -> QueuedMessage | None:
         return self._event("Updated", evse, session, "ChargingStateChanged", None)
 
-    def tx_ended(self, evse: Evse, session: Session, reason: StopReason) -> OutgoingMessage:
+    def tx_ended(self, evse: Evse, session: ChargingSession, reason: StopReason) -> QueuedMessage:
         names = STOP_REASONS[reason]
         return self._event(
             "Ended",

@@ -9,7 +9,7 @@ from simulators.charger.ev import EvSpec, accepted_charge_w, integrate_soc, targ
 from simulators.charger.meter import Reading
 from simulators.charger.schedule import Limit
 
-__all__ = ["ChargingState", "Evse", "EvseStatus", "Session"]
+__all__ = ["ChargingSession", "ChargingState", "Evse", "EvseStatus"]
 
 
 class EvseStatus(StrEnum):
@@ -46,7 +46,7 @@ class ChargingState(StrEnum):
 
 
 @dataclass
-class Session:
+class ChargingSession:
     """A transaction from the charger's side.
 
     1.6: `transaction_id` stays None until StartTransaction.conf arrives (it may be 0);
@@ -91,7 +91,7 @@ class Evse:
     energy_export_wh: float = 0.0
     power_w: float = 0.0
     limit: Limit = field(default_factory=Limit)
-    session: Session | None = None
+    session: ChargingSession | None = None
     reported_state: ChargingState | None = None
     finishing: bool = False  # 1.6 "Finishing": session over, cable still in
     reserved: bool = False  # held by a reservation (reservations.py)

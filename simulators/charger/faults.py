@@ -12,16 +12,14 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.charger.config import OcppVersion
+from simulators.charger.link import OcppLink
 from simulators.charger.meter import sampled_values_v2, sampled_values_v16
 from simulators.charger.recorder import SentCall
 from simulators.charger.simclock import TimestampStyle
-
-if TYPE_CHECKING:
-    from simulators.charger.link import OcppLink
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
 
 __all__ = ["FaultInjector", "NotConnectedError"]
 
@@ -31,7 +29,7 @@ class NotConnectedError(RuntimeError):
 
 
 class FaultInjector:
-    def __init__(self, station: ChargerSim) -> None:
+    def __init__(self, station: Station) -> None:
         self._station = station
         self._audible = asyncio.Event()
         self._audible.set()
@@ -89,7 +87,7 @@ class FaultInjector:
     # -- raw frames ------------------------------------------------------------------------
 
     def _link(self) -> OcppLink:
-        link = self._station.link
+        link: OcppLink | None = self._station.link
         if link is None:
             raise NotConnectedError(f"{self._station.config.charger_id} is not connected")
         return link

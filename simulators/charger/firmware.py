@@ -16,15 +16,13 @@ import re
 import urllib.request
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from simulators.charger.operations import FollowUp
 from simulators.charger.simclock import parse_timestamp
-from simulators.charger.txqueue import OutgoingMessage
-
-if TYPE_CHECKING:
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
+from simulators.charger.txqueue import QueuedMessage
 
 __all__ = ["FirmwareJob", "image_version", "start_update"]
 
@@ -60,7 +58,7 @@ class FirmwareJob:
     signed: bool
 
 
-def _status_message(station: ChargerSim, job: FirmwareJob, status: str) -> OutgoingMessage:
+def _status_message(station: Station, job: FirmwareJob, status: str) -> QueuedMessage:
     v16 = station.config.ocpp_version.value == "1.6"
     payload: dict[str, Any] = {"status": status}
     action = "FirmwareStatusNotification"
@@ -69,10 +67,10 @@ def _status_message(station: ChargerSim, job: FirmwareJob, status: str) -> Outgo
         if v16:
             action = "SignedFirmwareStatusNotification"
     station.activity["firmware"] = (action, payload)
-    return OutgoingMessage(action, lambda: payload, transactional=True)
+    return QueuedMessage(action, lambda: payload, transactional=True)
 
 
-def start_update(station: ChargerSim, raw: dict[str, Any], *, signed_request: bool) -> FollowUp:
+def start_update(station: Station, raw: dict[str, Any], *, signed_request: bool) -> FollowUp:
     """The follow-up that runs the update (after the request was answered)."""
     firmware = raw.get("firmware") if isinstance(raw.get("firmware"), dict) else None
     location = str((firmware or raw).get("location", ""))
@@ -96,7 +94,7 @@ def start_update(station: ChargerSim, raw: dict[str, Any], *, signed_request: bo
     return run
 
 
-async def _run(station: ChargerSim, job: FirmwareJob) -> None:
+async def _run(station: Station, job: FirmwareJob) -> None:
     report = station.queue.put
     if job.retrieve_at is not None:
         wait_s = job.retrieve_at - station.clock.now()

@@ -13,7 +13,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 from ocpp.charge_point import ChargePoint
 from ocpp.exceptions import NotImplementedError as OcppNotImplemented
@@ -21,11 +21,9 @@ from ocpp.exceptions import NotSupportedError as OcppNotSupported
 from ocpp.messages import Call, MessageType, validate_payload
 from ocpp.routing import on
 
+from simulators.charger.operations import FollowUp
 from simulators.charger.recorder import CallRejectedError, ReceivedCall, SentCall
-
-if TYPE_CHECKING:
-    from simulators.charger.operations import FollowUp
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
 
 __all__ = ["OcppLink", "handles"]
 
@@ -42,7 +40,7 @@ class OcppLink(ChargePoint):  # type: ignore[misc]
 
     known_actions: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, station: ChargerSim, connection: Any) -> None:
+    def __init__(self, station: Station, connection: Any) -> None:
         super().__init__(
             station.config.charger_id,
             connection,

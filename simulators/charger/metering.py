@@ -5,16 +5,13 @@ meter values go out every interval, and status changes are reported as they happ
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from simulators.charger.composite import next_change
 from simulators.charger.config import OcppVersion
 from simulators.charger.dialect import StopReason
 from simulators.charger.evse import EvseStatus
 from simulators.charger.schedule import evse_limit, share_station_limit, station_limit
-
-if TYPE_CHECKING:
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
 
 __all__ = [
     "enqueue_all_statuses",
@@ -26,14 +23,14 @@ __all__ = [
 ]
 
 
-async def meter_loop(station: ChargerSim) -> None:
+async def meter_loop(station: Station) -> None:
     """Every meter interval (simulated seconds; the CSMS may change it), one tick."""
     while True:
         await station.clock.sleep(station.meter_interval_s)
         tick(station)
 
 
-async def schedule_loop(station: ChargerSim) -> None:
+async def schedule_loop(station: Station) -> None:
     """Follow charging schedules as they change, not only at the next meter interval: sleep
     until the next period, validity or recurrence boundary of any profile, or until the
     profiles or sessions change (every refresh_power), then let the EVSEs follow."""
@@ -52,7 +49,7 @@ async def schedule_loop(station: ChargerSim) -> None:
             refresh_power(station)
 
 
-def tick(station: ChargerSim) -> None:
+def tick(station: Station) -> None:
     """One meter interval: integrate, send meter values, end sessions whose time has come."""
     refresh_power(station)
     now = station.clock.now()
@@ -78,7 +75,7 @@ def tick(station: ChargerSim) -> None:
         station.spawn(station.ops.reboot(hard=False))
 
 
-def refresh_power(station: ChargerSim) -> None:
+def refresh_power(station: Station) -> None:
     """Integrate up to now, then let every EVSE follow its current limit at once."""
     elapsed = station.clock.elapsed()
     dt = elapsed - station.integrated_until_s
@@ -108,7 +105,7 @@ def refresh_power(station: ChargerSim) -> None:
     station.power_refreshed.set()
 
 
-def report_changes(station: ChargerSim) -> None:
+def report_changes(station: Station) -> None:
     """Queue a StatusNotification (and 2.x charging-state event) for what changed."""
     v16 = station.config.ocpp_version is OcppVersion.V16
     for evse in station.evses.values():
@@ -127,7 +124,7 @@ def report_changes(station: ChargerSim) -> None:
             evse.reported_state = state
 
 
-def enqueue_all_statuses(station: ChargerSim) -> None:
+def enqueue_all_statuses(station: Station) -> None:
     """After (re)connecting: every connector's status (1.6 also connector 0)."""
     if station.config.ocpp_version is OcppVersion.V16:
         station.queue.put(station.dialect.status(0, EvseStatus.AVAILABLE))

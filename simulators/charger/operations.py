@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.charger.activity import STATUS_TRIGGERS, activity_status
 from simulators.charger.composite import composite_schedule
@@ -17,9 +17,7 @@ from simulators.charger.config import OcppVersion
 from simulators.charger.dialect import StopReason
 from simulators.charger.evse import Evse
 from simulators.charger.profiles import Purpose, parse_profile
-
-if TYPE_CHECKING:
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
 
 __all__ = ["CompositeAnswer", "CsmsOperations", "FollowUp"]
 
@@ -39,7 +37,7 @@ TRIGGERABLE = frozenset(
 
 
 class CsmsOperations:
-    def __init__(self, station: ChargerSim) -> None:
+    def __init__(self, station: Station) -> None:
         self.station = station
 
     def _evse(self, evse_id: int | None) -> Evse | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CallRejectedError", "ReceivedCall", "Recorder", "SentCall"]
+__all__ = ["CallRejectedError", "ReceivedCall", "SentCall", "TrafficRecorder"]
 
 
 class CallRejectedError(Exception):
@@ -45,7 +45,7 @@ class SentCall:
     raw: bool = False  # sent as a raw frame, past the schema
 
 
-class Recorder:
+class TrafficRecorder:
     """The latest `limit` CALLs each way; bounded so a long-running fleet does not grow."""
 
     def __init__(self, limit: int = 1000) -> None:

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from simulators.charger.evse import Evse, EvseStatus
-from simulators.charger.txqueue import OutgoingMessage
-
-if TYPE_CHECKING:
-    from simulators.charger.station import ChargerSim
+from simulators.charger.station_view import Station
+from simulators.charger.txqueue import QueuedMessage
 
 __all__ = ["Reservation", "Reservations"]
 
@@ -30,7 +27,7 @@ class Reservation:
 
 
 class Reservations:
-    def __init__(self, station: ChargerSim) -> None:
+    def __init__(self, station: Station) -> None:
         self._station = station
         self.active: dict[int, Reservation] = {}
 
@@ -105,7 +102,7 @@ class Reservations:
         if station.config.ocpp_version.value == "1.6":
             return  # 1.6 has no reservation status message
         payload = {"reservationId": reservation_id, "reservationUpdateStatus": status}
-        station.queue.put(OutgoingMessage("ReservationStatusUpdate", lambda: payload))
+        station.queue.put(QueuedMessage("ReservationStatusUpdate", lambda: payload))
 
     def claim(self, evse_id: int, id_tag: str) -> tuple[bool, int | None]:
         """May `id_tag` start on `evse_id`? (allowed, reservation id used up)."""

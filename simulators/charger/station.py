@@ -23,16 +23,16 @@ from simulators.charger.dialect import Dialect, StopReason
 from simulators.charger.dialect_v2 import V2Dialect
 from simulators.charger.dialect_v16 import V16Dialect
 from simulators.charger.ev import EvSpec
-from simulators.charger.evse import Evse, EvseStatus, Session
+from simulators.charger.evse import ChargingSession, Evse, EvseStatus
 from simulators.charger.faults import FaultInjector
 from simulators.charger.link import OcppLink
 from simulators.charger.operations import CsmsOperations
 from simulators.charger.profiles import ProfileStore
-from simulators.charger.recorder import CallRejectedError, ReceivedCall, Recorder, SentCall
+from simulators.charger.recorder import CallRejectedError, ReceivedCall, SentCall, TrafficRecorder
 from simulators.charger.reservations import Reservations
 from simulators.charger.schedule import station_limit
 from simulators.charger.simclock import SimClock, TimestampStyle, format_timestamp
-from simulators.charger.txqueue import OutgoingMessage, TxQueue
+from simulators.charger.txqueue import QueuedMessage, TxQueue
 
 __all__ = ["ChargerSim"]
 
@@ -52,7 +52,7 @@ class ChargerSim:
         self.clock = SimClock(config.time_scale, clock)
         self.rng = rng or random.Random()
         self.log = structlog.get_logger(__name__).bind(charger_id=config.charger_id)
-        self.recorder = Recorder(config.record_limit)
+        self.recorder = TrafficRecorder(config.record_limit)
         self.faults = FaultInjector(self)
         self.profiles = ProfileStore()
         self.queue = TxQueue(config.offline_queue_limit)
@@ -76,7 +76,7 @@ class ChargerSim:
         self.reservations = Reservations(self)
         self.activity: dict[str, tuple[str, dict[str, Any]]] = {}
         """The latest firmware / diagnostics / log status sent (for TriggerMessage)."""
-        self.after_boot: list[OutgoingMessage] = []
+        self.after_boot: list[QueuedMessage] = []
         """Messages to send once the next boot is accepted (a firmware update's Installed)."""
         self.firmware_version = config.firmware
         """The version this charger boots with (changes after a firmware update)."""
@@ -283,7 +283,7 @@ class ChargerSim:
         id_tag: str | None = None,
         until_soc_pct: float | None = None,
         duration_s: float | None = None,
-    ) -> Session | None:
+    ) -> ChargingSession | None:
         """Connect an EV; with `id_tag`, also authorize and start charging."""
         unit = self.evses[evse]
         if not unit.plugged:
@@ -350,7 +350,7 @@ class ChargerSim:
         authorize: bool = True,
         remote_start_id: int | None = None,
         id_token_type: str = "ISO14443",
-    ) -> Session | None:
+    ) -> ChargingSession | None:
         """Start a session (plugging in the default EV if none is there); None if refused."""
         unit = self.evses[evse]
         if unit.session is not None:
@@ -368,7 +368,7 @@ class ChargerSim:
         if not unit.plugged:
             await self.plug_in(evse)
         self.refresh_power()  # integrate up to the start before the meter reading is taken
-        session = Session(
+        session = ChargingSession(
             id_tag=id_tag,
             started_at=self.clock.now(),
             meter_start_wh=unit.energy_import_wh,
@@ -436,7 +436,7 @@ class ChargerSim:
         """The central system refused the id after the start (1.6 StopTransactionOnInvalidId)."""
         self.spawn(self.stop_transaction(evse, StopReason.DEAUTHORIZED), "deauthorize")
 
-    async def _delivered(self, message: OutgoingMessage) -> None:
+    async def _delivered(self, message: QueuedMessage) -> None:
         """While online, wait until the central system answered; offline, return at once."""
         if not self.online:
             return

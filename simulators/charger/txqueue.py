@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["OutgoingMessage", "TxQueue"]
+__all__ = ["QueuedMessage", "TxQueue"]
 
 
 @dataclass(eq=False)
-class OutgoingMessage:
+class QueuedMessage:
     """One queued CALL; the payload is built when it is sent, so a 1.6 transaction id that
     arrives later (StartTransaction.conf) is filled in by then."""
 
@@ -35,7 +35,7 @@ class OutgoingMessage:
 class TxQueue:
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
-        self._items: deque[OutgoingMessage] = deque()
+        self._items: deque[QueuedMessage] = deque()
         self._nonempty = asyncio.Event()
         self._empty = asyncio.Event()
         self._empty.set()
@@ -47,7 +47,7 @@ class TxQueue:
     def __iter__(self) -> Any:
         return iter(list(self._items))
 
-    def put(self, message: OutgoingMessage) -> None:
+    def put(self, message: QueuedMessage) -> None:
         if len(self._items) >= self.limit:
             for item in self._items:
                 if item.droppable:
@@ -59,13 +59,13 @@ class TxQueue:
         self._nonempty.set()
         self._empty.clear()
 
-    async def head(self) -> OutgoingMessage:
+    async def head(self) -> QueuedMessage:
         while not self._items:
             self._nonempty.clear()
             await self._nonempty.wait()
         return self._items[0]
 
-    def done(self, message: OutgoingMessage, response: dict[str, Any] | None) -> None:
+    def done(self, message: QueuedMessage, response: dict[str, Any] | None) -> None:
         """Remove a delivered (or given up) message from the head."""
         if self._items and self._items[0] is message:
             self._items.popleft()
@@ -87,6 +87,6 @@ class TxQueue:
         self._check_empty()
 
     @staticmethod
-    def _finish(message: OutgoingMessage, response: dict[str, Any] | None) -> None:
+    def _finish(message: QueuedMessage, response: dict[str, Any] | None) -> None:
         if not message.delivered.done():
             message.delivered.set_result(response)

@@ -23,6 +23,7 @@ from gateway.foundation.model import (
     ChargerTelemetry,
     CommandRequest,
     CommandResult,
+    CommandSource,
     DeviceId,
     DeviceKind,
     MeterTelemetry,
@@ -33,7 +34,7 @@ from gateway.foundation.model import (
     StorageTelemetry,
 )
 from gateway.outbox import Outbox
-from gateway.recorder import Recorder
+from gateway.recorder import OutboxRecorder
 from gateway.site import SiteController
 from gateway.site.readings import drawing_phases
 from gateway.site.schedule import window_at
@@ -45,7 +46,7 @@ class Site:
         self.config = config
         self.clock = FakeClock()
         self.router = CommandRouter()
-        self.recorder = Recorder(outbox, Topics("p", "s"))
+        self.recorder = OutboxRecorder(outbox, Topics("p", "s"))
         self.leases = LeaseTable(self.clock)
         self.sent: list[tuple[CommandRequest, Any]] = []
         self.records: list[Any] = []
@@ -120,7 +121,7 @@ async def test_peak_goes_to_the_battery_then_to_the_chargers(site: Site) -> None
         ("CP-A", "limit", {"power_w": 16500}),  # 41 kW over: 30 kW from the battery, 11 kW
         ("CP-B", "limit", {"power_w": 16500}),  # shared by the two chargers
     ]
-    assert all(r.source == "site_controller" for r, _ in site.sent)
+    assert all(r.source is CommandSource.CONTROLLER for r, _ in site.sent)
 
 
 async def test_site_telemetry_reports_totals_and_the_limit(site: Site) -> None:

@@ -12,7 +12,7 @@ from simulators.charger.meter import Reading, sampled_values_v2, sampled_values_
 from simulators.charger.profiles import ProfileStore, Purpose, parse_profile
 from simulators.charger.schedule import evse_limit, period_at, share_station_limit, station_limit
 from simulators.charger.simclock import SimClock, TimestampStyle, format_timestamp, parse_timestamp
-from simulators.charger.txqueue import OutgoingMessage, TxQueue
+from simulators.charger.txqueue import QueuedMessage, TxQueue
 
 T0 = parse_timestamp("2026-01-01T00:00:00Z")
 
@@ -300,8 +300,8 @@ async def test_injected_clock_drives_a_session_without_network() -> None:
 async def test_queue_drops_periodic_meter_values_first() -> None:
     queue = TxQueue(limit=3)
 
-    def message(action: str, droppable: bool = False) -> OutgoingMessage:
-        return OutgoingMessage(action, dict, droppable=droppable)
+    def message(action: str, droppable: bool = False) -> QueuedMessage:
+        return QueuedMessage(action, dict, droppable=droppable)
 
     for item in (message("Start"), message("Meter", True), message("Meter2", True)):
         queue.put(item)

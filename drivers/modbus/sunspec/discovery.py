@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from drivers.modbus.errors import DeviceBusy, ExceptionReply
+from drivers.modbus.errors import DeviceBusy, DiscoveryError, ExceptionReply
 from drivers.modbus.sunspec.models import END_MODEL_ID, SUNS_MARKER, SUNSPEC_BASES
 
 __all__ = ["DiscoveryError", "ModelLocation", "SunSpecMap", "discover", "parse_chain"]
@@ -20,10 +20,6 @@ ReadFn = Callable[[int, int], Awaitable[Sequence[int]]]
 """Read `count` holding registers at `address`; raises on a Modbus error."""
 
 MAX_MODELS = 64
-
-
-class DiscoveryError(Exception):
-    """The device has no readable SunSpec map."""
 
 
 @dataclass(frozen=True, slots=True)

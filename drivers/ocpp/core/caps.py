@@ -12,16 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["CONTROLLER_SOURCES", "RATING", "SourceLimit", "in_force", "limit_source"]
+__all__ = ["RATING", "SourceLimit", "in_force"]
 
 RATING = "rating"
-CONTROLLER_SOURCES = frozenset({"site_controller", "controller"})
-"""Request sources that mean the site controller (its share is `controller` in state)."""
-
-
-def limit_source(request_source: str) -> str:
-    """The `source` a request's limit is filed under: `controller` or `command`."""
-    return "controller" if request_source in CONTROLLER_SOURCES else "command"
+"""The config's rating, beside the `CommandSource` values a limit is filed under."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,14 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.ocpp.core.profiles import ChargerRating
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = ["composite_request", "composite_result"]
 
 
-def composite_request(evse: int, duration_s: int, unit: str | None, version: str) -> dict[str, Any]:
+def composite_request(evse: int, duration_s: int, unit: str | None, version: OcppVersion) -> dict[str, Any]:
     """The GetCompositeSchedule request payload."""
     payload: dict[str, Any] = {"duration": duration_s}
-    payload["connectorId" if version == "1.6" else "evseId"] = evse
+    payload["connectorId" if version == OcppVersion.V16 else "evseId"] = evse
     if unit is not None:
         payload["chargingRateUnit"] = unit
     return payload
@@ -62,11 +63,11 @@ def _period(raw: Any, unit: str, rating: ChargerRating) -> dict[str, Any] | None
     return out
 
 
-def composite_result(answer: Any, version: str, rating: ChargerRating) -> dict[str, Any]:
+def composite_result(answer: Any, version: OcppVersion, rating: ChargerRating) -> dict[str, Any]:
     """The result's detail from an `Accepted` answer; `periods` empty when it has none."""
     if not isinstance(answer, dict):
         return {"periods": []}
-    if version == "1.6":
+    if version == OcppVersion.V16:
         schedule = answer.get("chargingSchedule")
         start = answer.get("scheduleStart")
         evse = answer.get("connectorId")

@@ -1,4 +1,4 @@
-"""Session energy and unit-label sanity (transactions are money: get the Wh right).
+"""ChargerSession energy and unit-label sanity (transactions are money: get the Wh right).
 
 `energy_wh` of a transaction is the meter now minus the meter at start (interfaces.md). Some
 chargers label kWh readings `Wh` or the reverse. A reading is corrected only when, taken as

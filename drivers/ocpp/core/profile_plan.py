@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from drivers.ocpp.core.profiles import ChargerRating
 from gateway.foundation.commands.schemas import LimitCommand, SchedulePeriod
+from gateway.foundation.model.versions import OcppVersion
 
 __all__ = [
     "GRACE_S",
@@ -74,9 +75,9 @@ def profile_id(purpose: Purpose, evse: int) -> int:
     return 7000 + evse
 
 
-def purpose_name(purpose: Purpose, version: str) -> str:
+def purpose_name(purpose: Purpose, version: OcppVersion) -> str:
     if purpose == "charger_max":
-        return "ChargePointMaxProfile" if version == "1.6" else "ChargingStationMaxProfile"
+        return "ChargePointMaxProfile" if version == OcppVersion.V16 else "ChargingStationMaxProfile"
     return "TxDefaultProfile" if purpose == "tx_default" else "TxProfile"
 
 
@@ -194,7 +195,7 @@ def _plan_period(
     period: SchedulePeriod,
     unit_out: Unit,
     rating: ChargerRating,
-    version: str,
+    version: OcppVersion,
     purpose: Purpose,
 ) -> tuple[PlannedPeriod, bool]:
     phases = period.phases or rating.phases
@@ -204,7 +205,7 @@ def _plan_period(
             f" the charger has {rating.phases}"
         )
     v2g = (period.operation_mode, period.setpoint, period.discharge_limit) != (None, None, None)
-    if v2g and version != "2.1":
+    if v2g and version != OcppVersion.V21:
         raise _Refused(
             "operation_mode, setpoint and discharge_limit need OCPP 2.1;"
             f" this charger speaks {version}"
@@ -212,7 +213,7 @@ def _plan_period(
     if min(period.value, period.setpoint or 0.0, period.discharge_limit or 0.0) < 0:
         if purpose == "charger_max":
             raise _Refused("charger_max caps what the charger draws: it cannot be negative")
-        if version != "2.1":
+        if version != OcppVersion.V21:
             raise _Refused(
                 f"negative limit (discharge) needs OCPP 2.1; this charger speaks {version}"
             )
@@ -257,7 +258,7 @@ def _plan_period(
 def plan_profile(
     args: LimitCommand,
     *,
-    version: str,
+    version: OcppVersion,
     rating: ChargerRating,
     now_s: float,
     stack_level: int,
@@ -283,7 +284,7 @@ def plan_profile(
 
 def _plan(
     args: LimitCommand,
-    version: str,
+    version: OcppVersion,
     rating: ChargerRating,
     now_s: float,
     stack_level: int,
@@ -365,7 +366,7 @@ def _period_payload(p: PlannedPeriod, shift_s: int) -> dict[str, Any]:
     return out
 
 
-def charging_profile(plan: ProfilePlan, version: str) -> dict[str, Any]:
+def charging_profile(plan: ProfilePlan, version: OcppVersion) -> dict[str, Any]:
     """The profile object: 1.6 `csChargingProfiles` / 2.x `ChargingProfileType` (camelCase)."""
     schedule: dict[str, Any] = {
         "chargingRateUnit": plan.unit,
@@ -385,7 +386,7 @@ def charging_profile(plan: ProfilePlan, version: str) -> dict[str, Any]:
         profile["recurrencyKind"] = plan.recurrency.capitalize()
     if plan.valid_to_s is not None:
         profile["validTo"] = _iso(plan.valid_to_s)
-    if version == "1.6":
+    if version == OcppVersion.V16:
         profile["chargingProfileId"] = plan.profile_id
         if plan.transaction_id is not None:
             profile["transactionId"] = int(plan.transaction_id)
@@ -398,8 +399,8 @@ def charging_profile(plan: ProfilePlan, version: str) -> dict[str, Any]:
     return profile
 
 
-def set_profile_payload(plan: ProfilePlan, version: str) -> dict[str, Any]:
+def set_profile_payload(plan: ProfilePlan, version: OcppVersion) -> dict[str, Any]:
     """The SetChargingProfile request payload."""
-    if version == "1.6":
+    if version == OcppVersion.V16:
         return {"connectorId": plan.evse, "csChargingProfiles": charging_profile(plan, version)}
     return {"evseId": plan.evse, "chargingProfile": charging_profile(plan, version)}

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from gateway.foundation.model.versions import OcppVersion
+
 __all__ = ["ChargerRating", "clear_by_criteria", "clear_by_id"]
 
 
@@ -24,22 +26,22 @@ class ChargerRating:
     bidirectional: bool
 
 
-def clear_by_id(profile_id: int, version: str) -> dict[str, Any]:
+def clear_by_id(profile_id: int, version: OcppVersion) -> dict[str, Any]:
     """ClearChargingProfile for exactly one profile (the gateway's own)."""
-    if version == "1.6":
+    if version == OcppVersion.V16:
         return {"id": profile_id}
     return {"chargingProfileId": profile_id}
 
 
 def clear_by_criteria(
-    purpose_name: str | None, evse: int | None, stack_level: int | None, version: str
+    purpose_name: str | None, evse: int | None, stack_level: int | None, version: OcppVersion
 ) -> dict[str, Any]:
     """ClearChargingProfile for every profile matching all the given criteria."""
-    evse_key = "connectorId" if version == "1.6" else "evseId"
+    evse_key = "connectorId" if version == OcppVersion.V16 else "evseId"
     given = {
         evse_key: evse,
         "chargingProfilePurpose": purpose_name,
         "stackLevel": stack_level,
     }
     criteria = {key: value for key, value in given.items() if value is not None}
-    return criteria if version == "1.6" else {"chargingProfileCriteria": criteria}
+    return criteria if version == OcppVersion.V16 else {"chargingProfileCriteria": criteria}

@@ -4,6 +4,10 @@ Drivers register a handler per (target, command name) and the device ids they se
 router owns everything a handler should not repeat: JSON and schema validation, unknown
 devices and commands, a handler that raises or hangs, and a bound on the commands in
 progress per device (beyond it: `rejected`, "queue full"; devices never wait on each other).
+
+A handler returns its accepted result or raises from the error tree
+(`gateway.foundation.errors`): the result sent back for a `CommandError` is built here, and
+only here.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import structlog
 from pydantic import BaseModel, ValidationError
 
 from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
+from gateway.foundation.errors import CommandError
 from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
 
 __all__ = ["CommandHandler", "CommandRouter", "ResultListener"]
@@ -124,6 +129,9 @@ class CommandRouter:
         try:
             async with asyncio.timeout(self._timeout):
                 return await handler(request, args)
+        except CommandError as exc:
+            bound.info("command_not_done", status=exc.status.value, reason=exc.reason)
+            return exc.result
         except TimeoutError:
             bound.warning("command_timeout", timeout_s=self._timeout)
             return CommandResult.timeout(f"no outcome within {self._timeout:g} s")

@@ -1,6 +1,11 @@
 """The unified model: typed records with units in their names and one sign convention."""
 
-from gateway.foundation.model.commands import CommandRequest, CommandResult, CommandStatus
+from gateway.foundation.model.commands import (
+    CommandRequest,
+    CommandResult,
+    CommandSource,
+    CommandStatus,
+)
 from gateway.foundation.model.ids import ChargerId, DeviceId, DeviceKind
 from gateway.foundation.model.records import (
     ChargerConfigReport,
@@ -26,6 +31,7 @@ from gateway.foundation.model.state import (
     StorageMode,
     StorageState,
 )
+from gateway.foundation.model.versions import OcppVersion
 
 Record = (
     ChargerTelemetry
@@ -53,6 +59,7 @@ __all__ = [
     "ChargerTelemetry",
     "CommandRequest",
     "CommandResult",
+    "CommandSource",
     "CommandStatus",
     "DeviceId",
     "DeviceKind",
@@ -62,6 +69,7 @@ __all__ = [
     "LimitPeriod",
     "MeterState",
     "MeterTelemetry",
+    "OcppVersion",
     "PhaseValues",
     "Record",
     "SetpointState",

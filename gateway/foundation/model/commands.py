@@ -9,7 +9,18 @@ from typing import Any
 
 from gateway.foundation.model.ids import DeviceKind
 
-__all__ = ["CommandRequest", "CommandResult", "CommandStatus"]
+__all__ = ["CommandRequest", "CommandResult", "CommandSource", "CommandStatus"]
+
+
+class CommandSource(StrEnum):
+    """Who asked for a command. The value is what `state` payloads show as `source`."""
+
+    COMMAND = "command"
+    """The control centre, over MQTT: its TTL leases also lapse when the link drops."""
+    CONTROLLER = "controller"
+    """The gateway's own site controller (in process)."""
+    UI = "ui"
+    """A technician on the gateway's web page."""
 
 
 class CommandStatus(StrEnum):
@@ -28,8 +39,8 @@ class CommandRequest:
     name: str
     request_id: str | None
     payload: Mapping[str, Any]
-    source: str = "command"
-    """Who asked: `command` (the control centre over MQTT) or `site_controller`. Drivers
+    source: CommandSource = CommandSource.COMMAND
+    """Who asked. Leases are granted for this source (see `LeaseTable.grant`) and drivers
     record it with the limit or setpoint in force, so `state` says who set it."""
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from gateway.foundation.model.fields import measured
 from gateway.foundation.model.ids import ChargerId, DeviceId
 
 __all__ = [
@@ -37,10 +38,10 @@ TransactionEventKind = Literal["started", "updated", "ended"]
 class PhaseValues:
     """One phase (L1, L2, L3 or N) of an AC measurement."""
 
-    power_w: float | None = None
-    current_a: float | None = None
-    voltage_v: float | None = None
-    energy_wh: float | None = None
+    power_w: float | None = measured("Phase power, W")
+    current_a: float | None = measured("Phase current, A")
+    voltage_v: float | None = measured("Phase voltage, V")
+    energy_wh: float | None = measured("Phase energy register, Wh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,17 +123,17 @@ class StorageTelemetry:
     """One poll of a battery inverter."""
 
     device_id: DeviceId
-    power_w: float | None = None
-    soc_pct: float | None = None
-    soh_pct: float | None = None
-    voltage_v: float | None = None
-    current_a: float | None = None
-    temperature_c: float | None = None
-    max_charge_w: float | None = None
-    max_discharge_w: float | None = None
-    frequency_hz: float | None = None
-    energy_charged_wh: float | None = None
-    energy_discharged_wh: float | None = None
+    power_w: float | None = measured("Battery power, W. {load} Positive charges the battery.")
+    soc_pct: float | None = measured("State of charge, %")
+    soh_pct: float | None = measured("State of health, %")
+    voltage_v: float | None = measured("Voltage, V")
+    current_a: float | None = measured("Current, A")
+    temperature_c: float | None = measured("Temperature, °C")
+    max_charge_w: float | None = measured("Charge power the device allows now, W (≥ 0)")
+    max_discharge_w: float | None = measured("Discharge power the device allows now, W (≥ 0)")
+    frequency_hz: float | None = measured("Grid frequency, Hz")
+    energy_charged_wh: float | None = measured("Energy charged counter, Wh (monotonic)")
+    energy_discharged_wh: float | None = measured("Energy discharged counter, Wh (monotonic)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,12 +141,14 @@ class MeterTelemetry:
     """One poll of a grid or sub-meter. `energy_wh` is imported energy, `energy_export_wh` exported."""
 
     device_id: DeviceId
-    power_w: float | None = None
-    energy_wh: float | None = None
-    energy_export_wh: float | None = None
-    frequency_hz: float | None = None
-    voltage_v: float | None = None
-    current_a: float | None = None
+    power_w: float | None = measured(
+        "Active power, W. {load} At the grid meter: positive = import."
+    )
+    energy_wh: float | None = measured("Imported energy register, Wh (monotonic)")
+    energy_export_wh: float | None = measured("Exported energy register, Wh (monotonic)")
+    frequency_hz: float | None = measured("Frequency, Hz")
+    voltage_v: float | None = measured("Voltage, V")
+    current_a: float | None = measured("Current, A")
     phases: Mapping[str, PhaseValues] | None = None
 
 

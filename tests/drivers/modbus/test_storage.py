@@ -9,14 +9,20 @@ from typing import Any
 import pytest
 
 from drivers.modbus.driver import ModbusDriver
-from drivers.modbus.errors import ExceptionReply
-from drivers.modbus.storage import NotAccepted
+from drivers.modbus.errors import ExceptionReply, NotAccepted
 from gateway.foundation.aio import cancel_and_wait
 from gateway.foundation.clock import FakeClock, SystemClock
+from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.commands.schemas import ModeCommand, SetpointCommand
 from gateway.foundation.config import Config
 from gateway.foundation.leases import LeaseTable
-from gateway.foundation.model import CommandStatus, DeviceKind, StorageState
+from gateway.foundation.model import (
+    CommandRequest,
+    CommandSource,
+    CommandStatus,
+    DeviceKind,
+    StorageState,
+)
 from simulators.inverter import BatteryParams, InverterSimulator
 from tests.drivers.modbus.conftest import device_config, eventually, running_device
 
@@ -29,12 +35,12 @@ async def test_clamped_to_config_and_device_limits(clock: FakeClock) -> None:
         async with running_device(cfg, clock) as run:
             await eventually(lambda: run.device.connected, clock)
             assert run.storage is not None
-            out = await run.storage.set_power_w(45_000, source="command")
+            out = await run.storage.set_power_w(45_000, source=CommandSource.COMMAND)
             assert (out.applied_w, out.clamped) == (30_000, True)
             assert out.reason is not None and "max_charge_w 30000" in out.reason
-            out = await run.storage.set_power_w(-45_000, source="command")
+            out = await run.storage.set_power_w(-45_000, source=CommandSource.COMMAND)
             assert (out.applied_w, out.clamped) == (-40_000, True)
-            out = await run.storage.set_power_w(-12_000, source="command")
+            out = await run.storage.set_power_w(-12_000, source=CommandSource.COMMAND)
             assert (out.applied_w, out.clamped, out.reason) == (-12_000, False, None)
             await eventually(lambda: sim.battery.power_w == pytest.approx(-12_000), clock)
             assert sim.storage.writes[-1][1:] == (704, "WSetRvrt", 0)
@@ -46,15 +52,15 @@ async def test_soc_window_blocks_discharge_below_min_and_follows_soc(clock: Fake
         async with running_device(cfg, clock) as run:
             await eventually(lambda: run.device.connected, clock)
             assert run.storage is not None
-            out = await run.storage.set_power_w(-20_000, source="command")
+            out = await run.storage.set_power_w(-20_000, source=CommandSource.COMMAND)
             assert out.applied_w == -20_000
             # 0.5 % of 100 kWh at 20 kW is ~90 s: the gateway re-clamps as the SoC falls.
             await eventually(lambda: run.storage is not None and run.storage.setpoint_w == 0, clock,
                              step_s=2.0)  # fmt: skip
             assert run.storage.soc_pct() is not None and run.storage.soc_pct() <= 10.05  # type: ignore[operator]
-            out = await run.storage.set_power_w(-5_000, source="command")
+            out = await run.storage.set_power_w(-5_000, source=CommandSource.COMMAND)
             assert out.applied_w == 0 and out.clamped and "soc_min_pct" in (out.reason or "")
-            out = await run.storage.set_power_w(5_000, source="command")
+            out = await run.storage.set_power_w(5_000, source=CommandSource.COMMAND)
             assert out.applied_w == 5_000
 
 
@@ -64,14 +70,14 @@ async def test_lease_expiry_returns_to_fallback_and_state_says_why(clock: FakeCl
         async with running_device(cfg, clock) as run:
             assert run.storage is not None and run.leases is not None
             await eventually(lambda: run.device.connected, clock)
-            await run.storage.set_power_w(-25_000, source="command", ttl_s=30)
+            await run.storage.set_power_w(-25_000, source=CommandSource.COMMAND, ttl_s=30)
             state = run.of(StorageState)[-1]
             assert state.setpoint is not None and state.setpoint.power_w == -25_000
             assert state.setpoint.expires_at is not None and state.reason is None
             await clock.advance(20)
             run.leases.check()
             assert sim.battery.power_w == pytest.approx(-25_000)  # renewed in time: still held
-            await run.storage.set_power_w(-25_000, source="command", ttl_s=30)  # renewal
+            await run.storage.set_power_w(-25_000, source=CommandSource.COMMAND, ttl_s=30)  # renewal
             await clock.advance(25)
             run.leases.check()
             assert run.storage.setpoint_w == -25_000
@@ -92,7 +98,7 @@ async def test_mqtt_loss_counts_as_a_lapse(clock: FakeClock) -> None:
     ):
         assert run.storage is not None and run.leases is not None
         await eventually(lambda: run.device.connected, clock)
-        await run.storage.set_power_w(15_000, source="command", ttl_s=600)
+        await run.storage.set_power_w(15_000, source=CommandSource.COMMAND, ttl_s=600)
         run.leases.mqtt_connection_changed(False)
         await run.leases.settle()
         assert run.of(StorageState)[-1].reason == "mqtt_lost"
@@ -106,7 +112,7 @@ async def test_gateway_refreshes_faster_than_the_device_reverts(clock: FakeClock
         async with running_device(cfg, clock) as run:
             assert run.storage is not None
             await eventually(lambda: run.device.connected, clock)
-            await run.storage.set_power_w(-10_000, source="command")
+            await run.storage.set_power_w(-10_000, source=CommandSource.COMMAND)
             written = sum(1 for w in sim.storage.writes if w[2] == "WSetRvrtTms")
             for _ in range(120):  # two minutes, poll by poll: four times the device's own timer
                 polls = run.device.polls
@@ -130,7 +136,7 @@ async def test_legacy_124_device_reversion_timer(clock: FakeClock) -> None:
             assert run.storage is not None and run.device.profile is not None
             assert run.device.profile.control is not None
             assert run.device.profile.control.revert_field == "124 InOutWRte_RvrtTms"
-            out = await run.storage.set_power_w(-8_000, source="command")
+            out = await run.storage.set_power_w(-8_000, source=CommandSource.COMMAND)
             assert out.applied_w == pytest.approx(-8_000)
             await eventually(lambda: sim.battery.power_w == pytest.approx(-8_000), clock)
         await clock.advance(21)
@@ -147,15 +153,15 @@ async def test_modes_gate_who_may_set_power(clock: FakeClock) -> None:
         assert storage is not None and run.leases is not None
         await eventually(lambda: run.device.connected, clock)
         with pytest.raises(NotAccepted, match="need mode 'auto'"):
-            await storage.set_power_w(1_000, source="controller")
-        await storage.set_power_w(9_000, source="command", ttl_s=60)
+            await storage.set_power_w(1_000, source=CommandSource.CONTROLLER)
+        await storage.set_power_w(9_000, source=CommandSource.COMMAND, ttl_s=60)
         await storage.set_mode("idle")
         assert storage.setpoint_w == 0.0 and run.leases.get((DeviceKind.STORAGE, "bess-1")) is None
         with pytest.raises(NotAccepted, match="mode 'idle'"):
-            await storage.set_power_w(1_000, source="command")
+            await storage.set_power_w(1_000, source=CommandSource.COMMAND)
         await storage.set_mode("auto")
         assert sim.storage.writes[-1][1:] == (704, "WSetEna", 0)  # control handed back
-        out = await storage.set_power_w(2_000, source="controller")
+        out = await storage.set_power_w(2_000, source=CommandSource.CONTROLLER)
         assert out.applied_w == 2_000
         assert run.of(StorageState)[-1].mode == "auto"
         assert run.of(StorageState)[-1].setpoint.source == "controller"
@@ -168,11 +174,11 @@ async def test_offline_device_rejects_and_device_refusal_surfaces(clock: FakeClo
     ):
         assert run.storage is not None
         with pytest.raises(NotAccepted, match="not connected"):
-            await run.storage.set_power_w(1_000, source="command")
+            await run.storage.set_power_w(1_000, source=CommandSource.COMMAND)
         await eventually(lambda: run.device.connected, clock)
         sim.faults.exception(4, n=1)  # server device failure on the first write
         with pytest.raises(ExceptionReply) as err:
-            await run.storage.set_power_w(1_000, source="command")
+            await run.storage.set_power_w(1_000, source=CommandSource.COMMAND)
         assert err.value.code == 4
 
 
@@ -197,7 +203,7 @@ async def test_held_setpoint_is_rewritten_after_the_device_returns() -> None:
     ):
         assert run.storage is not None
         await eventually(lambda: run.device.connected)
-        await run.storage.set_power_w(-7_000, source="command")
+        await run.storage.set_power_w(-7_000, source=CommandSource.COMMAND)
         await sim.drop(refuse_s=0.5)
         sim.storage.write(sim.storage.image.address_of(704, "WSetEna"), [0], sim.clock.monotonic())
         assert sim.battery.power_w == 0.0  # as after a reboot: the setpoint is gone
@@ -215,31 +221,50 @@ async def test_router_requests_from_the_site_controller_belong_to_mode_auto(
             {"site": {"id": "s"}, "modbus": {"devices": [device_config(sim.port).model_dump()]}}
         )
         records: list[Any] = []
+        router = CommandRouter()
         context: Any = SimpleNamespace(
-            config=config, recorder=SimpleNamespace(record=records.append), router=None,
+            config=config, recorder=SimpleNamespace(record=records.append), router=router,
             leases=LeaseTable(clock), clock=clock,
         )  # fmt: skip
         driver = ModbusDriver(context)
+        router.register(DeviceKind.STORAGE, "setpoint", driver._setpoint)
+        router.register(DeviceKind.STORAGE, "mode", driver._mode)
         device = driver.devices["bess-1"]
         task = asyncio.create_task(device.run())
         try:
             await eventually(lambda: device.connected, clock)
-            ctl = SimpleNamespace(device_id="bess-1", source="site_controller")
-            mqtt = SimpleNamespace(device_id="bess-1", source=None)
+            ctl = CommandRequest(
+                DeviceKind.STORAGE, "bess-1", "setpoint", None, {}, CommandSource.CONTROLLER
+            )
+            mqtt = CommandRequest(DeviceKind.STORAGE, "bess-1", "setpoint", None, {})
             args = SetpointCommand(power_w=-3_000, ttl_s=30)
-            refused = await driver._setpoint(ctl, args)  # type: ignore[arg-type]
+            refused = await router.dispatch(ctl, args)
             assert refused.status is CommandStatus.REJECTED and "mode 'auto'" in (
                 refused.reason or ""
             )
-            await driver._mode(mqtt, ModeCommand(mode="auto"))  # type: ignore[arg-type]
-            ok = await driver._setpoint(ctl, args)  # type: ignore[arg-type]
+            mode = CommandRequest(DeviceKind.STORAGE, "bess-1", "mode", None, {})
+            await router.dispatch(mode, ModeCommand(mode="auto"))
+            ok = await router.dispatch(ctl, args)
             assert ok.status is CommandStatus.ACCEPTED and ok.detail["applied_power_w"] == -3_000
-            assert driver.storage("bess-1").state().setpoint.source == "controller"  # type: ignore[union-attr]
-            assert context.leases.get((DeviceKind.STORAGE, "bess-1")) is None
-            manual = await driver._setpoint(mqtt, args)  # type: ignore[arg-type]
+            storage = driver.storage("bess-1")
+            assert storage.state().setpoint.source == "controller"  # type: ignore[union-attr]
+            assert storage.state().setpoint.expires_at is not None  # type: ignore[union-attr]
+            assert ok.detail["expires_at"]
+            # The controller's TTL is a lease too, but losing MQTT does not end it.
+            lease = context.leases.get((DeviceKind.STORAGE, "bess-1"))
+            assert lease is not None and lease.source is CommandSource.CONTROLLER
+            context.leases.mqtt_connection_changed(False)
+            assert context.leases.get((DeviceKind.STORAGE, "bess-1")) is lease
+            manual = await router.dispatch(mqtt, args)
             assert manual.status is CommandStatus.REJECTED and "mode 'manual'" in (
                 manual.reason or ""
             )
+            # A controller that stops renewing: its setpoint lapses to the fallback.
+            await clock.advance(31)
+            context.leases.check()
+            await context.leases.settle()
+            assert storage.state().setpoint.source == "fallback"  # type: ignore[union-attr]
+            assert storage.state().reason == "lease_expired"
         finally:
             await device.stop()
             await cancel_and_wait([task])

@@ -23,7 +23,7 @@ from gateway.foundation.driver_api import DriverContext
 from gateway.foundation.leases import LeaseTable
 from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind, Record
 from gateway.outbox import Outbox
-from gateway.recorder import Recorder
+from gateway.recorder import OutboxRecorder
 from gateway.topics import Topics
 
 
@@ -101,7 +101,7 @@ async def running_driver(config: Config) -> AsyncIterator[Site]:
     config.state_dir.mkdir(parents=True, exist_ok=True)
     outbox = Outbox(config.state_dir / "outbox.sqlite", synchronous="normal")
     await outbox.open()
-    recorder = Recorder(outbox, Topics("t", "site"))
+    recorder = OutboxRecorder(outbox, Topics("t", "site"))
     router = CommandRouter()
     leases = LeaseTable(SystemClock(), tick_s=0.05)
     driver = OcppDriver(

@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from drivers.ocpp.core.caps import SourceLimit, in_force, profile_ttl_s
 from gateway.foundation.config import Config
-from gateway.foundation.model import ChargerState, CommandRequest, CommandResult, CommandStatus
+from gateway.foundation.model import (
+    ChargerState,
+    CommandRequest,
+    CommandResult,
+    CommandSource,
+    CommandStatus,
+)
 from tests.drivers.ocpp.conftest import Site, running_driver
 from tests.drivers.ocpp.peers import charger
 
@@ -23,7 +29,7 @@ async def controller(site: Site, charger_id: str, **payload: Any) -> CommandResu
         "charger", charger_id, "limit", json.dumps(payload).encode()
     )
     assert rejection is None and request is not None
-    request = dataclasses.replace(request, source="site_controller")
+    request = dataclasses.replace(request, source=CommandSource.CONTROLLER)
     assert isinstance(request, CommandRequest)
     return await site.router.dispatch(request, args)
 

@@ -11,7 +11,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from drivers.ocpp.transactions import TransactionsDamaged, TransactionStore, first_transaction_id
+from drivers.ocpp.transaction_store import (
+    TransactionsDamaged,
+    TransactionStore,
+    first_transaction_id,
+)
 from gateway.foundation.config import Config
 from gateway.foundation.model import ChargerState
 from gateway.outbox_db import set_aside
