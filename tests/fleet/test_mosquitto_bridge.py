@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
@@ -22,6 +22,7 @@ from gateway.foundation.config import Config
 from simulators.charger import ChargerConfig, ChargerFleet, EvSpec, OcppVersion
 from tests.conftest import Collector, running_gateway
 from tests.fleet.tcp_link import CuttableLink
+from tests.fleet.waits import drained, seq_arrived, wait_until
 from tests.seq_check import assert_no_gap, deduped
 
 pytestmark = pytest.mark.timeout(180)
@@ -51,20 +52,10 @@ def bridge_config(tree: str, link: CuttableLink) -> str:
     )
 
 
-@pytest.fixture
-async def central() -> AsyncIterator[PrivateMosquitto]:
-    broker = PrivateMosquitto()
-    await broker.start()
-    try:
-        yield broker
-    finally:
-        await broker.stop()
-        broker.cleanup()
-
-
 async def test_uplink_cut_and_restored_loses_nothing(
-    central: PrivateMosquitto, make_config: Callable[..., Config]
+    mosquitto: PrivateMosquitto, make_config: Callable[..., Config]
 ) -> None:
+    central = mosquitto  # the control centre's broker; the site's is started below
     link = CuttableLink(central.host, central.port)
     await link.start()
     ocpp_port = free_port()
@@ -111,21 +102,13 @@ async def test_uplink_cut_and_restored_loses_nothing(
             await wait_until(lambda: gateway.outbox.last_seq >= queued_from + 10, 60)
             # The site broker takes them: the gateway's outbox drains (records keep coming, so
             # one may be between commit and publish at any instant; wait, do not sample).
-            await wait_until(lambda: gateway.outbox.depth == 0, 30)
+            await drained(gateway)
             link.restore()
 
             assert (await command(central, centre, tree, "after"))["status"] == "accepted"
             await fleet.stop()
-            await wait_until(lambda: gateway.outbox.depth == 0, 30)
-            last_seq = gateway.outbox.last_seq
-            marker = b'{"seq":%d,' % last_seq
-            await centre.wait_for(
-                lambda: any(
-                    isinstance(m.payload, bytes) and m.payload.startswith(marker)
-                    for m in centre.messages
-                ),
-                60,
-            )
+            last_seq = await drained(gateway)
+            await seq_arrived(centre, last_seq)
         # A Mosquitto bridge may reorder the records queued during the cut (seen with 2.0.11).
         assert_no_gap(deduped(centre, in_order=False), last_seq)
         assert link.connections >= 2  # the bridge really came back over the link
@@ -156,9 +139,3 @@ async def command(
             except TimeoutError:
                 continue
     return results()[0]
-
-
-async def wait_until(predicate: Callable[[], bool], timeout_s: float) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not predicate():
-            await asyncio.sleep(0.05)

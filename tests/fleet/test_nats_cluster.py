@@ -9,7 +9,6 @@ commands keep working.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -18,12 +17,12 @@ import aiomqtt
 import pytest
 import structlog
 
-from gateway.app import Gateway
 from gateway.demo.broker import free_port
 from gateway.foundation.config import Config
 from simulators.charger import ChargerConfig, ChargerFleet, EvSpec, OcppVersion
 from tests.conftest import Collector, running_gateway
 from tests.fleet.nats_cluster import NatsCluster, nats_binary
+from tests.fleet.waits import drained, seq_arrived, wait_until
 from tests.seq_check import assert_no_gap, deduped
 
 pytestmark = [
@@ -135,29 +134,11 @@ async def test_killing_the_gateways_node_loses_no_record(
                 assert after["status"] == "accepted", after
             finally:
                 await fleet.stop()
-            await drained(gateway)
-            last_seq = gateway.outbox.last_seq
-            marker = b'{"seq":%d,' % last_seq
-            await seen.wait_for(
-                lambda: any(
-                    isinstance(m.payload, bytes) and m.payload.startswith(marker)
-                    for m in seen.messages
-                ),
-                60,
-            )
+            last_seq = await drained(gateway)
+            await seq_arrived(seen, last_seq)
     assert_no_gap(deduped(seen), last_seq)
     fallbacks = [e for e in logs if e["event"] == "mqtt_protocol_fallback"]
     assert len(fallbacks) == len({e["broker"] for e in fallbacks}) >= 1  # once per broker
     assert [e["log_level"] for e in fallbacks][:1] == ["warning"]  # a warning only the first time
     assert all(e["log_level"] == "info" for e in fallbacks[1:])
     assert all("protocol" in e["reason"].lower() for e in fallbacks)
-
-
-async def wait_until(predicate: Callable[[], bool], timeout_s: float) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not predicate():
-            await asyncio.sleep(0.05)
-
-
-async def drained(gateway: Gateway, timeout_s: float = 30.0) -> None:
-    await wait_until(lambda: gateway.outbox.depth == 0, timeout_s)
