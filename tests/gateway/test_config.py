@@ -160,3 +160,16 @@ def test_check_config_asks_the_drivers_about_register_maps(
     assert "modbus.devices[0].profile: victron-gx-ess.yaml describes a storage" in err
     assert main(["run", "-c", str(path)]) == 2
     assert "victron-gx-ess.yaml describes a storage" in capsys.readouterr().err
+
+
+def test_grid_phases_must_name_one_phase_per_charger_phase() -> None:
+    text = MINIMAL + (
+        "ocpp:\n  chargers:\n"
+        "    - {id: CP-1, phases: 1, grid_phases: [L1, L2]}\n"
+        "    - {id: CP-2, phases: 3, grid_phases: [L2, L3, L1]}\n"
+        "    - {id: CP-3, phases: 3, grid_phases: [L1, L1, L2]}\n"
+    )
+    assert problems(text) == [
+        "ocpp.chargers[0]: charger 'CP-1': grid_phases must name 1 distinct phase(s)",
+        "ocpp.chargers[2]: charger 'CP-3': grid_phases must name 3 distinct phase(s)",
+    ]
