@@ -45,7 +45,6 @@ log = structlog.get_logger("gateway.site")
 _SOURCE = CommandSource.CONTROLLER
 _YIELD_EVERY = 250
 """Chargers read per slice of a tick before other work gets the event loop."""
-_UNSET = object()
 
 
 class SiteController:
