@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ ResultListener = Callable[[CommandRequest, CommandResult], None]
 log = structlog.get_logger("gateway.commands")
 
 _MAX_PAYLOAD = 64 * 1024
+_MAX_ID_CHARS = 128
 
 
 class CommandRouter:
@@ -77,15 +79,21 @@ class CommandRouter:
         if len(payload) > _MAX_PAYLOAD:
             return None, None, CommandResult.rejected(f"payload larger than {_MAX_PAYLOAD} bytes")
         try:
-            body = json.loads(payload) if payload.strip() else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return None, None, CommandResult.rejected(f"payload is not JSON: {exc}")
+            body = (
+                json.loads(payload, parse_constant=_refuse_constant, parse_float=_finite)
+                if payload.strip()
+                else {}
+            )
+        except RecursionError:
+            return None, None, CommandResult.rejected("payload is nested too deeply")
+        except ValueError as exc:  # not JSON, not UTF-8, NaN, a number of 5,000 digits
+            return None, None, CommandResult.rejected(f"payload is not JSON: {str(exc)[:200]}")
         if not isinstance(body, dict):
             return None, None, CommandResult.rejected("payload must be a JSON object")
         raw_id = body.pop("id", None)
         if raw_id is not None:
-            if not isinstance(raw_id, str | int) or isinstance(raw_id, bool):
-                return None, None, CommandResult.rejected("id must be a string or an integer")
+            if not _valid_id(raw_id):
+                return None, None, CommandResult.rejected(_ID_RULE)
             request_id = str(raw_id)
         request = CommandRequest(target, device_id, name, request_id, body)
         schema = COMMAND_SCHEMAS.get((target, name))
@@ -142,6 +150,30 @@ class CommandRouter:
             left = self._in_progress.pop(key) - 1
             if left:
                 self._in_progress[key] = left
+
+
+_ID_RULE = f"id must be a string of at most {_MAX_ID_CHARS} characters or a 64-bit integer"
+
+
+def _valid_id(raw_id: object) -> bool:
+    if isinstance(raw_id, bool):
+        return False
+    if isinstance(raw_id, int):
+        return -(2**63) <= raw_id < 2**63
+    return isinstance(raw_id, str) and len(raw_id) <= _MAX_ID_CHARS
+
+
+def _finite(text: str) -> float:
+    """`1e999` parses as infinity in Python: refuse it like NaN."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
+
+
+def _refuse_constant(name: str) -> object:
+    """JSON has no NaN or Infinity: a payload with them is not JSON (RFC 8259)."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _describe(exc: ValidationError) -> str:
