@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["PrivateMosquitto", "broker_reachable", "free_port", "mosquitto_binary"]
@@ -50,7 +51,9 @@ class PrivateMosquitto:
         *,
         persistence: bool = True,
         acl_rules: str | None = None,
-        extra_config: str | None = None,
+        anonymous: bool = True,
+        listener_options: Sequence[str] = (),
+        extra_config: str | Sequence[str] = (),
     ) -> None:
         binary = mosquitto_binary()
         if binary is None:
@@ -63,15 +66,19 @@ class PrivateMosquitto:
         self._dir.chmod(0o777)
         self._persistence = persistence
         self._acl_rules = acl_rules
-        self._extra_config = extra_config
-        """More mosquitto.conf lines, e.g. a bridge to a central broker."""
+        self._anonymous = anonymous
+        self.listener_options = list(listener_options)
+        """Lines for the listener (e.g. `certfile ...`, `keyfile ...` for TLS)."""
+        self.extra_config = [extra_config] if isinstance(extra_config, str) else list(extra_config)
+        """More mosquitto.conf lines, e.g. a bridge to a central broker, `max_packet_size`."""
         self._proc: asyncio.subprocess.Process | None = None
 
     def _write_config(self) -> Path:
         conf = self._dir / "mosquitto.conf"
         lines = [
             f"listener {self.port} {self.host}",
-            "allow_anonymous true",
+            *self.listener_options,
+            f"allow_anonymous {'true' if self._anonymous else 'false'}",
             "max_queued_messages 100000",
             "max_inflight_messages 0",
             # Nagle off towards subscribers, as docs/install.md recommends for site brokers.
@@ -89,8 +96,7 @@ class PrivateMosquitto:
             acl.write_text(self._acl_rules)
             acl.chmod(0o644)
             lines.append(f"acl_file {acl}")
-        if self._extra_config:
-            lines.append(self._extra_config)
+        lines += self.extra_config
         conf.write_text("\n".join(lines) + "\n")
         return conf
 
@@ -127,6 +133,11 @@ class PrivateMosquitto:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+    @property
+    def dir(self) -> Path:
+        """The broker's own directory (config, log, persistence); writable by Mosquitto."""
+        return self._dir
 
     @property
     def running(self) -> bool:

@@ -14,7 +14,7 @@ from paho.mqtt.properties import Properties
 
 from gateway.foundation.config import MqttConfig
 
-__all__ = ["make_client"]
+__all__ = ["ConnackProbe", "make_client"]
 
 _CLIENT_LOG = logging.getLogger("pilebridge.mqtt.client")
 _CLIENT_LOG.setLevel(logging.ERROR)
@@ -80,3 +80,27 @@ def _tls_context(config: MqttConfig) -> ssl.SSLContext:
     if tls.insecure:
         context.check_hostname = False
     return context
+
+
+class ConnackProbe:
+    """What the broker told this connection: its Maximum Packet Size (MQTT 5 CONNACK,
+    §3.2.2.3.6) and the reason code of the DISCONNECT that ended it, if it sent one."""
+
+    def __init__(self, client: aiomqtt.Client) -> None:
+        self.maximum_packet_size: int | None = None
+        self.disconnect_reason: int | None = None
+        paho = client._client
+        on_connect: Any = paho.on_connect
+        on_disconnect: Any = paho.on_disconnect
+
+        def connected(c: Any, userdata: Any, flags: Any, reason: Any, props: Any = None) -> None:
+            size = getattr(props, "MaximumPacketSize", None)
+            self.maximum_packet_size = size if isinstance(size, int) and size > 0 else None
+            on_connect(c, userdata, flags, reason, props)
+
+        def disconnected(c: Any, userdata: Any, flags: Any, reason: Any, props: Any = None) -> None:
+            self.disconnect_reason = int(getattr(reason, "value", reason) or 0)
+            on_disconnect(c, userdata, flags, reason, props)
+
+        paho.on_connect = connected
+        paho.on_disconnect = disconnected

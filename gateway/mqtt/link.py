@@ -9,7 +9,6 @@ When either fails the session ends, rows not acknowledged are sent again on the 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -19,22 +18,21 @@ import structlog
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from gateway import wire
 from gateway.foundation.clock import Clock, SystemClock, format_ts
 from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
 from gateway.foundation.config import MqttConfig
-from gateway.foundation.metrics import (
-    COMMAND_RESULTS,
-    MESSAGES,
-    MQTT_CONNECTED,
-    OUTBOX_DELIVERED,
-    PUBLISH_REFUSED,
-)
+from gateway.foundation.logs import bounded
+from gateway.foundation.metrics import COMMAND_RESULTS, MESSAGES, MQTT_CONNECTED, OUTBOX_DELIVERED
 from gateway.foundation.model import CommandRequest, CommandResult
-from gateway.mqtt.batch_publisher import BatchPublisher, PublishRefused
+from gateway.mqtt.batch_publisher import BatchPublisher
 from gateway.mqtt.broker_rotation import PROTOCOL_REFUSED_CODES, BrokerChoice, BrokerRotation
-from gateway.mqtt.client_factory import make_client
+from gateway.mqtt.client_factory import ConnackProbe, make_client
+from gateway.mqtt.delivery import MAX_ATTEMPTS, PACKET_FAULTS, Suspect, fit_rows, settle
+from gateway.mqtt.intake import ReplyTo, reply_to, retained_rejection
 from gateway.outbox import Outbox, OutboxRow
 from gateway.topics import Topics
 
@@ -69,6 +67,11 @@ class MqttLink:
         self._finished = asyncio.Event()
         self._flush_timeout_s = 5.0
         self._command_tasks: set[asyncio.Task[None]] = set()
+        self._suspect: Suspect | None = None
+        self._in_flight: list[OutboxRow] = []
+        """Rows published and not yet settled in this session."""
+        self._careful_until = 0
+        """After a packet fault, rows up to this seq are sent one at a time to find the one."""
         self.delivered = 0
         self.connects = 0
         self.broker: BrokerChoice | None = None
@@ -123,6 +126,8 @@ class MqttLink:
                 will_topic=self._topics.availability,
                 default_client_id=self._client_id,
             )
+            probe = ConnackProbe(client)
+            self._in_flight = []
             established = False
             try:
                 async with client:
@@ -130,11 +135,17 @@ class MqttLink:
                     self.broker = broker
                     rotation.connected()
                     self._set_connected(client)
-                    log.info("mqtt_connected", broker=broker.address, protocol=broker.protocol)
+                    log.info(
+                        "mqtt_connected",
+                        broker=broker.address,
+                        protocol=broker.protocol,
+                        maximum_packet_size=probe.maximum_packet_size,
+                    )
                     was_down_logged = False
-                    await self._session(client)
+                    await self._session(client, probe)
                     return  # a session only ends without error when we are stopping
             except aiomqtt.MqttError as exc:
+                self._blame(probe)
                 if not established and _refuses_protocol(exc) and rotation.refused_protocol():
                     # A warning the first time; the other nodes of the same cluster say the
                     # same, which is no news.
@@ -183,17 +194,52 @@ class MqttLink:
             for listener in self._listeners:
                 listener(client is not None)
 
-    async def _session(self, client: aiomqtt.Client) -> None:
+    def _blame(self, probe: ConnackProbe) -> None:
+        """The broker dropped us for a packet fault: count it against the oldest row in flight."""
+        rows, reason = self._in_flight, probe.disconnect_reason
+        if not rows or reason not in PACKET_FAULTS:
+            return
+        self._careful_until = max(self._careful_until, rows[-1].seq)
+        if len(rows) > 1:
+            log.warning("mqtt_packet_fault", reason_code=reason, rows_in_flight=len(rows))
+            return  # not yet known which one: the next session sends them one at a time
+        row = rows[0]
+        if self._suspect is not None and self._suspect.row.seq == row.seq:
+            self._suspect.attempts += 1
+        else:
+            self._suspect = Suspect(row)
+        self._suspect.reason = reason or 0
+        log.warning(
+            "mqtt_record_suspect",
+            topic=row.topic[:200],
+            seq=row.seq,
+            reason_code=reason,
+            attempts=self._suspect.attempts,
+        )
+
+    async def _session(self, client: aiomqtt.Client, probe: ConnackProbe) -> None:
         # Subscribe before saying `online`: a control centre that sees `online` (or `info`)
         # may command at once, and a command published before the subscription is lost.
-        for topic_filter in (*self._topics.command_filters, *(f for f, _ in self._extra)):
+        # Retain Handling 2: the broker never sends a retained command on (re)subscribe;
+        # Retain As Published: a command published with the retain flag still carries it,
+        # so it is answered `rejected`, never executed (it would run again on every connect).
+        # (MQTT 3.1.1 has neither option; a retained command there arrives with the retain flag
+        # on every subscribe and is answered `rejected` each time, never executed.)
+        mqtt5 = self.broker is None or self.broker.mqtt5
+        commands = SubscribeOptions(qos=1, retainAsPublished=True, retainHandling=2)
+        for topic_filter in self._topics.command_filters:
+            if mqtt5:
+                await client.subscribe(topic_filter, options=commands)
+            else:
+                await client.subscribe(topic_filter, qos=1)
+        for topic_filter, _ in self._extra:
             await client.subscribe(topic_filter, qos=1)
         await client.publish(self._topics.availability, b"online", qos=1, retain=True)
-        info = json.dumps(self._info(), separators=(",", ":")).encode()
+        info = wire.dumps(self._info())
         await client.publish(self._topics.info, info, qos=1, retain=True)
         try:
             async with asyncio.TaskGroup() as group:
-                deliver = group.create_task(self._deliver(client), name="mqtt-deliver")
+                deliver = group.create_task(self._deliver(client, probe), name="mqtt-deliver")
                 receive = group.create_task(self._receive(client), name="mqtt-receive")
                 await group.create_task(self._stopping.wait(), name="mqtt-stop-wait")
                 await self._flush(deliver)
@@ -217,47 +263,84 @@ class MqttLink:
         except TimeoutError:
             log.warning("mqtt_flush_incomplete", outbox_depth=self._outbox.depth)
 
-    async def _deliver(self, client: aiomqtt.Client) -> None:
+    async def _deliver(self, client: aiomqtt.Client, probe: ConnackProbe) -> None:
         publisher = BatchPublisher(client)
         cursor = 0  # a new session starts again at the oldest row not acknowledged
-        batch = self._config.outbox.batch_size
         while True:
-            rows = await self._outbox.fetch(cursor, batch)
-            outcomes = await publisher.publish(rows)
-            done = _settled_prefix(rows, outcomes)
-            if done:
-                self._outbox.ack(done)
-                self.delivered += len(done)
-                OUTBOX_DELIVERED.inc(len(done))
-                MESSAGES.labels("mqtt", "out").inc(len(done))
-            if len(done) < len(rows):
-                raise aiomqtt.MqttError(f"publish failed: {outcomes[len(done)]}")
+            careful = cursor < self._careful_until
+            rows = await self._outbox.fetch(
+                cursor, 1 if careful else self._config.outbox.batch_size
+            )
+            suspect = self._suspect
+            if (
+                suspect is not None
+                and rows[0].seq == suspect.row.seq
+                and suspect.attempts >= MAX_ATTEMPTS
+            ):
+                self._outbox.dead_letter(
+                    rows[0],
+                    f"the broker dropped the connection on it {suspect.attempts} times "
+                    f"(reason code {suspect.reason:#x})",
+                )
+                self._suspect = None
+                cursor = rows[0].seq
+                continue
             cursor = rows[-1].seq
+            sendable = fit_rows(
+                rows, probe.maximum_packet_size, self._config.max_record_bytes, self._outbox
+            )
+            if not sendable:
+                continue
+            self._in_flight = sendable
+            outcomes = await publisher.publish(sendable)
+            done = settle(sendable, outcomes, self._outbox)
+            self.delivered += done
+            OUTBOX_DELIVERED.inc(done)
+            MESSAGES.labels("mqtt", "out").inc(done)
+            if done < len(sendable):
+                self._in_flight = sendable[done:]
+                raise aiomqtt.MqttError(f"publish failed: {outcomes[done]}")
+            self._in_flight = []
+            if suspect is not None and cursor >= suspect.row.seq:
+                self._suspect = None  # it went through after all
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            topic = str(message.topic)
-            payload = (
-                message.payload
-                if isinstance(message.payload, bytes)
-                else str(message.payload).encode()
-            )
             extra = next((h for f, h in self._extra if message.topic.matches(f)), None)
             # No shared pool of slots: one device's slow commands never hold up another's
             # (the router bounds what is in progress per device).
             task = asyncio.create_task(
-                extra(topic, payload)
+                extra(str(message.topic), _payload(message))
                 if extra is not None
-                else self._handle_command(client, topic, payload, message.properties)
+                else self._answer_command(client, message)
             )
             self._command_tasks.add(task)
             task.add_done_callback(self._command_done)
 
     def _command_done(self, task: asyncio.Task[None]) -> None:
         self._command_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # never "never retrieved"
+            log.error("mqtt_handler_failed", error=bounded(repr(task.exception())))
+
+    async def _answer_command(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        """Whatever the message holds, the sender gets a result and the intake goes on."""
+        topic, payload = str(message.topic), _payload(message)
+        try:
+            await self._handle_command(
+                client, topic, payload, message.properties, bool(message.retain)
+            )
+        except Exception:
+            log.exception("command_intake_failed", topic=bounded(topic), bytes=len(payload))
+            result = CommandResult.failed("internal error while taking the command")
+            await self._publish_result(client, topic, None, result, ReplyTo(None))
 
     async def _handle_command(
-        self, client: aiomqtt.Client, topic: str, payload: bytes, properties: Properties | None
+        self,
+        client: aiomqtt.Client,
+        topic: str,
+        payload: bytes,
+        properties: Properties | None,
+        retain: bool,
     ) -> None:
         parsed = self._topics.parse_command(topic)
         if parsed is None:
@@ -265,23 +348,34 @@ class MqttLink:
         MESSAGES.labels("mqtt", "in").inc()
         kind, device_id, name = parsed
         request, args, rejection = self._router.parse(kind, device_id, name, payload)
+        reply = reply_to(properties, self._topics.base)
+        refusal = retained_rejection(retain) or (reply.refused if reply.invalid else None)
+        if rejection is None and refusal is not None:
+            rejection = CommandResult.rejected(refusal)
         bound = log.bind(
-            device_id=device_id, command=name, request_id=request.request_id if request else None
+            device_id=bounded(device_id),
+            command=bounded(name),
+            request_id=request.request_id if request else None,
         )
         if rejection is not None:
-            bound.warning("command_rejected", reason=rejection.reason)
+            bound.warning("command_rejected", reason=bounded(rejection.reason))
             result = rejection
         else:
             assert request is not None
-            bound.info("command_received", args=request.payload)
+            bound.info("command_received", args=bounded(request.payload))
             result = await self._router.dispatch(request, args)
-            bound.info("command_result", status=result.status.value, reason=result.reason)
+            bound.info("command_result", status=result.status.value, reason=bounded(result.reason))
+        if reply.refused and not reply.invalid:
+            bound.warning("command_response_topic_not_used", reason=reply.refused)
+            result = CommandResult(
+                result.status, result.reason, {**result.detail, "response_topic": reply.refused}
+            )
         known = request is not None and (request.target, name) in COMMAND_SCHEMAS
         # Label values stay a bounded set: topics from outside may carry any name.
         COMMAND_RESULTS.labels(
             kind if known else "invalid", name if known else "invalid", result.status.value
         ).inc()
-        await self._publish_result(client, topic, request, result, properties)
+        await self._publish_result(client, topic, request, result, reply)
 
     async def _publish_result(
         self,
@@ -289,7 +383,7 @@ class MqttLink:
         topic: str,
         request: CommandRequest | None,
         result: CommandResult,
-        request_props: Properties | None,
+        reply: ReplyTo,
     ) -> None:
         body = {
             "id": request.request_id if request else None,
@@ -298,20 +392,22 @@ class MqttLink:
             "detail": dict(result.detail),
             "ts": format_ts(self._clock.time()),
         }
-        data = json.dumps(body, separators=(",", ":"), default=str).encode()
+        try:
+            data = wire.dumps(body)
+        except (ValueError, TypeError, RecursionError) as exc:
+            log.error("command_result_not_json", topic=bounded(topic), error=bounded(str(exc)))
+            body["detail"] = {}
+            body["reason"] = f"{result.reason or ''} (detail dropped: not JSON)".strip()
+            data = wire.dumps(body)
         try:
             await client.publish(Topics.result_topic(topic), data, qos=1)
-            response_topic = (
-                getattr(request_props, "ResponseTopic", None) if request_props else None
-            )
-            if response_topic:
+            if reply.topic is not None:
                 props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-                correlation = getattr(request_props, "CorrelationData", None)
-                if correlation is not None:
-                    props.CorrelationData = correlation
-                await client.publish(response_topic, data, qos=1, properties=props)
+                if reply.correlation is not None:
+                    props.CorrelationData = reply.correlation
+                await client.publish(reply.topic, data, qos=1, properties=props)
         except aiomqtt.MqttError as exc:
-            log.warning("command_result_not_sent", topic=topic, error=str(exc))
+            log.warning("command_result_not_sent", topic=bounded(topic), error=str(exc))
 
 
 def _refuses_protocol(exc: aiomqtt.MqttError) -> bool:
@@ -322,18 +418,6 @@ def _refuses_protocol(exc: aiomqtt.MqttError) -> bool:
     return code in PROTOCOL_REFUSED_CODES
 
 
-def _settled_prefix(rows: list[OutboxRow], outcomes: list[BaseException | None]) -> list[int]:
-    """Seqs settled before the first transport failure; later rows are re-sent to keep order.
-
-    A row the broker refused (PUBACK failure code, e.g. an ACL) is settled too: sending it
-    again cannot succeed and would hold up everything behind it. It is logged and counted.
-    """
-    settled: list[int] = []
-    for row, outcome in zip(rows, outcomes, strict=True):
-        if isinstance(outcome, PublishRefused):
-            log.error("mqtt_publish_refused", topic=row.topic, seq=row.seq, reason=str(outcome))
-            PUBLISH_REFUSED.inc()
-        elif outcome is not None:
-            break
-        settled.append(row.seq)
-    return settled
+def _payload(message: aiomqtt.Message) -> bytes:
+    raw = message.payload
+    return raw if isinstance(raw, bytes) else str(raw).encode()
