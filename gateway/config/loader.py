@@ -105,6 +105,9 @@ def _resolve_secrets(value: Any, path: str, problems: list[ConfigProblem]) -> An
                 ConfigProblem(path, f"cannot read secret file {value.ref}: {exc.strerror}")
             )
             return None
+        except UnicodeDecodeError:
+            problems.append(ConfigProblem(path, f"secret file {value.ref} is not UTF-8 text"))
+            return None
     if isinstance(value, dict):
         return {k: _resolve_secrets(v, _join(path, str(k)), problems) for k, v in value.items()}
     if isinstance(value, list):
@@ -137,15 +140,27 @@ def _explain(err: Any, raw: Any) -> ConfigProblem:
     message = err["msg"]
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
-    secret = any(word in path.lower() for word in ("password", "secret"))  # never echo these
     if (
         "input" in err
         and kind not in ("missing",)
-        and not secret
         and not isinstance(err["input"], dict | list)
+        and not _is_secret(loc)
     ):
-        message = f"{message} (got {err['input']!r})"
+        message = f"{message} (got {_short(err['input'])})"
     return ConfigProblem(path, message)
+
+
+_SECRET_WORDS = ("password", "secret", "token", "passphrase", "key")
+
+
+def _is_secret(loc: tuple[int | str, ...]) -> bool:
+    """A value at this key is never echoed: it may be a password typed in the wrong type."""
+    return any(isinstance(p, str) and any(w in p.lower() for w in _SECRET_WORDS) for p in loc)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _known_keys(loc: tuple[int | str, ...]) -> list[str]:

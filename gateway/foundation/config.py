@@ -78,6 +78,11 @@ def _checked_broker_address(address: str) -> str:
 
 BrokerAddress = Annotated[str, AfterValidator(_checked_broker_address)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$", min_length=1, max_length=64)]
+Password = Annotated[SecretStr, Field(min_length=1)]
+"""A secret that must not be empty: `password: ""` (or an empty `!env`/`!file`) would let
+anyone in as that user."""
+_NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]+$"
+"""No control characters: they end up in MQTT topics, which a broker refuses (MQTT 5 §1.5.4)."""
 
 
 def _require_unique(ids: list[str], what: str) -> None:
@@ -224,9 +229,11 @@ class MqttConfig(Strict):
     connection drops the gateway moves on to the next. Instead of `host`/`port`."""
     protocol: MqttProtocol = "auto"
     """`auto`: MQTT 5, falling back to 3.1.1 when a broker refuses 5; or `5`, or `3.1.1`."""
-    topic_prefix: Annotated[str, Field(pattern=r"^[^#+]+$", min_length=1)] = "pilebridge"
+    topic_prefix: Annotated[str, Field(pattern=r"^[^#+\x00-\x1f\x7f-\x9f]+$", min_length=1)] = (
+        "pilebridge"
+    )
     username: str | None = None
-    password: SecretStr | None = None
+    password: Password | None = None
     client_id: str | None = None
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     tls: TlsConfig | None = None
@@ -274,8 +281,8 @@ ProvisionValue = str | int | float | bool
 
 
 class ChargerConfig(Strict):
-    id: Annotated[str, Field(min_length=1, max_length=128)]
-    password: SecretStr | None = None
+    id: Annotated[str, Field(min_length=1, max_length=128, pattern=_NO_CONTROL)]
+    password: Password | None = None
     """HTTP Basic password (security profile 1 and 2); None: no Basic auth required."""
     security_profile: Literal[0, 1, 2, 3] | None = None
     """0: none, 1: Basic over ws, 2: Basic over TLS, 3: client certificate. Default: 1 with a password, else 0."""

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Literal
+from collections.abc import MutableMapping
+from typing import Any, Literal
 
 import structlog
+import structlog.tracebacks
 
-__all__ = ["configure_logging"]
+__all__ = ["bounded", "configure_logging"]
+
+MAX_FIELD_CHARS = 1000
+"""Longest string value in a log line; longer ones are cut (a 1 MB payload must not reach
+the journal). Tracebacks keep at most MAX_FRAMES frames and never local variables: a frame's
+locals can hold a whole payload or a password."""
+MAX_FRAMES = 20
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -31,13 +39,25 @@ def configure_logging(
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _bound_fields,
     ]
     renderer: structlog.types.Processor
     if use_json:
-        shared += [structlog.processors.dict_tracebacks]
+        shared += [
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(
+                    show_locals=False, max_frames=MAX_FRAMES
+                )
+            )
+        ]
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=_is_tty(out))
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=_is_tty(out),
+            exception_formatter=structlog.dev.RichTracebackFormatter(
+                show_locals=False, max_frames=MAX_FRAMES
+            ),
+        )
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
@@ -48,6 +68,26 @@ def configure_logging(
     logging.basicConfig(level=logging.WARNING, stream=out)  # type: ignore[arg-type]
     for noisy in ("websockets", "ocpp", "pymodbus", "aiomqtt"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def bounded(value: Any, limit: int = 200) -> Any:
+    """`value` for a log field, cut to `limit` characters when it is long (payloads, ids)."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return value
+    return f"{text[:limit]}... ({len(text)} chars)"
+
+
+def _bound_fields(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Cut every long string field, whoever logged it."""
+    for key, value in event.items():
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS and key != "exception":
+            event[key] = bounded(value, MAX_FIELD_CHARS)
+    return event
 
 
 def _is_tty(stream: object) -> bool:
