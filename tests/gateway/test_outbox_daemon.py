@@ -17,7 +17,7 @@ from gateway.foundation.model import ChargerId, ChargerTelemetry, TransactionEve
 from gateway.outbox import OutboxUnavailable
 from tests.conftest import Collector, running_gateway
 from tests.gateway.test_daemon_process import start_daemon, write_config
-from tests.gateway.test_outbox_faults import fill_disk, on_db_thread
+from tests.gateway.test_outbox_faults import fill_disk, free_disk
 
 
 async def test_a_damaged_outbox_gives_one_line_and_can_be_set_aside(
@@ -105,7 +105,7 @@ async def test_a_full_disk_keeps_the_gateway_serving_and_reports_it(
         await asyncio.sleep(0.6)  # three watchdog intervals
         assert b"WATCHDOG=1" not in drain(notify)
 
-        await on_db_thread(gateway.outbox, "PRAGMA max_page_count = 1073741823")
+        await free_disk(gateway.outbox)
         await wait_until(lambda: gateway.outbox.failing is None)
         await rec.record(transaction(2))
         await wait_until(lambda: gateway.supervisor.watchdog_starved is None)

@@ -27,14 +27,28 @@ async def on_db_thread(outbox: Outbox, sql: str) -> None:
 
 
 async def fill_disk(outbox: Outbox) -> None:
-    """A real full disk: SQLite refuses to grow the file past its current size."""
+    """A real full disk: SQLite may not grow the file past its current size, and the free
+    pages inside it are taken by a filler table, so the next page the outbox needs fails
+    with SQLITE_FULL ("database or disk is full")."""
     db = outbox._db._db
     assert db is not None
-    loop = asyncio.get_running_loop()
-    pages = await loop.run_in_executor(
-        outbox._executor, lambda: db.execute("PRAGMA page_count").fetchone()[0]
-    )
-    await on_db_thread(outbox, f"PRAGMA max_page_count = {pages}")
+
+    def fill() -> None:
+        db.execute("CREATE TABLE IF NOT EXISTS test_filler (b BLOB)")
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {pages}")
+        for size in (65536, 4096, 512, 64):
+            try:
+                while True:
+                    db.execute("INSERT INTO test_filler VALUES (zeroblob(?))", (size,))
+            except sqlite3.OperationalError:
+                pass  # full at this size: try smaller rows, until no page is left
+
+    await asyncio.get_running_loop().run_in_executor(outbox._executor, fill)
+
+
+async def free_disk(outbox: Outbox) -> None:
+    await on_db_thread(outbox, "PRAGMA max_page_count = 1073741823")
 
 
 async def all_rows(outbox: Outbox) -> list[dict[str, object]]:
@@ -127,7 +141,7 @@ async def test_a_full_disk_does_not_end_the_writer_and_consumes_no_seq(tmp_path:
     assert outbox.last_seq == 1  # nothing uncommitted got a seq
     assert outbox.withdrawn == 1
     # Space comes back: the writer recovers by itself and commits what it kept, in order.
-    await on_db_thread(outbox, "PRAGMA max_page_count = 1073741823")
+    await free_disk(outbox)
     await asyncio.wait_for(asyncio.gather(*telemetry), 20)
     assert outbox.failing is None
     await outbox.put("s/tx", {"n": 201}, droppable=False)
@@ -145,7 +159,7 @@ async def test_memory_bound_while_the_disk_is_full(tmp_path: Path) -> None:
         outbox.put("s/tm", {"n": i, "pad": "p" * 500})
     assert outbox.bytes - 50_000 < 2 * 1024  # the table's one row plus at most the bound
     assert outbox.dropped > 400
-    await on_db_thread(outbox, "PRAGMA max_page_count = 1073741823")
+    await free_disk(outbox)
     await asyncio.wait_for(outbox.flushed(), 20)
     rows = await all_rows(outbox)
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
