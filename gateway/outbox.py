@@ -44,6 +44,7 @@ import structlog
 from gateway import wire
 from gateway.foundation.backoff import backoff_delays
 from gateway.foundation.clock import Clock, SystemClock, format_ts
+from gateway.foundation.recording import OutboxUnavailable, RecordRefused
 from gateway.outbox_db import (
     CommitOutcome,
     DeadLetter,
@@ -64,15 +65,6 @@ COMMIT_WINDOW_S = 0.01
 """Shortest spacing of two commits under load: at most 10 ms added to a durable answer."""
 _ACK_DELAY_S = 1.0
 """Longest an acknowledged row's DELETE waits for an insert to ride along with."""
-
-
-class RecordRefused(ValueError):
-    """The outbox did not accept this record (not strict JSON, bad topic, too large, full)."""
-
-
-class OutboxUnavailable(RuntimeError):
-    """The record could not be made durable in time (the disk fails); the producer should
-    make its device retry later. The record was withdrawn: it will not be delivered."""
 
 
 @dataclass(slots=True)
@@ -240,10 +232,12 @@ class Outbox:
         if not droppable and (
             fixed_rows + 1 > self._max_records or fixed_bytes + size > self._max_bytes
         ):
-            raise RecordRefused("outbox full of records that are never dropped")
+            raise RecordRefused("outbox full of records that are never dropped", invalid=False)
         while self._pending_bytes + size > self._max_memory_bytes:
             if not self._pending_droppable:
-                raise RecordRefused("outbox memory bound reached while the disk fails")
+                raise RecordRefused(
+                    "outbox memory bound reached while the disk fails", invalid=False
+                )
             oldest = self._pending_droppable.popleft()
             if oldest.gone:
                 continue

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 from gateway.foundation.model import Record
-from gateway.outbox import Outbox
+from gateway.outbox import Outbox, RecordRefused
 from gateway.payloads import to_message
 from gateway.topics import Topics
 from gateway.twins import DeviceTwins
@@ -27,10 +27,18 @@ class OutboxRecorder:
 
     def record(self, record: Record) -> asyncio.Future[None]:
         """Accept a record; the future resolves when it is durable (await it for transactions)."""
+        message = to_message(record, self._topics)
+        future = self._outbox.put(
+            message.topic, message.body, retain=message.retain, droppable=message.droppable
+        )
+        if future.done() and _unusable(future):
+            return future  # NaN, a lone surrogate, a bad topic: not for twins or listeners
         self.twins.update(record)
         for listener in self._listeners:
             listener(record)
-        message = to_message(record, self._topics)
-        return self._outbox.put(
-            message.topic, message.body, retain=message.retain, droppable=message.droppable
-        )
+        return future
+
+
+def _unusable(future: asyncio.Future[None]) -> bool:
+    error = None if future.cancelled() else future.exception()
+    return isinstance(error, RecordRefused) and error.invalid

@@ -205,3 +205,21 @@ async def test_a_damaged_file_is_reported_by_name(tmp_path: Path) -> None:
         await outbox.open()
     message = str(caught.value)
     assert str(path) in message and "set-aside-damaged-outbox" in message
+
+
+async def test_a_record_with_nan_reaches_neither_the_queue_nor_the_twins(tmp_path: Path) -> None:
+    from gateway.foundation.model import ChargerId, ChargerTelemetry, DeviceKind
+    from gateway.recorder import Recorder
+    from gateway.topics import Topics
+
+    outbox = await open_outbox(tmp_path / "o.sqlite")
+    recorder = Recorder(outbox, Topics("p", "s"))
+    seen: list[object] = []
+    recorder.subscribe(seen.append)
+    with pytest.raises(RecordRefused):
+        await recorder.record(ChargerTelemetry(ChargerId("cp"), 1, power_w=math.nan))
+    assert seen == [] and recorder.twins.get(DeviceKind.CHARGER, "cp") is None
+    await recorder.record(ChargerTelemetry(ChargerId("cp"), 1, power_w=5.0))
+    assert len(seen) == 1
+    assert [r["seq"] for r in await all_rows(outbox)] == [1]
+    await outbox.close()
