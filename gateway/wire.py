@@ -23,9 +23,11 @@ _KEEP_VALUE_BYTES = 1024
 """A nested value in a cut `data` is kept whole only up to this size as JSON."""
 
 
-def dumps(body: Any) -> bytes:
+def dumps(body: Any, *, sort_keys: bool = False) -> bytes:
     """Compact strict JSON as UTF-8; ValueError (NaN, a lone surrogate) or TypeError."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return json.dumps(
+        body, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=sort_keys
+    ).encode()
 
 
 def stamp(seq: int, stamped_body: bytes) -> bytes:

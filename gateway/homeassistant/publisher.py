@@ -9,12 +9,11 @@ the outbox: they carry no `seq`, and the latest one is all that matters.
 from __future__ import annotations
 
 import asyncio
-import json
 
 import aiomqtt
 import structlog
 
-from gateway import __version__
+from gateway import __version__, wire
 from gateway.foundation.config import Config
 from gateway.foundation.model import (
     ChargerState,
@@ -134,7 +133,7 @@ class DiscoveryPublisher:
         sent = 0
         for device in ha_devices(self._config, self._twins):
             for topic, payload in discovery_messages(device, self._context):
-                data = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+                data = wire.dumps(payload, sort_keys=True)
                 if not force and self._published.get(topic) == data:
                     continue
                 await self._link.publish_direct(topic, data, retain=True, qos=1)
