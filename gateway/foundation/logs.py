@@ -85,7 +85,11 @@ def _bound_fields(
 ) -> MutableMapping[str, Any]:
     """Cut every long string field, whoever logged it."""
     for key, value in event.items():
-        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS and key != "exception":
+        if key == "exception":
+            continue
+        if (isinstance(value, str) and len(value) > MAX_FIELD_CHARS) or (
+            isinstance(value, dict | list | tuple | bytes) and len(value) > 0
+        ):
             event[key] = bounded(value, MAX_FIELD_CHARS)
     return event
 

@@ -132,3 +132,17 @@ def test_plain_rendering_marks_disconnected_devices_and_down_components() -> Non
     bess = next(line for line in text.splitlines() if "bess-1" in line)
     assert "DISCONNECTED" in bess and "-5000 W" in bess and "61 s ago" in bess
     assert "unknown" in next(line for line in text.splitlines() if "CP-9" in line)
+
+
+def test_status_shows_dead_letters_and_a_failing_outbox() -> None:
+    from gateway.status import render_plain
+
+    doc = {
+        "status": "down",
+        "outbox": {"depth": 3, "dropped": 0, "dead_letters": 2, "last_seq": 9,
+                   "failing": "OperationalError: database or disk is full"},
+        "problems": ["outbox cannot store records for 12 s: database or disk is full"],
+    }  # fmt: skip
+    text = render_plain(doc)
+    assert "dead letters 2" in text
+    assert "OUTBOX FAILING: OperationalError: database or disk is full" in text
