@@ -79,17 +79,18 @@ class CommandRouter:
         if len(payload) > _MAX_PAYLOAD:
             return None, None, CommandResult.rejected(f"payload larger than {_MAX_PAYLOAD} bytes")
         try:
-            body = (
-                json.loads(payload, parse_constant=_refuse_constant, parse_float=_finite)
-                if payload.strip()
-                else {}
-            )
+            body = json.loads(payload) if payload.strip() else {}
         except RecursionError:
             return None, None, CommandResult.rejected("payload is nested too deeply")
-        except ValueError as exc:  # not JSON, not UTF-8, NaN, a number of 5,000 digits
+        except ValueError as exc:  # not JSON, not UTF-8, a number of 5,000 digits
             return None, None, CommandResult.rejected(f"payload is not JSON: {str(exc)[:200]}")
         if not isinstance(body, dict):
             return None, None, CommandResult.rejected("payload must be a JSON object")
+        where = _non_finite(body)
+        if where is not None:
+            return None, None, CommandResult.rejected(
+                f"{where}: not a finite number (NaN and Infinity are not JSON)"
+            )
         raw_id = body.pop("id", None)
         if raw_id is not None:
             if not _valid_id(raw_id):
@@ -163,17 +164,22 @@ def _valid_id(raw_id: object) -> bool:
     return isinstance(raw_id, str) and len(raw_id) <= _MAX_ID_CHARS
 
 
-def _finite(text: str) -> float:
-    """`1e999` parses as infinity in Python: refuse it like NaN."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text[:20]} is out of range")
-    return value
+def _non_finite(body: Any) -> str | None:
+    """Where the first NaN/Infinity (`NaN`, `1e999`) sits in a parsed payload, if any.
 
-
-def _refuse_constant(name: str) -> object:
-    """JSON has no NaN or Infinity: a payload with them is not JSON (RFC 8259)."""
-    raise ValueError(f"{name} is not a JSON value")
+    Python's json accepts them; RFC 8259 does not, and a value that is not finite must never
+    reach a device or a published result. Iterative: the payload may be nested deeply.
+    """
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return path or "payload"
+        if isinstance(value, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
+    return None
 
 
 def _describe(exc: ValidationError) -> str:
