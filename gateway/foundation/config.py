@@ -78,11 +78,17 @@ def _checked_broker_address(address: str) -> str:
 
 BrokerAddress = Annotated[str, AfterValidator(_checked_broker_address)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$", min_length=1, max_length=64)]
-Password = Annotated[SecretStr, Field(min_length=1)]
+
+
+def _not_empty(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value():
+        raise ValueError("password is empty (an unset !env variable or an empty !file?)")
+    return value
+
+
+Password = Annotated[SecretStr, AfterValidator(_not_empty)]
 """A secret that must not be empty: `password: ""` (or an empty `!env`/`!file`) would let
 anyone in as that user."""
-_NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]+$"
-"""No control characters: they end up in MQTT topics, which a broker refuses (MQTT 5 §1.5.4)."""
 
 
 def _require_unique(ids: list[str], what: str) -> None:
@@ -281,7 +287,7 @@ ProvisionValue = str | int | float | bool
 
 
 class ChargerConfig(Strict):
-    id: Annotated[str, Field(min_length=1, max_length=128, pattern=_NO_CONTROL)]
+    id: Annotated[str, Field(min_length=1, max_length=128)]
     password: Password | None = None
     """HTTP Basic password (security profile 1 and 2); None: no Basic auth required."""
     security_profile: Literal[0, 1, 2, 3] | None = None
@@ -317,14 +323,6 @@ class ChargerConfig(Strict):
         """Ids become URL paths, log fields and MQTT topics: no control characters."""
         if not value.isprintable() or value != value.strip():
             raise ValueError(f"charger id {value!r} holds control characters or surrounding blanks")
-        return value
-
-    @field_validator("password")
-    @classmethod
-    def _password_not_empty(cls, value: SecretStr | None) -> SecretStr | None:
-        """An empty password (also an empty !env/!file) would let anyone in as this charger."""
-        if value is not None and not value.get_secret_value():
-            raise ValueError("password is empty (an unset !env variable or an empty !file?)")
         return value
 
     @model_validator(mode="after")
