@@ -94,6 +94,8 @@ def decode_signal(image: RegisterImage, signal: Signal) -> float | str | None:
     # Divide for negative exponents: 499 x 10^-1 must read 49.9, not 49.900000000000006.
     value = float(raw) * float(10**sf) if sf >= 0 else float(raw) / float(10 ** (-sf))
     value = round(value * signal.scale * signal.sign, 9)
+    if not math.isfinite(value):  # a huge raw value times a map's scale: not a reading
+        return None
     return value + 0.0  # normalise -0.0
 
 

@@ -50,6 +50,10 @@ FAULTS_INJECTED: dict[str, int] = {}
 """Counted per kind so a run can report how many faults it injected (printed at the end)."""
 
 
+RECORDS_CHECKED: list[int] = []
+"""Records (seqs) each test checked for gaps, order and completeness."""
+
+
 def injected(kind: str) -> None:
     FAULTS_INJECTED[kind] = FAULTS_INJECTED.get(kind, 0) + 1
 
@@ -82,6 +86,7 @@ async def finish_daemon(rig: Rig) -> None:
     records = deduped(rig.collector)
     assert_no_gap(records, last_seq)
     assert_sessions_complete(rig, records, sessions=None)
+    RECORDS_CHECKED.append(len(records))
 
 
 async def test_broker_restarts_in_a_loop_while_chargers_charge(
@@ -143,6 +148,7 @@ async def finish_live(rig: Rig, gateway: Gateway) -> None:
     records = deduped(rig.collector)
     assert_no_gap(records, last_seq)
     assert_sessions_complete(rig, records, sessions=None)
+    RECORDS_CHECKED.append(len(records))
 
 
 async def test_full_disk_under_load(
@@ -194,4 +200,4 @@ async def test_slow_disk_under_load(
 
 
 def teardown_module() -> None:
-    print(f"faults injected: {FAULTS_INJECTED}")
+    print(f"faults injected: {FAULTS_INJECTED}; records checked: {RECORDS_CHECKED}")

@@ -27,7 +27,7 @@ RESPONSE_TOPICS = (
 
 
 @settings(
-    max_examples=settings().max_examples // 10 or 10,
+    max_examples=max(10, settings().max_examples // 10),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     deadline=None,
 )
