@@ -209,7 +209,7 @@ async def test_a_damaged_file_is_reported_by_name(tmp_path: Path) -> None:
 
 async def test_a_record_with_nan_reaches_neither_the_queue_nor_the_twins(tmp_path: Path) -> None:
     from gateway.foundation.model import ChargerId, ChargerTelemetry, DeviceKind
-    from gateway.recorder import Recorder
+    from gateway.recorder import OutboxRecorder as Recorder
     from gateway.topics import Topics
 
     outbox = await open_outbox(tmp_path / "o.sqlite")
