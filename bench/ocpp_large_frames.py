@@ -14,8 +14,8 @@ answered). Cases:
 
 Printed per case: frames the flooding charger got answered, the healthy charger's Heartbeat
 round trip (median, 99th percentile, max), the slowest `/metrics` answer, and the daemon's
-own worst event-loop lag (`pilebridge_event_loop_lag_max_seconds`, when the daemon exports
-it). `--root` runs another checkout of the code (e.g. the version before a change) with the
+own worst event-loop lag (the upper bound of the `pilebridge_event_loop_lag_seconds` bucket
+holding every wake-up, when the daemon exports it). `--root` runs another checkout of the code (e.g. the version before a change) with the
 same load. Asserts nothing.
 
     .venv/bin/python -m bench.ocpp_large_frames [--seconds 8] [--root PATH]
@@ -103,10 +103,17 @@ class Daemon:
             return str(response.read().decode())
 
     def lag_max_s(self) -> float | None:
+        """Upper bound of the worst event-loop lag: the smallest histogram bucket holding all."""
+        buckets, total = [], None
         for line in self.metrics().splitlines():
-            if line.startswith("pilebridge_event_loop_lag_max_seconds "):
-                return float(line.split()[1])
-        return None
+            if line.startswith("pilebridge_event_loop_lag_seconds_bucket"):
+                le = line.split('le="')[1].split('"')[0]
+                buckets.append((float(le), float(line.split()[1])))
+            elif line.startswith("pilebridge_event_loop_lag_seconds_count"):
+                total = float(line.split()[1])
+        if total is None:
+            return None
+        return min(le for le, count in buckets if count >= total)
 
 
 async def call(ws: ClientConnection, text: str) -> None:
