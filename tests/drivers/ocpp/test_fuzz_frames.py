@@ -25,7 +25,7 @@ import pytest
 from hypothesis import given
 from websockets.asyncio.client import ClientConnection, connect
 
-from drivers.ocpp.session import Session
+from drivers.ocpp.session import ChargerSession as Session
 from drivers.ocpp.session_v2 import Session2
 from drivers.ocpp.session_v16 import Session16
 from gateway.foundation.model import Record
