@@ -73,8 +73,8 @@ class Gateway:
         OUTBOX_TRUNCATED.set_function(lambda: self.outbox.truncated)
         OUTBOX_WITHDRAWN.set_function(lambda: self.outbox.withdrawn)
         OUTBOX_FAILING.set_function(lambda: 1 if self.outbox.failing else 0)
-        self.router = CommandRouter()
         self.leases = LeaseTable(self.clock)
+        self.router = CommandRouter(leases=self.leases)  # grants every command's lease
         self.link: MqttLink | None = None
         if config.mqtt.enabled:
             self.link = MqttLink(
@@ -88,7 +88,7 @@ class Gateway:
             )
             self.link.on_connection_change(self.leases.mqtt_connection_changed)
         self.drivers: list[Driver] = []
-        self.site = SiteController(config, self.recorder, self.router, self.leases, self.clock)
+        self.site = SiteController(config, self.recorder, self.router, self.clock)
         self.supervisor = Supervisor(clock=self.clock, notifier=SystemdNotifier())
         self.supervisor.add_watchdog_check(self._outbox_alive)
         self.started = asyncio.Event()

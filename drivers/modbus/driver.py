@@ -15,6 +15,7 @@ import structlog
 
 from drivers.modbus.device import ModbusDevice
 from drivers.modbus.storage import StorageControl
+from gateway.foundation.commands.leasing import LeaseTerms
 from gateway.foundation.commands.schemas import ModeCommand, SetpointCommand
 from gateway.foundation.driver_api import DriverContext
 from gateway.foundation.errors import DeviceFailed
@@ -52,7 +53,7 @@ class ModbusDriver:
             device = ModbusDevice(cfg, record=context.recorder.record, clock=context.clock)
             self.devices[cfg.id] = device
             if cfg.kind == "storage":
-                self._storage[cfg.id] = StorageControl(device, cfg, context.leases, context.clock)
+                self._storage[cfg.id] = StorageControl(device, cfg, context.clock)
             else:
                 self._meters[cfg.id] = MeterView(device)
                 device.on_state = device.publish_meter_state
@@ -73,8 +74,8 @@ class ModbusDriver:
 
     async def start(self) -> None:
         router = self.context.router
-        router.register(DeviceKind.STORAGE, "setpoint", self._setpoint)
-        router.register(DeviceKind.STORAGE, "mode", self._mode)
+        router.register_leased(DeviceKind.STORAGE, "setpoint", self._setpoint)
+        router.register_leased(DeviceKind.STORAGE, "mode", self._mode)
         for device_id, storage in self._storage.items():
             router.add_device(DeviceKind.STORAGE, device_id)
             storage.publish_state()
@@ -93,14 +94,14 @@ class ModbusDriver:
 
     # -- commands -------------------------------------------------------------------------
 
-    async def _setpoint(self, request: CommandRequest, args: SetpointCommand) -> CommandResult:
+    async def _setpoint(
+        self, request: CommandRequest, args: SetpointCommand, lease: LeaseTerms
+    ) -> CommandResult:
         storage = self._storage[request.device_id]
         # The site controller reaches batteries through the router too: its setpoints belong
         # to mode auto, the control centre's and the web page's to mode manual.
         try:
-            outcome = await storage.set_power_w(
-                args.power_w, source=request.source, ttl_s=args.ttl_s
-            )
+            outcome = await storage.set_power_w(args.power_w, source=request.source, lease=lease)
         except ValueError as exc:  # a value the device's registers cannot hold
             raise DeviceFailed(str(exc)) from exc
         detail: dict[str, object] = {
@@ -113,10 +114,12 @@ class ModbusDriver:
             detail["expires_at"] = expires.isoformat().replace("+00:00", "Z")
         return CommandResult.accepted(outcome.reason, **detail)
 
-    async def _mode(self, request: CommandRequest, args: ModeCommand) -> CommandResult:
+    async def _mode(
+        self, request: CommandRequest, args: ModeCommand, lease: LeaseTerms
+    ) -> CommandResult:
         storage = self._storage[request.device_id]
         try:
-            await storage.set_mode(args.mode)
+            await storage.set_mode(args.mode, lease)
         except ValueError as exc:
             raise DeviceFailed(str(exc)) from exc
         return CommandResult.accepted(mode=args.mode)

@@ -10,7 +10,8 @@ state says why.
 Modes: `manual` takes setpoints from the control centre or the web page; `auto` hands the
 battery to the site controller (`CommandSource.CONTROLLER`) or, until it writes, to the
 device's own logic; `idle` holds 0 W. A setpoint with a TTL is a lease whoever sent it: the
-lease table (foundation) expires it; this class only applies and withdraws.
+command router grants it and the lease table expires it (foundation); this class only
+applies it, declares what it holds (`LeaseTerms.hold`) and withdraws it (`withdraw`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from drivers.modbus.errors import NotAccepted, NoWritableSetpoint, StorageOfflin
 from drivers.modbus.setpoint import ClampResult, PowerLimits, clamp_power_w
 from drivers.modbus.sunspec.alarms import alarm_names
 from gateway.foundation.clock import Clock
+from gateway.foundation.commands.leasing import LeaseTerms
 from gateway.foundation.config import ModbusDeviceConfig
-from gateway.foundation.leases import LeaseTable
 from gateway.foundation.model import (
     CommandSource,
     DeviceKind,
@@ -56,12 +57,9 @@ class _Held:
 
 
 class StorageControl:
-    def __init__(
-        self, device: ModbusDevice, config: ModbusDeviceConfig, leases: LeaseTable, clock: Clock
-    ) -> None:
+    def __init__(self, device: ModbusDevice, config: ModbusDeviceConfig, clock: Clock) -> None:
         self.device = device
         self.config = config
-        self.leases = leases
         self.clock = clock
         self.mode: StorageMode = config.initial_mode
         self.reason: str | None = None
@@ -115,9 +113,12 @@ class StorageControl:
         power_w: float,
         *,
         source: CommandSource = CommandSource.CONTROLLER,
-        ttl_s: float | None = None,
+        lease: LeaseTerms | None = None,
     ) -> SetpointOutcome:
-        """Clamp, write, verify and hold. Raises NotAccepted, LinkError, ExceptionReply, VerifyError."""
+        """Clamp, write, verify and hold; under `lease` (the command's), withdrawn when it lapses.
+
+        Raises NotAccepted, LinkError, ExceptionReply, VerifyError.
+        """
         source = CommandSource(source)  # a plain "controller" from a caller counts the same
         wanted: StorageMode = "auto" if source is CommandSource.CONTROLLER else "manual"
         if self.mode != wanted:
@@ -126,20 +127,25 @@ class StorageControl:
                 f"{source} setpoints need mode {wanted!r}"
             )
         outcome = await self._hold(_Held(power_w, source, None))
-        lease = self.leases.grant(self._lease_key, ttl_s, self._on_lapse, source=source)
+        expires_at = None
+        if lease is not None:
+            lease.hold(self._lease_key, self.withdraw)
+            expires_at = lease.expires_at
         if self._held is not None:
-            self._held = replace(self._held, expires_at=lease.expires_at)
+            self._held = replace(self._held, expires_at=expires_at)
         self.reason = None
         self.publish_state()
-        return replace(outcome, expires_at=lease.expires_at)
+        return replace(outcome, expires_at=expires_at)
 
-    async def set_mode(self, mode: StorageMode) -> None:
+    async def set_mode(self, mode: StorageMode, lease: LeaseTerms | None = None) -> None:
+        """Change mode; a held setpoint's lease ends with it (`lease`: the command's)."""
         if self.device.profile is None or not self.device.connected:
             raise StorageOffline(f"storage {self.config.id} is not connected")
         control = self.device.profile.control
         if control is None:
             raise NoWritableSetpoint(f"storage {self.config.id} has no writable setpoint")
-        self.leases.release(self._lease_key)
+        if lease is not None:
+            lease.end(self._lease_key)
         if mode == "idle":
             await self._hold(_Held(0.0, "mode", None))
         elif mode == "auto":
@@ -211,7 +217,7 @@ class StorageControl:
         if moved:
             self.publish_state()
 
-    async def _on_lapse(self, reason: str) -> None:
+    async def withdraw(self, reason: str) -> None:
         """A lease lapsed: go to the configured fallback and say why."""
         self.device.log.warning(
             "storage_setpoint_lapsed", reason=reason, fallback_w=self.config.fallback_power_w

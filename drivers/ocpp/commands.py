@@ -24,6 +24,7 @@ from drivers.ocpp.provisioning import BootFollowUp
 from drivers.ocpp.raw_calls import RawCalls
 from drivers.ocpp.reservations import ReservationCommands
 from drivers.ocpp.validation import request_validator
+from gateway.foundation.commands.leasing import LeaseTerms
 from gateway.foundation.commands.router import CommandHandler, CommandRouter
 from gateway.foundation.commands.schemas import (
     AvailabilityCommand,
@@ -68,8 +69,8 @@ class OcppCommands:
             ("trigger", self._trigger),
         ):
             router.register(DeviceKind.CHARGER, name, self._simple(build))
-        router.register(DeviceKind.CHARGER, "start", self._start_command)
-        router.register(DeviceKind.CHARGER, "limit", self.limits.limit)
+        router.register_leased(DeviceKind.CHARGER, "start", self._start_command)
+        router.register_leased(DeviceKind.CHARGER, "limit", self.limits.limit)
         router.register(DeviceKind.CHARGER, "get_schedule", self.profiles.get_schedule)
         self.config.register(router)
         self.authorization.register(router)
@@ -87,7 +88,9 @@ class OcppCommands:
 
         return handler
 
-    async def _start_command(self, request: CommandRequest, args: StartCommand) -> CommandResult:
+    async def _start_command(
+        self, request: CommandRequest, args: StartCommand, lease: LeaseTerms
+    ) -> CommandResult:
         """`start`, with the TxProfile inside the remote start when it carries a `limit`."""
         session = online_session(self._hub, request.device_id)
         action, payload, detail = self._start(session.version, args)
@@ -102,7 +105,7 @@ class OcppCommands:
         answer = await call_charger(self._hub, session, action, payload)
         result = judge(action, answer, **detail)
         if plan is not None and result.status.value == "accepted":
-            await self.profiles.started_with(request.device_id, plan, request.source, args.id_tag)
+            await self.profiles.started_with(request.device_id, plan, lease, args.id_tag)
         return result
 
     # -- commands: (version, args) -> (action, payload, detail) ----------------------------

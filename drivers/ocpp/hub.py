@@ -20,7 +20,7 @@ from drivers.ocpp.tag_store import TagStore
 from drivers.ocpp.transaction_store import TransactionStore
 from gateway.foundation.clock import Clock
 from gateway.foundation.config import ChargerConfig, OcppConfig
-from gateway.foundation.leases import LeaseTable
+from gateway.foundation.driver_api import DriverLeases
 from gateway.foundation.model import ChargerId
 from gateway.foundation.model.versions import OcppVersion
 from gateway.foundation.recording import RecordSink
@@ -66,7 +66,9 @@ class Hub:
     recorder: RecordSink
     store: TransactionStore
     clock: Clock
-    leases: LeaseTable
+    leases: DriverLeases
+    """Only for leases outside a command (restored, ended by the charger): the router grants
+    a command's."""
     tag_store: TagStore | None = None
     """The site's tags and issued Central tokens (opened by the driver)."""
     authorizer: TagAuthorizer = field(init=False)

@@ -7,9 +7,10 @@ the profile follows the next lowest, and is cleared only when nothing limits the
 profile itself is built by core/profile_plan.py (choices documented there and in
 docs/ocpp.md). A `limit` with a purpose, kind, schedule, validity or stack level is an explicit
 profile instead (profile_limits.py).
-A limit with `ttl_s` holds a lease; when it lapses (TTL passed, or MQTT lost) that source's
-limit is withdrawn and the state says why. Limits are stored per source, so a restarted
-gateway still shows them, still withdraws them on time, and the controller finds its shares.
+A limit with `ttl_s` holds a lease (granted by the router); when it lapses (TTL passed, or
+MQTT lost) that source's limit is withdrawn and the state says why. Limits are stored per
+source, so a restarted gateway still shows them, still withdraws them on time, and the
+controller finds its shares.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from drivers.ocpp.core.profiles import clear_by_id
 from drivers.ocpp.hub import Hub, SessionHandle
 from drivers.ocpp.profile_limits import ProfileLimits
 from drivers.ocpp.session import ChargerSession
+from gateway.foundation.commands.leasing import LeaseTerms, Withdraw
 from gateway.foundation.commands.schemas import LimitCommand
 from gateway.foundation.errors import CommandError, CommandRejected
 from gateway.foundation.model import ChargerLimit, CommandRequest, CommandResult, CommandSource
@@ -68,15 +70,18 @@ class LimitCommands:
             own_id=PLAIN_PROFILE_ID_BASE + evse,
         )
 
-    async def limit(self, request: CommandRequest, args: LimitCommand) -> CommandResult:
+    async def limit(
+        self, request: CommandRequest, args: LimitCommand, lease: LeaseTerms
+    ) -> CommandResult:
         if args.explicit:
-            return await self._profiles.limit(request, args)
+            return await self._profiles.limit(request, args, lease)
         charger_id = request.device_id
         source = CommandSource(request.source).value  # filed per source: command, controller, ui
         session = online_session(self._hub, charger_id)
         evse = args.evse or 0
         entries = dict(self._entries.get((charger_id, evse), {}))
         if args.clears:
+            lease.end(_lease_key(charger_id, evse, source))
             if entries.pop(source, None) is None and not entries:
                 # Nothing of ours to keep: clear anyway (it may predate the gateway's records).
                 return await self._clear(session, evse, entries, source, reason=None)
@@ -84,7 +89,7 @@ class LimitCommands:
         plan = self._plan(session, args)
         if isinstance(plan, str):
             raise CommandRejected(plan)
-        expires_at = self._hub.leases.expiry(args.ttl_s)
+        expires_at = lease.expires_at
         applied = plan.periods[0]
         # Kept in the command's unit, so the profile sent for it is in that unit too.
         watts = args.power_w is not None
@@ -97,7 +102,7 @@ class LimitCommands:
             source,
         )
         result = await self._enforce(session, evse, entries, source, reason=None)
-        self._hold(charger_id, evse, source, args.ttl_s)
+        lease.hold(_lease_key(charger_id, evse, source), self._withdraw(charger_id, evse, source))
         detail = {
             "applied_power_w": applied.power_w,
             "applied_current_a": applied.current_a,
@@ -188,14 +193,13 @@ class LimitCommands:
             if result.status.value != "accepted":
                 log.warning("cap_resend_failed", charger_id=charger_id, evse=evse)
 
-    def _hold(self, charger_id: str, evse: int, source: str, ttl_s: float | None) -> None:
-        """Grant the lease that withdraws this source's limit when its TTL passes."""
+    def _withdraw(self, charger_id: str, evse: int, source: str) -> Withdraw:
+        """What withdraws this source's limit when its lease lapses."""
 
         async def on_lapse(reason: str) -> None:
             await self._lapse(charger_id, evse, source, reason)
 
-        key = ("ocpp-limit", charger_id, evse, source)
-        self._hub.leases.grant(key, ttl_s, on_lapse, source=CommandSource(source))
+        return on_lapse
 
     async def _record(
         self,
@@ -210,8 +214,6 @@ class LimitCommands:
             self._entries[(charger_id, evse)] = dict(entries)
         else:
             self._entries.pop((charger_id, evse), None)
-        if changed not in entries:
-            self._hub.leases.release(("ocpp-limit", charger_id, evse, changed))
         self._show(charger_id)
         self._hub.publish_state(charger_id, reason)
         await self._hub.store.save_limit(charger_id, evse, entries.get(changed), changed)
@@ -244,9 +246,13 @@ class LimitCommands:
                 # charger, so only the record goes.
                 await self._hub.store.save_limit(limit.charger_id, limit.evse, None, limit.source)
                 continue
-            ttl = None if limit.expires_at is None else limit.expires_at - now
             self._entries.setdefault((limit.charger_id, limit.evse), {})[limit.source] = limit
-            self._hold(limit.charger_id, limit.evse, limit.source, ttl)
+            self._hub.leases.resume(
+                _lease_key(limit.charger_id, limit.evse, limit.source),
+                limit.expires_at,
+                self._withdraw(limit.charger_id, limit.evse, limit.source),
+                source=CommandSource(limit.source),
+            )
             shown.add(limit.charger_id)
         for charger_id in shown:
             self._show(charger_id)
@@ -266,6 +272,10 @@ class LimitCommands:
                 log.warning("limit_clear_failed", charger_id=charger_id, reason=exc.reason)
         await self._record(charger_id, evse, entries, source, reason)
         self._sent.pop((charger_id, evse), None)  # resend whatever holds when it is back
+
+
+def _lease_key(charger_id: str, evse: int, source: str) -> tuple[str, str, int, str]:
+    return ("ocpp-limit", charger_id, evse, source)
 
 
 def _shown(limit: SourceLimit) -> ChargerLimit:

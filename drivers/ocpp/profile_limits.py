@@ -4,11 +4,11 @@ level; clearing by criteria; the TxProfile of a `start`; `get_schedule`.
 A plain `limit` (one value per EVSE) is a cap that combines with the other sources'
 (limits.py); an explicit one is sent as given, one profile per (EVSE, purpose), built by
 core/profile_plan.py (choices documented there and in docs/ocpp.md). Each is an entry of
-`state.limits` with its purpose. A profile with `ttl_s` holds a lease; when it lapses (TTL
-passed, or MQTT lost) the gateway clears it and says why in the charger's state. Profiles are
-stored, so a restarted gateway still shows them and still withdraws them on time. A `tx`
-profile lives as long as its transaction: the charger drops it at the end, and so does the
-state (`drop_tx_limits`).
+`state.limits` with its purpose. A profile with `ttl_s` holds a lease (granted by the router);
+when it lapses (TTL passed, or MQTT lost) the gateway clears it and says why in the charger's
+state. Profiles are stored, so a restarted gateway still shows them and still withdraws them
+on time. A `tx` profile lives as long as its transaction: the charger drops it at the end,
+and so does the state (`drop_tx_limits`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from drivers.ocpp.core.profiles import clear_by_criteria, clear_by_id
 from drivers.ocpp.hub import Hub, SessionHandle
 from drivers.ocpp.limit_records import limit_from_json, limit_from_plan, limit_to_json
 from drivers.ocpp.session import ChargerSession
+from gateway.foundation.commands.leasing import LeaseTerms, Withdraw
 from gateway.foundation.commands.schemas import GetScheduleCommand, LimitCommand, StartCommand
 from gateway.foundation.errors import CommandError, CommandRejected
 from gateway.foundation.model import ChargerLimit, CommandRequest, CommandResult, CommandSource
@@ -61,7 +62,6 @@ async def _forget(
 ) -> None:
     book = hub.book(charger_id)
     for evse, purpose in keys:
-        hub.leases.release(_lease_key(charger_id, evse, purpose))
         book.profiles.pop((evse, purpose), None)
         await hub.store.save_profile(charger_id, evse, purpose, None)
     hub.publish_state(charger_id, reason)
@@ -70,6 +70,7 @@ async def _forget(
 async def drop_tx_limits(hub: Hub, charger_id: str, evse: int) -> None:
     """A transaction ended: the charger dropped its TxProfile (1.6 §3.13.2, K01.FR.22)."""
     if (evse, "tx") in hub.book(charger_id).profiles:
+        hub.leases.ended(_lease_key(charger_id, evse, "tx"))
         await _forget(hub, charger_id, [(evse, "tx")], None)
 
 
@@ -103,11 +104,13 @@ class ProfileLimits:
 
     # -- limit --------------------------------------------------------------------------
 
-    async def limit(self, request: CommandRequest, args: LimitCommand) -> CommandResult:
+    async def limit(
+        self, request: CommandRequest, args: LimitCommand, lease: LeaseTerms
+    ) -> CommandResult:
         charger_id = request.device_id
         session = online_session(self._hub, charger_id)
         if args.clears_by_criteria:
-            return await self._clear_by_criteria(session, args)
+            return await self._clear_by_criteria(session, args, lease)
         evse = args.evse or 0
         purpose = resolve_purpose(args)
         held = self._hub.book(charger_id).profiles.get((evse, purpose))
@@ -131,31 +134,22 @@ class ProfileLimits:
         answer = await call_charger(self._hub, session, "SetChargingProfile", payload)
         result = judge("SetChargingProfile", answer, **plan.detail())
         if result.status.value == "accepted":
-            await self._hold(plan, charger_id, request.source, args.ttl_s)
+            await self._hold(plan, charger_id, lease)
         return result
 
-    async def _hold(
-        self, plan: ProfilePlan, charger_id: str, source: str, ttl_s: float | None
-    ) -> None:
-        expires_at = self._lease(charger_id, plan.evse, plan.purpose, ttl_s, CommandSource(source))
-        limit = limit_from_plan(plan, str(source), expires_at)
+    async def _hold(self, plan: ProfilePlan, charger_id: str, lease: LeaseTerms) -> None:
+        key = _lease_key(charger_id, plan.evse, plan.purpose)
+        lease.hold(key, self._withdraw(charger_id, plan.evse, plan.purpose))
+        limit = limit_from_plan(plan, str(lease.source), lease.expires_at)
         await self._show(charger_id, limit)
 
-    def _lease(
-        self,
-        charger_id: str,
-        evse: int,
-        purpose: str,
-        ttl_s: float | None,
-        source: CommandSource,
-    ) -> float | None:
-        """Grant the lease that withdraws the limit when its TTL passes; its wall-clock end."""
+    def _withdraw(self, charger_id: str, evse: int, purpose: str) -> Withdraw:
+        """What clears the profile when its lease lapses."""
 
         async def on_lapse(reason: str) -> None:
             await self._lapse(charger_id, evse, purpose, reason)
 
-        key = _lease_key(charger_id, evse, purpose)
-        return self._hub.leases.grant(key, ttl_s, on_lapse, source=source).expires_at
+        return on_lapse
 
     async def _show(self, charger_id: str, limit: ChargerLimit, *, store: bool = True) -> None:
         purpose = limit.purpose or "tx_default"
@@ -185,10 +179,14 @@ class ProfileLimits:
                     stored.charger_id, stored.evse, stored.purpose, None
                 )
                 continue
-            ttl = None if expires is None else expires - now
             known = limit.source in {s.value for s in CommandSource}
             source = CommandSource(limit.source) if known else CommandSource.COMMAND
-            self._lease(stored.charger_id, stored.evse, stored.purpose, ttl, source)
+            self._hub.leases.resume(
+                _lease_key(stored.charger_id, stored.evse, stored.purpose),
+                expires,
+                self._withdraw(stored.charger_id, stored.evse, stored.purpose),
+                source=source,
+            )
             await self._show(stored.charger_id, limit, store=False)
 
     # -- clearing -----------------------------------------------------------------------
@@ -212,7 +210,9 @@ class ProfileLimits:
             raise refused("ClearChargingProfile", answer)
         return str(status)
 
-    async def _clear_by_criteria(self, session: ChargerSession, args: LimitCommand) -> CommandResult:
+    async def _clear_by_criteria(
+        self, session: ChargerSession, args: LimitCommand, lease: LeaseTerms
+    ) -> CommandResult:
         name = None if args.purpose is None else purpose_name(args.purpose, session.version)
         payload = clear_by_criteria(name, args.evse, args.stack_level, session.version)
         status = await self._clear_call(session, payload)
@@ -223,6 +223,8 @@ class ProfileLimits:
             and (args.purpose is None or key[1] == args.purpose)
             and (args.stack_level is None or limit.stack_level == args.stack_level)
         ]
+        for evse, purpose in gone:
+            lease.end(_lease_key(session.charger_id, evse, purpose))
         await _forget(self._hub, session.charger_id, gone, None)
         if self.after_clear is not None:
             await self.after_clear(session, args)
@@ -271,14 +273,16 @@ class ProfileLimits:
         return charging_profile(plan, version), plan
 
     async def started_with(
-        self, charger_id: str, plan: ProfilePlan, source: str, id_tag: str
+        self, charger_id: str, plan: ProfilePlan, lease: LeaseTerms, id_tag: str
     ) -> None:
         """The charger accepted a start with a TxProfile: show it on its EVSE now when the
-        start named one, else once the transaction starts (`attach_start_profile`)."""
+        start named one (held under the start's lease, no TTL), else once the transaction
+        starts (`attach_start_profile`)."""
         if plan.evse:
-            await self._hold(plan, charger_id, source, None)
+            await self._hold(plan, charger_id, lease)
         else:
-            self._hub.book(charger_id).pending_start_profiles[id_tag.upper()] = (plan, source)
+            pending = self._hub.book(charger_id).pending_start_profiles
+            pending[id_tag.upper()] = (plan, lease.source)
 
     async def get_schedule(
         self, request: CommandRequest, args: GetScheduleCommand

@@ -8,10 +8,12 @@ simulator that needs the clock does not load the config schema or the metrics re
 - `model`: typed records, ids, device state, command request/result (units in names)
 - `config`: the config schema (pydantic); `register_maps`: where map files are found
 - `errors`: the error tree (config problems)
-- `commands`: command payload schemas and the router drivers register handlers on
-- `driver_api`: `DriverContext` (what a driver gets) and the `Driver` protocol
+- `commands`: command payload schemas, the router drivers register handlers on, and the
+  `LeaseTerms` a leased command's handler declares its holding in (`commands.leasing`)
+- `driver_api`: `DriverContext` (what a driver gets), `DriverLeases` and the `Driver` protocol
 - `recording`: `RecordSink`, the door through which drivers hand over records
-- `leases`: setpoint leases (TTL, fallback); `clock`: injected time; `backoff`: retry delays
+- `leases`: the lease table (TTL, fallback; not for drivers); `clock`: injected time;
+  `backoff`: retry delays
 - `aio`: task helpers; `metrics`: the Prometheus registry; `logs`: structured logging set-up
 
 It imports no driver, simulator or application module (checked by import-linter, see

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from gateway.foundation.clock import Clock
+from gateway.foundation.commands.leasing import Withdraw
 from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.config import Config
-from gateway.foundation.leases import LeaseTable
+from gateway.foundation.model import CommandSource
 from gateway.foundation.recording import RecordSink
 from gateway.foundation.uploads import UploadLinks
 
-__all__ = ["Driver", "DriverContext"]
+__all__ = ["Driver", "DriverContext", "DriverLeases"]
+
+
+class DriverLeases(Protocol):
+    """What a driver may do with leases outside a command (the gateway's lease table).
+
+    A command's lease is granted by the router (`CommandRouter.register_leased`); these two
+    cover what happens without a command: a holding restored from the driver's own storage
+    after a restart, and one the device dropped by itself.
+    """
+
+    def resume(
+        self, key: Hashable, expires_at: float | None, on_lapse: Withdraw, *, source: CommandSource
+    ) -> object:
+        """Keep withdrawing a stored holding at its stored wall-clock end (None: no end)."""
+        ...
+
+    def ended(self, key: Hashable) -> None:
+        """The device ended the holding itself (a TxProfile with its transaction)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -21,7 +42,7 @@ class DriverContext:
     config: Config
     recorder: RecordSink
     router: CommandRouter
-    leases: LeaseTable
+    leases: DriverLeases
     clock: Clock
     state_dir: Path
     uploads: UploadLinks | None = None

@@ -4,9 +4,10 @@ A lease holds one device's commanded setpoint or limit, whoever sent it (the con
 the site controller, the web page). When its TTL passes without renewal, or when the MQTT link
 to the control centre drops (for the control centre's leases with a TTL), the lease lapses and
 its `on_lapse` callback withdraws it (the device returns to its configured fallback). The
-expiry is computed here and nowhere else: drivers read `Lease.expires_at` for their state
-payloads and command results. Time comes from the injected clock, so tests advance it
-instead of sleeping.
+expiry is computed here and nowhere else. Drivers never reach this table: the command router
+grants, renews and releases a command's lease (`gateway.foundation.commands.leasing`), and a
+driver sees only the narrow `DriverLeases` of its context (`driver_api`). Time comes from
+the injected clock, so tests advance it instead of sleeping.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import structlog
 from gateway.foundation.clock import Clock, SystemClock
 from gateway.foundation.model.commands import CommandSource
 
-__all__ = ["LapseReason", "Lease", "LeaseTable"]
+__all__ = ["Instant", "LapseReason", "Lease", "LeaseTable", "OnLapse"]
 
 log = structlog.get_logger("gateway.leases")
 
@@ -28,6 +29,10 @@ LapseReason = str
 """`lease_expired` (TTL passed) or `mqtt_lost` (the control centre's link dropped)."""
 
 OnLapse = Callable[[LapseReason], Awaitable[None]]
+"""How a holding is withdrawn when its lease lapses (the driver's fallback)."""
+
+Instant = tuple[float, float]
+"""(monotonic, wall-clock) seconds at one moment: a lease's TTL counts from it."""
 
 
 @dataclass
@@ -56,20 +61,42 @@ class LeaseTable:
         on_lapse: OnLapse,
         *,
         source: CommandSource = CommandSource.COMMAND,
+        since: Instant | None = None,
     ) -> Lease:
         """Grant or renew the lease for `key` (a renewal replaces the previous one).
 
-        Every source's TTL counts; only the control centre's leases also lapse on `mqtt_lost`.
+        The TTL counts from `since` (default: now). Every source's TTL counts; only the
+        control centre's leases also lapse on `mqtt_lost`.
         """
-        deadline = None if ttl_s is None else self._clock.monotonic() + ttl_s
-        expires = self.expiry(ttl_s)
+        monotonic, wall = self.now() if since is None else since
+        deadline = None if ttl_s is None else monotonic + ttl_s
+        expires = None if ttl_s is None else wall + ttl_s
         lease = Lease(key, ttl_s, deadline, expires, on_lapse, CommandSource(source))
         self._leases[key] = lease
         return lease
 
-    def expiry(self, ttl_s: float | None) -> float | None:
-        """The wall-clock end of a lease granted now with `ttl_s` (None: no end)."""
-        return None if ttl_s is None else self._clock.time() + ttl_s
+    def now(self) -> Instant:
+        return self._clock.monotonic(), self._clock.time()
+
+    def resume(
+        self,
+        key: Hashable,
+        expires_at: float | None,
+        on_lapse: OnLapse,
+        *,
+        source: CommandSource = CommandSource.COMMAND,
+    ) -> Lease:
+        """A lease granted before a restart, kept with its wall-clock end (None: no end)."""
+        monotonic, wall = self.now()
+        ttl_s = None if expires_at is None else expires_at - wall
+        deadline = None if ttl_s is None else monotonic + ttl_s
+        lease = Lease(key, ttl_s, deadline, expires_at, on_lapse, CommandSource(source))
+        self._leases[key] = lease
+        return lease
+
+    def ended(self, key: Hashable) -> None:
+        """The device dropped what `key` held by itself: the lease goes, nothing to withdraw."""
+        self.release(key)
 
     def release(self, key: Hashable) -> None:
         self._leases.pop(key, None)

@@ -20,7 +20,6 @@ from gateway.foundation.clock import Clock
 from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.commands.schemas import LimitCommand, SetpointCommand
 from gateway.foundation.config import Config
-from gateway.foundation.leases import LeaseTable
 from gateway.foundation.metrics import CONTROLLER_IMPORT_W, CONTROLLER_LIMIT_W
 from gateway.foundation.model import (
     CommandRequest,
@@ -53,7 +52,6 @@ class SiteController:
         config: Config,
         recorder: OutboxRecorder,
         router: CommandRouter,
-        leases: LeaseTable,
         clock: Clock,
     ) -> None:
         self._config = config
@@ -61,7 +59,7 @@ class SiteController:
         self._router = router
         self._clock = clock
         self._interval = config.site.controller_interval_s
-        self.dispatch = SiteDispatch(config, recorder, router, leases, clock)
+        self.dispatch = SiteDispatch(config, recorder, router, clock)
         self._readings = SiteReadings(config, recorder)
         self._shares: dict[str, float | None] = {}
         self._changed_at: dict[str, float] = {}

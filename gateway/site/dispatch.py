@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from gateway.foundation.clock import Clock
+from gateway.foundation.commands.leasing import LeaseTerms
 from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.commands.schemas import (
     GridLimitCommand,
@@ -23,7 +24,6 @@ from gateway.foundation.commands.schemas import (
     ScheduleCommand,
 )
 from gateway.foundation.config import Config
-from gateway.foundation.leases import LeaseTable
 from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind, SiteEvent
 from gateway.recorder import OutboxRecorder
 from gateway.site.schedule import ScheduleStore, next_change_s, window_at
@@ -54,12 +54,10 @@ class SiteDispatch:
         config: Config,
         recorder: OutboxRecorder,
         router: CommandRouter,
-        leases: LeaseTable,
         clock: Clock,
     ) -> None:
         self._config = config
         self._recorder = recorder
-        self._leases = leases
         self._clock = clock
         self._commanded: _Limit | None = None
         self._target_w: float | None = None
@@ -67,8 +65,8 @@ class SiteDispatch:
         self.windows = self._store.load()
         if self.windows:
             log.info("site_schedule_loaded", windows=len(self.windows))
-        router.register(DeviceKind.SITE, "grid_limit", self._grid_limit)
-        router.register(DeviceKind.SITE, "power_target", self._power_target)
+        router.register_leased(DeviceKind.SITE, "grid_limit", self._grid_limit)
+        router.register_leased(DeviceKind.SITE, "power_target", self._power_target)
         router.register(DeviceKind.SITE, "schedule", self._schedule)
 
     def resolve(self) -> InForce:
@@ -98,11 +96,11 @@ class SiteDispatch:
 
     # -- commands -------------------------------------------------------------------------
 
-    async def _grid_limit(self, request: CommandRequest, args: GridLimitCommand) -> CommandResult:
+    async def _grid_limit(
+        self, request: CommandRequest, args: GridLimitCommand, lease: LeaseTerms
+    ) -> CommandResult:
         self._commanded = _Limit(args.import_w, args.export_w)
-        lease = self._leases.grant(
-            ("site", "grid_limit"), args.ttl_s, self._grid_limit_lapsed, source=request.source
-        )
+        lease.hold(("site", "grid_limit"), self._grid_limit_lapsed)
         log.info("grid_limit_set", import_w=args.import_w, export_w=args.export_w, ttl_s=args.ttl_s)
         detail: dict[str, Any] = {"import_w": args.import_w, "export_w": args.export_w}
         if lease.expires_at is not None:
@@ -114,17 +112,15 @@ class SiteDispatch:
         log.info("grid_limit_restored", reason=reason, import_w=self.resolve().import_w)
 
     async def _power_target(
-        self, request: CommandRequest, args: PowerTargetCommand
+        self, request: CommandRequest, args: PowerTargetCommand, lease: LeaseTerms
     ) -> CommandResult:
         if args.import_w is None:
-            self._leases.release(("site", "power_target"))
+            lease.end(("site", "power_target"))
             await self._target_ended("cleared")
             return CommandResult.accepted(import_w=None)
         in_force = self.resolve()
         self._target_w = args.import_w
-        self._leases.grant(
-            ("site", "power_target"), args.ttl_s, self._target_ended, source=request.source
-        )
+        lease.hold(("site", "power_target"), self._target_ended)
         log.info("power_target_set", import_w=args.import_w, ttl_s=args.ttl_s)
         self._recorder.record(
             SiteEvent("power_target_set", {"import_w": args.import_w, "ttl_s": args.ttl_s})

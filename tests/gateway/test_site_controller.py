@@ -45,17 +45,15 @@ class Site:
     def __init__(self, config: Config, outbox: Outbox) -> None:
         self.config = config
         self.clock = FakeClock()
-        self.router = CommandRouter()
-        self.recorder = OutboxRecorder(outbox, Topics("p", "s"))
         self.leases = LeaseTable(self.clock)
+        self.router = CommandRouter(leases=self.leases)
+        self.recorder = OutboxRecorder(outbox, Topics("p", "s"))
         self.sent: list[tuple[CommandRequest, Any]] = []
         self.records: list[Any] = []
         self.recorder.subscribe(self.records.append)
         for target, name in ((DeviceKind.CHARGER, "limit"), (DeviceKind.STORAGE, "setpoint")):
             self.router.register(target, name, self._handler)
-        self.controller = SiteController(
-            config, self.recorder, self.router, self.leases, self.clock
-        )
+        self.controller = SiteController(config, self.recorder, self.router, self.clock)
 
     async def _handler(self, request: CommandRequest, args: Any) -> CommandResult:
         self.sent.append((request, args))
@@ -243,7 +241,8 @@ async def test_schedule_is_followed_offline_and_survives_a_restart(
     site.leases.mqtt_connection_changed(False)  # the broker goes away: the schedule holds
     await site.leases.settle()
     assert site.controller.limits.import_w == 40_000
-    again = SiteController(site.config, site.recorder, CommandRouter(), site.leases, site.clock)
+    router = CommandRouter(leases=site.leases)
+    again = SiteController(site.config, site.recorder, router, site.clock)
     assert again.limits.import_w == 40_000  # read back from state_dir
     await site.clock.advance(3601)
     assert again.limits.import_w == 100_000  # the window ended
@@ -253,7 +252,8 @@ async def test_a_damaged_schedule_file_is_set_aside(site: Site) -> None:
     path = site.config.state_dir / "site_schedule.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b'[{"start": "\xff')
-    again = SiteController(site.config, site.recorder, CommandRouter(), site.leases, site.clock)
+    router = CommandRouter(leases=site.leases)
+    again = SiteController(site.config, site.recorder, router, site.clock)
     assert again.dispatch.windows == []
     assert path.with_suffix(".damaged").exists()
 

@@ -7,7 +7,9 @@ progress per device (beyond it: `rejected`, "queue full"; devices never wait on 
 
 A handler returns its accepted result or raises from the error tree
 (`gateway.foundation.errors`): the result sent back for a `CommandError` is built here, and
-only here.
+only here. A command that holds something on a device (a setpoint, a limit) is registered
+with `register_leased`: its handler declares what it holds, and the router grants, renews and
+releases the lease when the handler's result is `accepted` (leasing.py), for every source.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ValidationError
 
+from gateway.foundation.commands.leasing import LeasedHandler, LeaseTerms
 from gateway.foundation.commands.schemas import COMMAND_SCHEMAS
 from gateway.foundation.errors import CommandError
-from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
+from gateway.foundation.leases import LeaseTable
+from gateway.foundation.model import CommandRequest, CommandResult, CommandStatus, DeviceKind
 
 __all__ = ["CommandHandler", "CommandRouter", "ResultListener"]
 
@@ -41,8 +45,15 @@ _MAX_ID_CHARS = 128
 
 class CommandRouter:
     def __init__(
-        self, *, handler_timeout_s: float = 60.0, per_device_in_progress: int = 64
+        self,
+        *,
+        handler_timeout_s: float = 60.0,
+        per_device_in_progress: int = 64,
+        leases: LeaseTable | None = None,
     ) -> None:
+        self._leases = leases if leases is not None else LeaseTable()
+        """The gateway's lease table: granted here for every source, lapsed by its own loop
+        (private: a driver reaches leases only through its handler's `LeaseTerms`)."""
         self._handlers: dict[tuple[DeviceKind, str], CommandHandler] = {}
         self._devices: dict[DeviceKind, set[str]] = {kind: set() for kind in DeviceKind}
         self._timeout = handler_timeout_s
@@ -54,6 +65,19 @@ class CommandRouter:
         if (target, name) not in COMMAND_SCHEMAS:
             raise ValueError(f"no schema for command {target}/{name}")
         self._handlers[(target, name)] = handler
+
+    def register_leased(self, target: DeviceKind, name: str, handler: LeasedHandler) -> None:
+        """A command whose handler declares a lease: granted with the command's `ttl_s`
+        (none: held until replaced) and source once the handler returns `accepted`."""
+
+        async def leased(request: CommandRequest, args: Any) -> CommandResult:
+            lease = LeaseTerms(self._leases, getattr(args, "ttl_s", None), request.source)
+            result = await handler(request, args, lease)
+            if result.status is CommandStatus.ACCEPTED:
+                lease.settle()
+            return result
+
+        self.register(target, name, leased)
 
     def on_result(self, listener: ResultListener) -> None:
         self._listeners.append(listener)

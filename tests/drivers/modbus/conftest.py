@@ -15,7 +15,6 @@ from drivers.modbus.storage import StorageControl
 from gateway.foundation.aio import cancel_and_wait
 from gateway.foundation.clock import Clock, FakeClock
 from gateway.foundation.config import ModbusDeviceConfig
-from gateway.foundation.leases import LeaseTable
 from gateway.foundation.model import Record
 
 
@@ -48,7 +47,6 @@ class Running:
     records: list[Record]
     task: asyncio.Task[None]
     storage: StorageControl | None = None
-    leases: LeaseTable | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def of(self, kind: type) -> list[Any]:
@@ -72,14 +70,12 @@ def device_config(port: int, **overrides: Any) -> ModbusDeviceConfig:
 async def running_device(config: ModbusDeviceConfig, clock: Clock) -> AsyncIterator[Running]:
     records: list[Record] = []
     device = ModbusDevice(config, record=records.append, clock=clock)
-    leases = LeaseTable(clock)
-    storage = StorageControl(device, config, leases, clock) if config.kind == "storage" else None
+    storage = StorageControl(device, config, clock) if config.kind == "storage" else None
     if storage is None:
         device.on_state = device.publish_meter_state
     task = asyncio.create_task(device.run())
     try:
-        yield Running(device, records, task, storage, leases)
+        yield Running(device, records, task, storage)
     finally:
         await device.stop()
         await cancel_and_wait([task])
-        await leases.settle()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,6 +21,7 @@ from gateway.foundation.config import Config
 from gateway.foundation.leases import LeaseTable
 from gateway.foundation.model import (
     CommandRequest,
+    CommandResult,
     CommandSource,
     CommandStatus,
     DeviceKind,
@@ -27,6 +31,54 @@ from simulators.inverter import BatteryParams, InverterSimulator
 from tests.drivers.modbus.conftest import device_config, eventually, running_device
 
 PARAMS = BatteryParams(capacity_wh=100_000, max_charge_w=50_000, max_discharge_w=40_000)
+
+
+@dataclass
+class Driven:
+    """The Modbus driver on one simulated battery, its commands sent through the router, which
+    grants their leases in `leases` (as the gateway does)."""
+
+    driver: ModbusDriver
+    leases: LeaseTable
+    records: list[Any]
+
+    @property
+    def storage(self) -> Any:
+        return self.driver.storage("bess-1")
+
+    async def send(
+        self, name: str, args: Any, source: CommandSource = CommandSource.COMMAND
+    ) -> CommandResult:
+        request = CommandRequest(DeviceKind.STORAGE, "bess-1", name, None, {}, source)
+        return await self.driver.context.router.dispatch(request, args)
+
+    def states(self) -> list[StorageState]:
+        return [r for r in self.records if isinstance(r, StorageState)]
+
+
+@contextlib.asynccontextmanager
+async def driven(
+    sim: InverterSimulator, clock: FakeClock, **overrides: Any
+) -> AsyncIterator[Driven]:
+    device_cfg = device_config(sim.port, **overrides).model_dump()
+    config = Config.model_validate({"site": {"id": "s"}, "modbus": {"devices": [device_cfg]}})
+    records: list[Any] = []
+    leases = LeaseTable(clock)
+    context: Any = SimpleNamespace(
+        config=config, recorder=SimpleNamespace(record=records.append),
+        router=CommandRouter(leases=leases), leases=leases, clock=clock,
+    )  # fmt: skip
+    driver = ModbusDriver(context)
+    await driver.start()
+    device = driver.devices["bess-1"]
+    task = asyncio.create_task(device.run())
+    try:
+        await eventually(lambda: device.connected, clock)
+        yield Driven(driver, leases, records)
+    finally:
+        await device.stop()
+        await cancel_and_wait([task])
+        await leases.settle()
 
 
 async def test_clamped_to_config_and_device_limits(clock: FakeClock) -> None:
@@ -65,43 +117,52 @@ async def test_soc_window_blocks_discharge_below_min_and_follows_soc(clock: Fake
 
 
 async def test_lease_expiry_returns_to_fallback_and_state_says_why(clock: FakeClock) -> None:
-    async with InverterSimulator(params=PARAMS, clock=clock) as sim:
-        cfg = device_config(sim.port, fallback_power_w=-1_000)
-        async with running_device(cfg, clock) as run:
-            assert run.storage is not None and run.leases is not None
-            await eventually(lambda: run.device.connected, clock)
-            await run.storage.set_power_w(-25_000, source=CommandSource.COMMAND, ttl_s=30)
-            state = run.of(StorageState)[-1]
-            assert state.setpoint is not None and state.setpoint.power_w == -25_000
-            assert state.setpoint.expires_at is not None and state.reason is None
-            await clock.advance(20)
-            run.leases.check()
-            assert sim.battery.power_w == pytest.approx(-25_000)  # renewed in time: still held
-            await run.storage.set_power_w(-25_000, source=CommandSource.COMMAND, ttl_s=30)  # renewal
-            await clock.advance(25)
-            run.leases.check()
-            assert run.storage.setpoint_w == -25_000
-            await clock.advance(10)
-            run.leases.check()
-            await run.leases.settle()
-            assert run.storage.setpoint_w == -1_000
-            state = run.of(StorageState)[-1]
-            assert state.reason == "lease_expired"
-            assert state.setpoint is not None and state.setpoint.source == "fallback"
-            await eventually(lambda: sim.battery.power_w == pytest.approx(-1_000), clock)
+    async with (
+        InverterSimulator(params=PARAMS, clock=clock) as sim,
+        driven(sim, clock, fallback_power_w=-1_000) as run,
+    ):
+        result = await run.send("setpoint", SetpointCommand(power_w=-25_000, ttl_s=30))
+        state = run.states()[-1]
+        assert state.setpoint is not None and state.setpoint.power_w == -25_000
+        assert state.setpoint.expires_at is not None and state.reason is None
+        # The result, the state and the lease granted by the router show one expiry.
+        lease = run.leases.get((DeviceKind.STORAGE, "bess-1"))
+        assert lease is not None and lease.expires_at is not None
+        assert lease.expires_at == pytest.approx(state.setpoint.expires_at.timestamp(), abs=1e-3)
+        assert result.detail["expires_at"] == state.setpoint.expires_at.isoformat().replace(
+            "+00:00", "Z"
+        )
+        await clock.advance(20)
+        run.leases.check()
+        assert sim.battery.power_w == pytest.approx(-25_000)  # renewed in time: still held
+        await run.send("setpoint", SetpointCommand(power_w=-25_000, ttl_s=30))  # renewal
+        await clock.advance(25)
+        run.leases.check()
+        assert run.storage.setpoint_w == -25_000
+        await clock.advance(10)
+        run.leases.check()
+        await run.leases.settle()
+        assert run.storage.setpoint_w == -1_000
+        state = run.states()[-1]
+        assert state.reason == "lease_expired"
+        assert state.setpoint is not None and state.setpoint.source == "fallback"
+        await eventually(lambda: sim.battery.power_w == pytest.approx(-1_000), clock)
+
+
+async def test_a_refused_setpoint_grants_no_lease(clock: FakeClock) -> None:
+    async with InverterSimulator(params=PARAMS, clock=clock) as sim, driven(sim, clock) as run:
+        await run.send("mode", ModeCommand(mode="idle"))
+        refused = await run.send("setpoint", SetpointCommand(power_w=5_000, ttl_s=30))
+        assert refused.status is CommandStatus.REJECTED
+        assert run.leases.get((DeviceKind.STORAGE, "bess-1")) is None
 
 
 async def test_mqtt_loss_counts_as_a_lapse(clock: FakeClock) -> None:
-    async with (
-        InverterSimulator(params=PARAMS, clock=clock) as sim,
-        running_device(device_config(sim.port), clock) as run,
-    ):
-        assert run.storage is not None and run.leases is not None
-        await eventually(lambda: run.device.connected, clock)
-        await run.storage.set_power_w(15_000, source=CommandSource.COMMAND, ttl_s=600)
+    async with InverterSimulator(params=PARAMS, clock=clock) as sim, driven(sim, clock) as run:
+        await run.send("setpoint", SetpointCommand(power_w=15_000, ttl_s=600))
         run.leases.mqtt_connection_changed(False)
         await run.leases.settle()
-        assert run.of(StorageState)[-1].reason == "mqtt_lost"
+        assert run.states()[-1].reason == "mqtt_lost"
         assert run.storage.setpoint_w == 0.0
         await eventually(lambda: sim.battery.power_w == 0.0, clock)
 
@@ -150,13 +211,13 @@ async def test_modes_gate_who_may_set_power(clock: FakeClock) -> None:
         running_device(device_config(sim.port), clock) as run,
     ):
         storage = run.storage
-        assert storage is not None and run.leases is not None
+        assert storage is not None
         await eventually(lambda: run.device.connected, clock)
         with pytest.raises(NotAccepted, match="need mode 'auto'"):
             await storage.set_power_w(1_000, source=CommandSource.CONTROLLER)
-        await storage.set_power_w(9_000, source=CommandSource.COMMAND, ttl_s=60)
+        await storage.set_power_w(9_000, source=CommandSource.COMMAND)
         await storage.set_mode("idle")
-        assert storage.setpoint_w == 0.0 and run.leases.get((DeviceKind.STORAGE, "bess-1")) is None
+        assert storage.setpoint_w == 0.0
         with pytest.raises(NotAccepted, match="mode 'idle'"):
             await storage.set_power_w(1_000, source=CommandSource.COMMAND)
         await storage.set_mode("auto")
@@ -215,56 +276,41 @@ async def test_held_setpoint_is_rewritten_after_the_device_returns() -> None:
 async def test_router_requests_from_the_site_controller_belong_to_mode_auto(
     clock: FakeClock,
 ) -> None:
+    async with InverterSimulator(params=PARAMS, clock=clock) as sim, driven(sim, clock) as run:
+        args = SetpointCommand(power_w=-3_000, ttl_s=30)
+        refused = await run.send("setpoint", args, CommandSource.CONTROLLER)
+        assert refused.status is CommandStatus.REJECTED and "mode 'auto'" in (refused.reason or "")
+        await run.send("mode", ModeCommand(mode="auto"))
+        ok = await run.send("setpoint", args, CommandSource.CONTROLLER)
+        assert ok.status is CommandStatus.ACCEPTED and ok.detail["applied_power_w"] == -3_000
+        storage = run.storage
+        assert storage.state().setpoint.source == "controller"
+        assert storage.state().setpoint.expires_at is not None
+        assert ok.detail["expires_at"]
+        # The controller's TTL is a lease too, but losing MQTT does not end it.
+        lease = run.leases.get((DeviceKind.STORAGE, "bess-1"))
+        assert lease is not None and lease.source is CommandSource.CONTROLLER
+        run.leases.mqtt_connection_changed(False)
+        assert run.leases.get((DeviceKind.STORAGE, "bess-1")) is lease
+        manual = await run.send("setpoint", args)
+        assert manual.status is CommandStatus.REJECTED and "mode 'manual'" in (manual.reason or "")
+        # A controller that stops renewing: its setpoint lapses to the fallback.
+        await clock.advance(31)
+        run.leases.check()
+        await run.leases.settle()
+        assert storage.state().setpoint.source == "fallback"
+        assert storage.state().reason == "lease_expired"
 
-    async with InverterSimulator(params=PARAMS, clock=clock) as sim:
-        config = Config.model_validate(
-            {"site": {"id": "s"}, "modbus": {"devices": [device_config(sim.port).model_dump()]}}
-        )
-        records: list[Any] = []
-        router = CommandRouter()
-        context: Any = SimpleNamespace(
-            config=config, recorder=SimpleNamespace(record=records.append), router=router,
-            leases=LeaseTable(clock), clock=clock,
-        )  # fmt: skip
-        driver = ModbusDriver(context)
-        router.register(DeviceKind.STORAGE, "setpoint", driver._setpoint)
-        router.register(DeviceKind.STORAGE, "mode", driver._mode)
-        device = driver.devices["bess-1"]
-        task = asyncio.create_task(device.run())
-        try:
-            await eventually(lambda: device.connected, clock)
-            ctl = CommandRequest(
-                DeviceKind.STORAGE, "bess-1", "setpoint", None, {}, CommandSource.CONTROLLER
-            )
-            mqtt = CommandRequest(DeviceKind.STORAGE, "bess-1", "setpoint", None, {})
-            args = SetpointCommand(power_w=-3_000, ttl_s=30)
-            refused = await router.dispatch(ctl, args)
-            assert refused.status is CommandStatus.REJECTED and "mode 'auto'" in (
-                refused.reason or ""
-            )
-            mode = CommandRequest(DeviceKind.STORAGE, "bess-1", "mode", None, {})
-            await router.dispatch(mode, ModeCommand(mode="auto"))
-            ok = await router.dispatch(ctl, args)
-            assert ok.status is CommandStatus.ACCEPTED and ok.detail["applied_power_w"] == -3_000
-            storage = driver.storage("bess-1")
-            assert storage.state().setpoint.source == "controller"  # type: ignore[union-attr]
-            assert storage.state().setpoint.expires_at is not None  # type: ignore[union-attr]
-            assert ok.detail["expires_at"]
-            # The controller's TTL is a lease too, but losing MQTT does not end it.
-            lease = context.leases.get((DeviceKind.STORAGE, "bess-1"))
-            assert lease is not None and lease.source is CommandSource.CONTROLLER
-            context.leases.mqtt_connection_changed(False)
-            assert context.leases.get((DeviceKind.STORAGE, "bess-1")) is lease
-            manual = await router.dispatch(mqtt, args)
-            assert manual.status is CommandStatus.REJECTED and "mode 'manual'" in (
-                manual.reason or ""
-            )
-            # A controller that stops renewing: its setpoint lapses to the fallback.
-            await clock.advance(31)
-            context.leases.check()
-            await context.leases.settle()
-            assert storage.state().setpoint.source == "fallback"  # type: ignore[union-attr]
-            assert storage.state().reason == "lease_expired"
-        finally:
-            await device.stop()
-            await cancel_and_wait([task])
+
+async def test_a_mode_change_ends_the_setpoint_lease(clock: FakeClock) -> None:
+    async with InverterSimulator(params=PARAMS, clock=clock) as sim, driven(sim, clock) as run:
+        await run.send("mode", ModeCommand(mode="manual"))
+        await run.send("setpoint", SetpointCommand(power_w=9_000, ttl_s=60))
+        assert run.leases.get((DeviceKind.STORAGE, "bess-1")) is not None
+        done = await run.send("mode", ModeCommand(mode="idle"))
+        assert done.status is CommandStatus.ACCEPTED
+        assert run.leases.get((DeviceKind.STORAGE, "bess-1")) is None
+        await clock.advance(61)
+        run.leases.check()
+        await run.leases.settle()
+        assert run.storage.setpoint_w == 0.0 and run.states()[-1].reason is None

@@ -102,8 +102,8 @@ async def running_driver(config: Config) -> AsyncIterator[Site]:
     outbox = Outbox(config.state_dir / "outbox.sqlite", synchronous="normal")
     await outbox.open()
     recorder = OutboxRecorder(outbox, Topics("t", "site"))
-    router = CommandRouter()
     leases = LeaseTable(SystemClock(), tick_s=0.05)
+    router = CommandRouter(leases=leases)
     driver = OcppDriver(
         DriverContext(config, recorder, router, leases, SystemClock(), config.state_dir)
     )
