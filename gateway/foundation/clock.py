@@ -67,8 +67,11 @@ class FakeClock:
             await asyncio.sleep(0)
 
 
-_second_prefix: tuple[float, str] = (float("nan"), "")
-"""The last whole second formatted: every record is stamped, most within the same second."""
+_PREFIXES: dict[float, str] = {}
+"""Whole seconds already formatted. One record carries several times (its `ts` now, the
+sample's time, the transaction's start), so a single cached second would be missed on
+almost every call; a few hundred entries hold every time a busy second uses."""
+_PREFIXES_CAP = 512
 
 
 def format_ts(epoch_s: float) -> str:
@@ -77,15 +80,16 @@ def format_ts(epoch_s: float) -> str:
     Rounds as `datetime.fromtimestamp` does (to the microsecond, half to even), then
     truncates to the millisecond.
     """
-    global _second_prefix
     frac, whole = math.modf(epoch_s)
     micros = round(frac * 1e6)
     if micros >= 1_000_000:
         whole, micros = whole + 1, micros - 1_000_000
     elif micros < 0:
         whole, micros = whole - 1, micros + 1_000_000
-    cached_second, prefix = _second_prefix
-    if whole != cached_second:
+    prefix = _PREFIXES.get(whole)
+    if prefix is None:
+        if len(_PREFIXES) >= _PREFIXES_CAP:
+            _PREFIXES.clear()
         prefix = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-        _second_prefix = (whole, prefix)
+        _PREFIXES[whole] = prefix
     return f"{prefix}{micros // 1000:03d}Z"

@@ -4,8 +4,9 @@ aiomqtt's `publish()` awaits each PUBACK with its own Event, context manager and
 and a batch needs a task per row to overlap them: about 30 µs of CPU per message on top of
 paho's own ~35 µs (bench/outbox_throughput.py). The outbox publishes in batches, so it talks
 to the paho client under aiomqtt directly and keeps aiomqtt's own PUBACK bookkeeping intact
-by chaining its `on_publish` callback. The rest of the connection (connect, subscribe,
-receive, disconnect) stays with aiomqtt.
+by chaining its `on_publish` callback. A batch leaves in one socket write, and its successful
+PUBACKs are settled without paho's per-packet objects (paho_shortcuts.py). The rest of the
+connection (connect, subscribe, receive, disconnect) stays with aiomqtt.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import aiomqtt
 import paho.mqtt.client as paho
 
+from gateway.mqtt.paho_shortcuts import PubackShortcut, coalesce
 from gateway.outbox import OutboxRow
 
 __all__ = ["BatchPublisher", "PublishRefused"]
@@ -44,6 +46,7 @@ class BatchPublisher:
                 chained(client, userdata, mid, reason, props)
 
         self._paho.on_publish = on_publish
+        PubackShortcut(self._paho, self._waiting.__contains__, self._on_success)
 
     async def publish(self, rows: Sequence[OutboxRow]) -> list[BaseException | None]:
         """Publish rows in order at QoS 1; per row None (acknowledged) or the error."""
@@ -66,6 +69,7 @@ class BatchPublisher:
         finally:
             self._sending = False
             self._early.clear()
+            coalesce(self._paho, self._waiting)
         for index in range(failed_from, len(rows)):
             self._outcomes[index] = aiomqtt.MqttError("not sent: connection lost")
         if self._waiting:
@@ -80,6 +84,12 @@ class BatchPublisher:
                 self._early[mid] = reason
             return  # one of aiomqtt's own publishes (availability, results)
         self._outcomes[index] = _failure(reason)
+        if not self._waiting and self._done is not None and not self._done.done():
+            self._done.set_result(None)
+
+    def _on_success(self, mid: int) -> None:
+        """A successful PUBACK settled by the short cut (outcome stays None)."""
+        del self._waiting[mid]
         if not self._waiting and self._done is not None and not self._done.done():
             self._done.set_result(None)
 

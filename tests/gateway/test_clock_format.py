@@ -31,3 +31,10 @@ def test_matches_datetime_at_second_and_millisecond_edges(second: int, frac: flo
 def test_the_same_second_twice_and_back_again() -> None:
     for epoch_s in (1_767_225_600.1234, 1_767_225_600.9, 1_767_225_601.0, 1_767_225_600.5):
         assert format_ts(epoch_s) == reference(epoch_s)
+
+
+def test_more_seconds_than_the_cache_holds_stay_exact() -> None:
+    base = 1_767_225_600.25
+    for k in range(1500):  # past the cache's bound, interleaved with an old time
+        assert format_ts(base + k * 7.5) == reference(base + k * 7.5)
+        assert format_ts(1_700_000_000.5) == reference(1_700_000_000.5)

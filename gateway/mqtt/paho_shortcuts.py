@@ -1,0 +1,108 @@
+"""Two short cuts through paho's per-message work for the outbox's QoS 1 batches.
+
+paho writes each queued packet with its own `send()` (one system call, and one wake-up of the
+broker, per record) and answers each PUBACK by building a `ReasonCode`, a `Properties`, a
+log line and two callbacks, then scanning every message in flight for one to send next:
+together most of the CPU a record costs on the charging path. Both short cuts leave paho in
+charge of the connection and of its own bookkeeping:
+
+- `coalesce()`: the PUBLISH packets of one batch, queued by `Client.publish()` and not yet
+  written, become one entry of paho's write queue, so `loop_write()` sends them with one
+  system call (and continues a partial write where it stopped, as for any packet);
+- `PubackShortcut`: a successful PUBACK for a message the batch publisher is waiting for is
+  settled here -- the message leaves paho's `_out_messages`, the in-flight count drops and
+  queued messages move up exactly as `_do_on_publish` does -- without the objects and
+  callbacks. Every other PUBACK (aiomqtt's own publishes, failure reason codes, malformed
+  packets) goes through paho's own handler unchanged.
+
+Written against paho-mqtt 2.x internals (`_out_packet`, `_out_messages`, `_in_packet`,
+`_inflight_messages`, `_handle_pubackcomp`); tests/gateway/test_paho_shortcuts.py pins them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
+
+__all__ = ["PubackShortcut", "coalesce"]
+
+_PUBLISH = 0x30
+
+
+def coalesce(client: paho.Client, mids: Collection[int]) -> int:
+    """Merge runs of queued, unwritten QoS 1 PUBLISH packets with these mids into one entry
+    each; returns the number of entries saved. Order on the wire is unchanged."""
+    queue: Any = client._out_packet
+    if len(queue) < 2:
+        return 0
+    merged: list[Any] = []
+    run: Any = None
+    saved = 0
+    for entry in queue:
+        ours = (
+            entry["command"] & 0xF0 == _PUBLISH
+            and entry["qos"] == 1
+            and entry["pos"] == 0
+            and entry["mid"] in mids
+        )
+        if ours and run is not None:
+            run["packet"] += entry["packet"]
+            run["to_process"] += entry["to_process"]
+            saved += 1
+            continue
+        if ours:
+            run = {**entry, "packet": bytearray(entry["packet"])}
+            merged.append(run)
+        else:
+            run = None
+            merged.append(entry)
+    if saved:
+        queue.clear()
+        queue.extend(merged)
+    return saved
+
+
+class PubackShortcut:
+    """Settles successful PUBACKs of claimed mids; `on_ack(mid)` is told of each.
+
+    `claimed(mid)` says whether the batch publisher waits for that mid.
+    """
+
+    def __init__(
+        self,
+        client: paho.Client,
+        claimed: Callable[[int], bool],
+        on_ack: Callable[[int], None],
+    ) -> None:
+        self._client = client
+        self._claimed = claimed
+        self._on_ack = on_ack
+        self._v5 = client._protocol == MQTTProtocolVersion.MQTTv5
+        self._original: Callable[[Any], MQTTErrorCode] = client._handle_pubackcomp
+        client._handle_pubackcomp = self._handle  # type: ignore[method-assign]
+
+    def _handle(self, cmd: Any) -> MQTTErrorCode:
+        client = self._client
+        packet = client._in_packet["packet"]
+        if cmd != "PUBACK" or len(packet) < 2:
+            return self._original(cmd)
+        # MQTT 5 §3.4.2.1: no reason code means Success; codes below 0x80 are successes.
+        if self._v5 and len(packet) > 2 and packet[2] >= 0x80:
+            return self._original(cmd)
+        mid = (packet[0] << 8) | packet[1]
+        if not self._claimed(mid):
+            return self._original(cmd)
+        with client._out_message_mutex:
+            message = client._out_messages.pop(mid, None)
+            if message is None:  # a duplicate: paho tells nobody either
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+            message.info._set_as_published()
+            client._inflight_messages -= 1
+            rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+            if len(client._out_messages) > client._inflight_messages:  # some are queued
+                rc = client._update_inflight()
+        self._on_ack(mid)
+        return rc

@@ -1,0 +1,191 @@
+"""The batch publisher's short cuts through paho do what paho itself does, byte for byte.
+
+Properties compare a client using the short cuts with a plain paho client fed the same
+publishes and PUBACKs (its bookkeeping, what it sends next, who is told of which ack); a
+real Mosquitto checks that a batch larger than the in-flight window arrives whole and in
+order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiomqtt
+import paho.mqtt.client as paho
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from gateway.demo.broker import PrivateMosquitto
+from gateway.mqtt.batch_publisher import BatchPublisher, PublishRefused
+from gateway.mqtt.paho_shortcuts import PubackShortcut, coalesce
+from gateway.outbox import OutboxRow
+
+PUBACK = 0x40
+
+
+class NoSocket:
+    """Stands in for the socket: `_send_publish` only checks that there is one."""
+
+    def close(self) -> None:
+        pass
+
+
+def offline_client(protocol: MQTTProtocolVersion, max_inflight: int) -> paho.Client:
+    """A paho client whose packets stay in its write queue (no socket, no loop)."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=protocol)
+    client.max_inflight_messages_set(max_inflight)
+    client._sock = NoSocket()  # type: ignore[assignment]
+    client.on_socket_register_write = lambda *_: None  # queue, never write
+    return client
+
+
+def feed_puback(client: paho.Client, body: bytes) -> None:
+    client._in_packet = {
+        "command": PUBACK,
+        "have_remaining": 1,
+        "remaining_count": [len(body)],
+        "remaining_mult": 1,
+        "remaining_length": len(body),
+        "packet": bytearray(body),
+        "to_process": 0,
+        "pos": 0,
+    }
+    client._packet_handle()
+
+
+def puback_body(mid: int, reason: int | None, v5: bool) -> bytes:
+    body = mid.to_bytes(2, "big")
+    if v5 and reason is not None:
+        body += bytes([reason, 0])
+    return body
+
+
+def state(client: paho.Client) -> tuple[Any, ...]:
+    return (
+        sorted(client._out_messages),
+        client._inflight_messages,
+        [bytes(p["packet"]) for p in client._out_packet],
+        sorted(m.mid for m in client._out_messages.values() if m.state == paho.mqtt_ms_queued),
+    )
+
+
+acks = st.lists(
+    st.tuples(
+        st.integers(0, 12),  # index into the published mids (12 = a mid nobody published)
+        st.sampled_from([None, 0x00, 0x10, 0x80, 0x87, 0x97]),
+    ),
+    max_size=20,
+)
+
+
+@pytest.mark.parametrize("protocol", [MQTTProtocolVersion.MQTTv5, MQTTProtocolVersion.MQTTv311])
+@given(
+    count=st.integers(1, 12),
+    window=st.integers(1, 6),
+    claimed=st.sets(st.integers(0, 11)),
+    sequence=acks,
+)
+def test_puback_shortcut_keeps_paho_bookkeeping_exactly(
+    protocol: MQTTProtocolVersion, count: int, window: int, claimed: set[int], sequence: list[Any]
+) -> None:
+    v5 = protocol == MQTTProtocolVersion.MQTTv5
+    plain, fast = offline_client(protocol, window), offline_client(protocol, window)
+    told_plain: list[tuple[int, bool]] = []
+    told_fast: list[tuple[int, bool]] = []
+    plain.on_publish = lambda c, u, mid, rc, p: told_plain.append((mid, rc.is_failure))
+    fast.on_publish = lambda c, u, mid, rc, p: told_fast.append((mid, rc.is_failure))
+    mids = []
+    for i in range(count):
+        mids.append(plain.publish(f"t/{i}", b"x" * i, qos=1).mid)
+        assert fast.publish(f"t/{i}", b"x" * i, qos=1).mid == mids[-1]
+    ours = {mids[i] for i in claimed if i < count}
+    PubackShortcut(fast, ours.__contains__, lambda mid: told_fast.append((mid, False)))
+    for index, reason in sequence:
+        mid = mids[index] if index < count else 4242
+        feed_puback(plain, puback_body(mid, reason, v5))
+        feed_puback(fast, puback_body(mid, reason, v5))
+        assert state(fast) == state(plain)
+    assert sorted(told_fast) == sorted(told_plain)
+
+
+def queued(client: paho.Client) -> list[bytes]:
+    return [bytes(p["packet"]) for p in client._out_packet]
+
+
+@given(
+    kinds=st.lists(st.sampled_from(["ours", "other_qos1", "qos0"]), min_size=1, max_size=15),
+    started=st.booleans(),
+)
+def test_coalesce_keeps_the_bytes_and_their_order(kinds: list[str], started: bool) -> None:
+    client = offline_client(MQTTProtocolVersion.MQTTv5, 100)
+    ours = set()
+    for i, kind in enumerate(kinds):
+        info = client.publish(f"t/{i}", f"payload {i}".encode(), qos=0 if kind == "qos0" else 1)
+        if kind == "ours":
+            ours.add(info.mid)
+    if started:  # the head was partly written already: it must stay as it is
+        client._out_packet[0]["pos"] = 1
+    before = queued(client)
+    head = bytes(client._out_packet[0]["packet"])
+    saved = coalesce(client, ours)
+    after = queued(client)
+    assert b"".join(after) == b"".join(before)
+    assert len(after) == len(before) - saved
+    if started:
+        assert client._out_packet[0]["pos"] == 1
+        assert bytes(client._out_packet[0]["packet"]) == head
+    runs = sum(1 for i, k in enumerate(kinds) if k == "ours" and (i == 0 or kinds[i - 1] != "ours"))
+    if not started:
+        assert saved == kinds.count("ours") - runs
+
+
+async def test_a_batch_larger_than_the_window_arrives_whole_and_in_order(
+    mosquitto: PrivateMosquitto,
+) -> None:
+    received: list[bytes] = []
+    async with aiomqtt.Client(mosquitto.host, mosquitto.port) as subscriber:
+        await subscriber.subscribe("batch/#", qos=1)
+        async with aiomqtt.Client(
+            mosquitto.host,
+            mosquitto.port,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            max_inflight_messages=7,
+        ) as client:
+            publisher = BatchPublisher(client)
+            rows = [
+                OutboxRow(i, f"batch/{i % 3}", json.dumps({"seq": i}).encode(), False, True)
+                for i in range(1, 301)
+            ]
+            for start in (0, 150):
+                outcomes = await asyncio.wait_for(publisher.publish(rows[start : start + 150]), 30)
+                assert outcomes == [None] * 150
+            await client.publish("batch/own", b"aiomqtt's own publish", qos=1)  # still acked
+        async with asyncio.timeout(30):
+            async for message in subscriber.messages:
+                received.append(message.payload)
+                if len(received) == 301:
+                    break
+    assert [json.loads(p)["seq"] for p in received[:300]] == list(range(1, 301))
+    assert received[300] == b"aiomqtt's own publish"
+
+
+async def test_a_refused_row_is_reported_and_the_rest_acknowledged() -> None:
+    broker = PrivateMosquitto(acl_rules="topic readwrite ok/#\ntopic read denied/#\n")
+    await broker.start()
+    try:
+        async with aiomqtt.Client(
+            broker.host, broker.port, protocol=aiomqtt.ProtocolVersion.V5
+        ) as client:
+            publisher = BatchPublisher(client)
+            topics = ["ok/1", "denied/2", "ok/3", "denied/4", "ok/5"]
+            rows = [OutboxRow(i, t, b"{}", False, True) for i, t in enumerate(topics)]
+            outcomes = await asyncio.wait_for(publisher.publish(rows), 30)
+        assert [o is None for o in outcomes] == [True, False, True, False, True]
+        assert all(isinstance(o, PublishRefused) for o in outcomes if o is not None)
+    finally:
+        await broker.stop()
+        broker.cleanup()
