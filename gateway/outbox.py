@@ -274,7 +274,9 @@ class Outbox:
             if recent and recent[0].seq == after_seq + 1:
                 n = min(limit, len(recent))
                 return [recent[i] for i in range(n)]
-            if self._table.rows > 0 or recent:
+            if recent or self._table.rows > len(self._acked_in_table):
+                # (Rows in the table that are all acknowledged, their DELETE not committed
+                # yet, are not read back: nothing there to hand out.)
                 loop = asyncio.get_running_loop()
                 rows = await loop.run_in_executor(self._executor, self._db.select, after_seq, limit)
                 gone = self._acked_in_table | {d.row.seq for d in self._dead}

@@ -15,6 +15,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 __all__ = ["dumps", "fit_data", "stamp", "valid_topic_name"]
 
 _KEEP_STRING_CHARS = 256
@@ -23,8 +25,36 @@ _KEEP_VALUE_BYTES = 1024
 """A nested value in a cut `data` is kept whole only up to this size as JSON."""
 
 
+_FAST = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+_FAST_SORTED = _FAST | orjson.OPT_SORT_KEYS
+_NOT_AS_REFERENCE = (b"null", b"e-", b"0.0000")
+"""Where orjson's bytes may differ from the reference: `null` may be a NaN (orjson writes
+non-finite floats as null), and floats below 1e-4 are spelled differently (same value)."""
+
+
 def dumps(body: Any, *, sort_keys: bool = False) -> bytes:
-    """Compact strict JSON as UTF-8; ValueError (NaN, a lone surrogate) or TypeError."""
+    """Compact strict JSON as UTF-8; ValueError (NaN, a lone surrogate) or TypeError.
+
+    orjson writes it (a fifth of the stdlib's time for a telemetry record); whatever it
+    refuses (a lone surrogate, an integer beyond 64 bits, a str or int subclass, a type
+    the stdlib refuses too) and any output that might not be byte-for-byte what the stdlib
+    writes goes to the stdlib encoder, which stays the reference: same bytes, same errors.
+    """
+    try:
+        data = orjson.dumps(body, option=_FAST_SORTED if sort_keys else _FAST)
+    except TypeError:  # orjson.JSONEncodeError
+        return _reference(body, sort_keys)
+    for marker in _NOT_AS_REFERENCE:
+        if marker in data:
+            return _reference(body, sort_keys)
+    return data
+
+
+def _reference(body: Any, sort_keys: bool) -> bytes:
     return json.dumps(
         body, separators=(",", ":"), ensure_ascii=False, allow_nan=False, sort_keys=sort_keys
     ).encode()

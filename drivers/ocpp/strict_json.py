@@ -23,7 +23,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["FrameLimits", "RefusedJson", "loads_strict", "valid_text"]
+import orjson
+
+__all__ = ["FrameLimits", "RefusedJson", "loads_reference", "loads_strict", "valid_text"]
 
 RefusalKind = Literal["format", "property", "occurrence"]
 
@@ -31,6 +33,7 @@ _MAX_INT_DIGITS = 20
 """Enough for every 64-bit id; float() of anything longer could overflow later."""
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,27 @@ def valid_text(text: str) -> str:
 
 
 def loads_strict(text: str, limits: FrameLimits) -> Any:
-    """Parse `text`; ValueError when it is not JSON, RefusedJson when it must be refused."""
+    """Parse `text`; ValueError when it is not JSON, RefusedJson when it must be refused.
+
+    orjson reads an ordinary frame (no Python call per number, about three times faster);
+    it refuses by itself what strict reading refuses (NaN, infinities, lone surrogates,
+    broken JSON), and then the reference reading below says precisely why. A run of 19 or
+    more digits goes straight to the reference: orjson reads integers beyond 64 bits as
+    floats, which strict reading refuses or keeps as integers.
+    """
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            _check_shape(value, limits)
+            return value
+    return loads_reference(text, limits)
+
+
+def loads_reference(text: str, limits: FrameLimits) -> Any:
+    """The strict reading itself (the stdlib decoder with checking hooks)."""
     try:
         value = _DECODER.decode(text)
     except RecursionError:

@@ -265,12 +265,13 @@ class MqttLink:
 
     async def _deliver(self, client: aiomqtt.Client, probe: ConnackProbe) -> None:
         publisher = BatchPublisher(client)
+        # No larger than the in-flight window: paho would hold the rest back and send each
+        # one alone as a PUBACK frees a slot, instead of the whole batch in one write.
+        batch = min(self._config.outbox.batch_size, self._config.max_inflight)
         cursor = 0  # a new session starts again at the oldest row not acknowledged
         while True:
             careful = cursor < self._careful_until
-            rows = await self._outbox.fetch(
-                cursor, 1 if careful else self._config.outbox.batch_size
-            )
+            rows = await self._outbox.fetch(cursor, 1 if careful else batch)
             suspect = self._suspect
             if (
                 suspect is not None
