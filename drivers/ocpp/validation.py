@@ -3,8 +3,8 @@
 Every schema is read when the driver starts (`preload`), never on first use: a session must
 not depend on opening a file (which fails once the process runs out of descriptors). The
 schemas of handled messages are compiled with `fastjsonschema` (all of Draft 4, generated
-Python: a few µs for a typical MeterValues where `jsonschema` walks the schema in ~170 µs);
-it answers "valid" for nearly every message, and only an invalid one is handed to
+Python, leaned by schema_check.py: a few µs for a typical MeterValues where `jsonschema`
+walks the schema in ~170 µs); it answers "valid" for nearly every message, and only an invalid one is handed to
 `jsonschema`, which explains it and applies the tolerances below.
 
 Validation runs inline (no executor hop: a thread round trip costs more than the check) and
@@ -37,6 +37,7 @@ from jsonschema.exceptions import ValidationError
 
 from drivers.ocpp.errors import SchemaViolation
 from drivers.ocpp.frames import ErrorKind
+from drivers.ocpp.schema_check import Check, compile_check
 from gateway.foundation.model.versions import OcppVersion
 
 __all__ = [
@@ -92,7 +93,9 @@ def _read_schema(version: OcppVersion, name: str, parse_float: Callable[[str], A
 
 
 @functools.cache
-def request_validator(version: OcppVersion, action: str, response: bool = False) -> Draft4Validator | None:
+def request_validator(
+    version: OcppVersion, action: str, response: bool = False
+) -> Draft4Validator | None:
     name = _schema_name(version, action, response)
     if name not in _schema_files(version):
         return None
@@ -160,7 +163,6 @@ def _tolerated(error: ValidationError) -> bool:
     return error.validator in _LENIENT_IN_SAMPLES and "sampledValue" in error.absolute_path
 
 
-Check = Callable[[Any], Any]
 _DRAFT4 = "http://json-schema.org/draft-04/schema#"
 _FAST: dict[int, Check] = {}
 """Compiled checks by validator identity (validators are cached for the process lifetime)."""
@@ -175,10 +177,7 @@ def _fast_check(validator: Draft4Validator) -> Check:
         # payload stays the charger's, as sent); formats are not asserted (nor by jsonschema).
         # No detailed exceptions: jsonschema explains failures, and the generated code of the
         # handled actions shrinks from ~33 MB to ~8 MB of the daemon's memory.
-        schema = {**validator.schema, "$schema": _DRAFT4}
-        check = fastjsonschema.compile(
-            schema, use_default=False, use_formats=False, detailed_exceptions=False
-        )
+        check = compile_check({**validator.schema, "$schema": _DRAFT4})
         _FAST[key] = check
     return check
 
