@@ -18,7 +18,7 @@ from typing import Any
 import aiomqtt
 import paho.mqtt.client as paho
 
-from gateway.mqtt.paho_shortcuts import PubackShortcut, coalesce
+from gateway.mqtt.paho_shortcuts import PubackShortcut, coalesce, read_ahead
 from gateway.outbox import OutboxRow
 
 __all__ = ["BatchPublisher", "PublishRefused"]
@@ -47,6 +47,7 @@ class BatchPublisher:
 
         self._paho.on_publish = on_publish
         PubackShortcut(self._paho, self._waiting.__contains__, self._on_success)
+        read_ahead(self._paho)
 
     async def publish(self, rows: Sequence[OutboxRow]) -> list[BaseException | None]:
         """Publish rows in order at QoS 1; per row None (acknowledged) or the error."""

@@ -13,7 +13,12 @@ charge of the connection and of its own bookkeeping:
   settled here -- the message leaves paho's `_out_messages`, the in-flight count drops and
   queued messages move up exactly as `_do_on_publish` does -- without the objects and
   callbacks. Every other PUBACK (aiomqtt's own publishes, failure reason codes, malformed
-  packets) goes through paho's own handler unchanged.
+  packets) goes through paho's own handler unchanged;
+- `ReadAhead`: paho reads a packet with three `recv()` calls (type byte, length, body);
+  wrapped around paho's socket, one `recv()` takes whatever the broker sent (a whole
+  batch of PUBACKs) and hands it out in paho's small reads. It reports what it holds
+  through `pending()`, the call aiomqtt already makes to drain a TLS socket's buffer, so
+  nothing read ahead waits for the next readable event.
 
 Written against paho-mqtt 2.x internals (`_out_packet`, `_out_messages`, `_in_packet`,
 `_inflight_messages`, `_handle_pubackcomp`); tests/gateway/test_paho_shortcuts.py pins them.
@@ -27,7 +32,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
 
-__all__ = ["PubackShortcut", "coalesce"]
+__all__ = ["PubackShortcut", "ReadAhead", "coalesce", "read_ahead"]
 
 _PUBLISH = 0x30
 
@@ -106,3 +111,41 @@ class PubackShortcut:
                 rc = client._update_inflight()
         self._on_ack(mid)
         return rc
+
+
+class ReadAhead:
+    """paho's socket, read in large chunks; everything else goes to the socket itself."""
+
+    _CHUNK = 65536
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._buffer = b""
+        self._at = 0
+
+    def recv(self, size: int) -> bytes:
+        at, buffer = self._at, self._buffer
+        if at >= len(buffer):
+            data: bytes = self._sock.recv(max(size, self._CHUNK))  # BlockingIOError when dry
+            if len(data) <= size:
+                return data
+            self._buffer, self._at = data, size
+            return data[:size]
+        end = min(at + size, len(buffer))
+        self._at = end
+        return buffer[at:end]
+
+    def pending(self) -> int:
+        """Bytes read ahead and not handed out yet (plus a TLS socket's own)."""
+        inner = getattr(self._sock, "pending", None)
+        return len(self._buffer) - self._at + (inner() if inner is not None else 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def read_ahead(client: paho.Client) -> None:
+    """Wrap the client's connected socket (once) in a ReadAhead."""
+    sock = client._sock
+    if sock is not None and not isinstance(sock, ReadAhead):
+        client._sock = ReadAhead(sock)

@@ -87,9 +87,9 @@ class SiteController:
         return self.dispatch.resolve()
 
     def _on_record(self, record: Any) -> None:
-        grid_id = self._config.grid_meter_id
-        is_grid = isinstance(record, MeterTelemetry) and record.device_id == grid_id
-        if is_grid and record.power_w is not None:
+        if not isinstance(record, MeterTelemetry):  # every charger sample passes here
+            return
+        if record.device_id == self._config.grid_meter_id and record.power_w is not None:
             self._grid_seen_at = self._clock.monotonic()
 
     async def run(self) -> None:

@@ -21,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from gateway.demo.broker import PrivateMosquitto
 from gateway.mqtt.batch_publisher import BatchPublisher, PublishRefused
-from gateway.mqtt.paho_shortcuts import PubackShortcut, coalesce
+from gateway.mqtt.paho_shortcuts import PubackShortcut, ReadAhead, coalesce
 from gateway.outbox import OutboxRow
 
 PUBACK = 0x40
@@ -189,3 +189,43 @@ async def test_a_refused_row_is_reported_and_the_rest_acknowledged() -> None:
     finally:
         await broker.stop()
         broker.cleanup()
+
+
+class Chunks:
+    """A non-blocking socket that has received `chunks` so far."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+        self.closed = False
+
+    def recv(self, size: int) -> bytes:
+        if not self.chunks:
+            raise BlockingIOError
+        head = self.chunks.pop(0)
+        if len(head) > size:
+            self.chunks.insert(0, head[size:])
+        return head[:size]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@given(
+    chunks=st.lists(st.binary(min_size=1, max_size=40), max_size=8),
+    reads=st.lists(st.integers(1, 9), max_size=60),
+)
+def test_read_ahead_hands_out_the_stream_unchanged(chunks: list[bytes], reads: list[int]) -> None:
+    ahead = ReadAhead(Chunks(chunks))
+    got = b""
+    for size in [*reads, *[7] * 100]:
+        try:
+            part = ahead.recv(size)
+        except BlockingIOError:  # dry: nothing is left behind in the read-ahead buffer
+            assert ahead.pending() == 0
+            break
+        assert 0 < len(part) <= size
+        got += part
+        assert len(got) + ahead.pending() <= len(b"".join(chunks))
+    assert got == b"".join(chunks)
+    ahead.close()
+    assert ahead._sock.closed

@@ -40,6 +40,17 @@ class MeterSample:
 
 
 def _number(raw: object) -> float | None:
+    kind = type(raw)
+    if kind is str:  # the common cases first: 1.6 sends text, 2.x numbers
+        try:  # float() skips surrounding whitespace itself; a decimal comma fails here
+            value = float(raw)  # type: ignore[arg-type]
+        except ValueError:
+            pass
+        else:
+            return value if abs(value) <= _PLAUSIBLE else None
+    elif kind is float or kind is int:
+        value = float(raw)  # type: ignore[arg-type]
+        return value if abs(value) <= _PLAUSIBLE else None
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int | float):
@@ -64,7 +75,7 @@ def _unit_v16(sv: Mapping[str, Any]) -> tuple[str | None, int]:
 
 def _unit_v2(sv: Mapping[str, Any]) -> tuple[str | None, int]:
     uom = sv.get("unitOfMeasure")
-    if not isinstance(uom, Mapping):
+    if type(uom) is not dict and not isinstance(uom, Mapping):
         return None, 0
     unit = uom.get("unit")
     multiplier = uom.get("multiplier", 0)
@@ -90,7 +101,7 @@ def read_meter_value(
     skipped: list[str] = []
     sampled = meter_value.get("sampledValue")
     for sv in sampled if isinstance(sampled, list) else ():
-        if not isinstance(sv, Mapping):
+        if type(sv) is not dict and not isinstance(sv, Mapping):
             continue
         measurand = sv.get("measurand", _ENERGY)
         entry = MEASURANDS.get(measurand) if isinstance(measurand, str) else None
