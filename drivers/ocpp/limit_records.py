@@ -1,7 +1,9 @@
 """The limits a charger holds as `state.limits` entries, and their stored JSON form (pure).
 
 An entry is what the gateway sent (profile_plan.ProfilePlan) plus who asked (`source`) and when
-its TTL ends. Stored entries survive a gateway restart.
+its TTL ends. Stored entries survive a gateway restart. An explicit profile's entry is stored
+with the plan as asked (`plan`), so a restarted gateway can hold it to the other sources'
+limits again (core/profile_cap.py) with its original timing.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from drivers.ocpp.core.profile_plan import ProfilePlan
+from drivers.ocpp.core.profile_plan import PlannedPeriod, ProfilePlan
 from gateway.foundation.model import ChargerLimit, LimitPeriod
 
-__all__ = ["limit_from_json", "limit_from_plan", "limit_to_json"]
+__all__ = ["limit_from_json", "limit_from_plan", "limit_to_json", "plan_from_json"]
 
 
 def _dt(epoch_s: float | None) -> datetime | None:
@@ -47,11 +49,25 @@ def limit_from_plan(plan: ProfilePlan, source: str, expires_at: float | None) ->
     )
 
 
-def limit_to_json(limit: ChargerLimit) -> str:
+def limit_to_json(limit: ChargerLimit, plan: ProfilePlan | None = None) -> str:
     body = asdict(limit)
     for key in ("expires_at", "valid_from", "valid_to", "start"):
         body[key] = _epoch(getattr(limit, key))
+    if plan is not None:
+        body["plan"] = asdict(plan)
     return json.dumps(body, separators=(",", ":"))
+
+
+def plan_from_json(body: str) -> ProfilePlan | None:
+    """The plan stored with an entry (None: stored without one, or unreadable)."""
+    try:
+        raw = json.loads(body).get("plan")
+        if not isinstance(raw, dict):
+            return None
+        periods = tuple(PlannedPeriod(**p) for p in raw.pop("periods"))
+        return ProfilePlan(periods=periods, **raw)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def limit_from_json(body: str) -> ChargerLimit:

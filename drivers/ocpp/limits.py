@@ -6,7 +6,8 @@ charger gets, the lowest (core/caps.py). Lifting one source's limit never lifts 
 the profile follows the next lowest, and is cleared only when nothing limits the EVSE. The
 profile itself is built by core/profile_plan.py (choices documented there and in
 docs/ocpp.md). A `limit` with a purpose, kind, schedule, validity or stack level is an explicit
-profile instead (profile_limits.py).
+profile instead (profile_limits.py); it is held to the combined cap (`cap_w`) and sent again
+whenever that changes, so it never lifts another source's limit either.
 A limit with `ttl_s` holds a lease (granted by the router); when it lapses (TTL passed, or
 MQTT lost) that source's limit is withdrawn and the state says why. Limits are stored per
 source, so a restarted gateway still shows them, still withdraws them on time, and the
@@ -23,6 +24,7 @@ from drivers.ocpp.calls import call_charger, judge, online_session
 from drivers.ocpp.core.caps import RATING, SourceLimit, in_force, profile_ttl_s
 from drivers.ocpp.core.profile_plan import (
     PLAIN_PROFILE_ID_BASE,
+    PLAIN_STACK_LEVEL,
     ProfilePlan,
     default_purpose,
     plan_profile,
@@ -42,14 +44,12 @@ __all__ = ["LimitCommands"]
 log = structlog.get_logger("drivers.ocpp.limits")
 
 
-_PLAIN_STACK_LEVEL = 1
-
-
 class LimitCommands:
     def __init__(self, hub: Hub, profiles: ProfileLimits) -> None:
         self._hub = hub
         self._profiles = profiles
         profiles.after_clear = self._reassert
+        profiles.caps = self
         self._entries: dict[tuple[str, int], dict[str, SourceLimit]] = {}
         self._sent: dict[tuple[str, int], tuple[str, float] | None] = {}
         """What the charger holds per EVSE without a TTL: (unit, limit); None: cleared. A
@@ -66,9 +66,19 @@ class LimitCommands:
             version=session.version,
             rating=self._hub.rating(session.charger_id),
             now_s=self._hub.clock.time(),
-            stack_level=_PLAIN_STACK_LEVEL,
+            stack_level=PLAIN_STACK_LEVEL,
             own_id=PLAIN_PROFILE_ID_BASE + evse,
         )
+
+    def cap_w(self, charger_id: str, evse: int) -> tuple[float, str] | None:
+        """The sources' lowest plain limit on the EVSE, the rating included (W), and whose."""
+        entries = self._entries.get((charger_id, evse))
+        if not entries:
+            return None
+        rating = self._hub.rating(charger_id)
+        watts_per_amp = rating.phases * rating.voltage_v
+        lowest = in_force(entries.values(), rating.max_power_w, watts_per_amp)
+        return None if lowest is None else (lowest.watts(watts_per_amp), lowest.source)
 
     async def limit(
         self, request: CommandRequest, args: LimitCommand, lease: LeaseTerms
@@ -176,7 +186,7 @@ class LimitCommands:
         """A clear by criteria matching the plain caps' profile (its purpose, EVSE, level 1)
         removed it on the charger too: send the lowest cap again (lifting a profile by
         criteria never lifts a source's cap)."""
-        if args.stack_level not in (None, _PLAIN_STACK_LEVEL):
+        if args.stack_level not in (None, PLAIN_STACK_LEVEL):
             return
         charger_id = session.charger_id
         rating = self._hub.rating(charger_id)
@@ -217,6 +227,7 @@ class LimitCommands:
         self._show(charger_id)
         self._hub.publish_state(charger_id, reason)
         await self._hub.store.save_limit(charger_id, evse, entries.get(changed), changed)
+        await self._profiles.recap(charger_id)  # explicit profiles follow the new cap
 
     def _show(self, charger_id: str) -> None:
         """The book's limits: every source per EVSE, the rating, and the one in force."""
@@ -290,6 +301,6 @@ def _shown(limit: SourceLimit) -> ChargerLimit:
         limit.source,
         purpose=purpose,
         kind="absolute",
-        stack_level=_PLAIN_STACK_LEVEL,
+        stack_level=PLAIN_STACK_LEVEL,
         profile_id=PLAIN_PROFILE_ID_BASE + limit.evse,
     )

@@ -9,18 +9,26 @@ when it lapses (TTL passed, or MQTT lost) the gateway clears it and says why in 
 state. Profiles are stored, so a restarted gateway still shows them and still withdraws them
 on time. A `tx` profile lives as long as its transaction: the charger drops it at the end,
 and so does the state (`drop_tx_limits`).
+
+An explicit profile outranks the plain caps within its purpose (stack level 2 over 1), so it
+is held to the limit in force from the other sources on its EVSE (the control centre's plain
+cap, the site controller's share, the rating; on an EVSE also the whole charger's) when it is
+sent, and sent again when that limit changes (`recap`): the charger follows the lowest,
+whatever the stack levels say (core/profile_cap.py). Its `state.limits` entry shows what was
+asked; `limit_in_force` what holds.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
 from drivers.ocpp.calls import call_charger, judge, online_session, refused
 from drivers.ocpp.core.composite import composite_request, composite_result
+from drivers.ocpp.core.profile_cap import cap_plan, sent_values
 from drivers.ocpp.core.profile_plan import (
     ProfilePlan,
     charging_profile,
@@ -32,7 +40,12 @@ from drivers.ocpp.core.profile_plan import (
 )
 from drivers.ocpp.core.profiles import clear_by_criteria, clear_by_id
 from drivers.ocpp.hub import Hub, SessionHandle
-from drivers.ocpp.limit_records import limit_from_json, limit_from_plan, limit_to_json
+from drivers.ocpp.limit_records import (
+    limit_from_json,
+    limit_from_plan,
+    limit_to_json,
+    plan_from_json,
+)
 from drivers.ocpp.session import ChargerSession
 from gateway.foundation.commands.leasing import LeaseTerms, Withdraw
 from gateway.foundation.commands.schemas import GetScheduleCommand, LimitCommand, StartCommand
@@ -40,7 +53,13 @@ from gateway.foundation.errors import CommandError, CommandRejected
 from gateway.foundation.model import ChargerLimit, CommandRequest, CommandResult, CommandSource
 from gateway.foundation.model.versions import OcppVersion
 
-__all__ = ["EXPLICIT_STACK_LEVEL", "ProfileLimits", "attach_start_profile", "drop_tx_limits"]
+__all__ = [
+    "EXPLICIT_STACK_LEVEL",
+    "PlainCaps",
+    "ProfileLimits",
+    "attach_start_profile",
+    "drop_tx_limits",
+]
 
 log = structlog.get_logger("drivers.ocpp.profile_limits")
 
@@ -51,6 +70,19 @@ follows (OCPP: the highest stack level wins)."""
 
 _CLEARED = ("Accepted", "Unknown")
 """ClearChargingProfile answers that leave no matching profile (`Unknown`: there was none)."""
+
+
+class PlainCaps(Protocol):
+    """The sources' combined cap of plain limits (limits.py), which explicit profiles are held
+    to."""
+
+    def cap_w(self, charger_id: str, evse: int) -> tuple[float, str] | None:
+        """The limit in force on the EVSE from the sources (W) and whose it is; None: none."""
+        ...
+
+
+_Key = tuple[str, int, str]
+"""(charger id, EVSE, purpose) of an explicit profile."""
 
 
 def _lease_key(charger_id: str, evse: int, purpose: str) -> tuple[str, str, int, str]:
@@ -101,6 +133,11 @@ class ProfileLimits:
         self.after_clear: Callable[[ChargerSession, LimitCommand], Awaitable[None]] | None = None
         """Called after a clear by criteria (which may have removed the plain caps' profile
         too: limits.py sends it again)."""
+        self.caps: PlainCaps | None = None
+        self._asked: dict[_Key, ProfilePlan] = {}
+        """Each explicit profile as the command asked it (before holding it to the caps)."""
+        self._told: dict[_Key, tuple[tuple[float, float | None], ...]] = {}
+        """What the charger was sent for it, period by period (absent: not known)."""
 
     # -- limit --------------------------------------------------------------------------
 
@@ -130,18 +167,88 @@ class ProfileLimits:
         )
         if isinstance(plan, str):
             raise CommandRejected(plan)
-        payload = set_profile_payload(plan, session.version)
+        sent, held_to = self._held(charger_id, plan)
+        payload = set_profile_payload(sent, session.version)
         answer = await call_charger(self._hub, session, "SetChargingProfile", payload)
-        result = judge("SetChargingProfile", answer, **plan.detail())
+        detail = sent.detail()
+        if held_to is not None:
+            detail["held_to"] = {"power_w": held_to[0], "source": held_to[1]}
+        result = judge("SetChargingProfile", answer, **detail)
         if result.status.value == "accepted":
+            key = (charger_id, plan.evse, plan.purpose)
+            self._asked[key] = plan
+            self._told[key] = sent_values(sent)
             await self._hold(plan, charger_id, lease)
         return result
+
+    def _held(
+        self, charger_id: str, plan: ProfilePlan
+    ) -> tuple[ProfilePlan, tuple[float, str] | None]:
+        """`plan` held to the other sources' limit in force where it applies (on an EVSE: that
+        EVSE's and the whole charger's), and that limit when it lowered a period."""
+        if self.caps is None:
+            return plan, None
+        found = [self.caps.cap_w(charger_id, plan.evse)]
+        if plan.evse:
+            found.append(self.caps.cap_w(charger_id, 0))
+        caps = [cap for cap in found if cap is not None]
+        if not caps:
+            return plan, None
+        lowest = min(caps)
+        voltage = self._hub.rating(charger_id).voltage_v
+        sent = cap_plan(plan, lowest[0], voltage)
+        return sent, (None if sent is plan else lowest)
+
+    async def recap(self, charger_id: str) -> None:
+        """The other sources' limits changed: send again each explicit profile whose periods
+        they now hold differently (lower, or back up towards what was asked)."""
+        session = self._hub.sessions.get(charger_id)
+        if session is None or session.closed.is_set():
+            return
+        book = self._hub.book(charger_id)
+        now = self._hub.clock.time()
+        for key, plan in list(self._asked.items()):
+            if key[0] != charger_id:
+                continue
+            if (plan.evse, plan.purpose) not in book.profiles:
+                self._asked.pop(key, None)
+                self._told.pop(key, None)
+                continue
+            if plan.valid_to_s is not None and plan.valid_to_s <= now:
+                continue  # the charger dropped it; its lease clears the entry
+            sent, held_to = self._held(charger_id, plan)
+            if self._told.get(key) == sent_values(sent):
+                continue
+            payload = set_profile_payload(sent, session.version)
+            try:
+                answer = await call_charger(self._hub, session, "SetChargingProfile", payload)
+                judge("SetChargingProfile", answer)
+            except CommandError as exc:
+                # Tried again at the next change of the caps.
+                log.warning(
+                    "explicit_profile_not_held",
+                    charger_id=charger_id,
+                    evse=plan.evse,
+                    purpose=plan.purpose,
+                    reason=exc.reason,
+                )
+                self._told.pop(key, None)
+                continue
+            self._told[key] = sent_values(sent)
+            log.info(
+                "explicit_profile_held",
+                charger_id=charger_id,
+                evse=plan.evse,
+                purpose=plan.purpose,
+                held_to_w=None if held_to is None else held_to[0],
+                held_by=None if held_to is None else held_to[1],
+            )
 
     async def _hold(self, plan: ProfilePlan, charger_id: str, lease: LeaseTerms) -> None:
         key = _lease_key(charger_id, plan.evse, plan.purpose)
         lease.hold(key, self._withdraw(charger_id, plan.evse, plan.purpose))
         limit = limit_from_plan(plan, str(lease.source), lease.expires_at)
-        await self._show(charger_id, limit)
+        await self._show(charger_id, limit, plan=plan)
 
     def _withdraw(self, charger_id: str, evse: int, purpose: str) -> Withdraw:
         """What clears the profile when its lease lapses."""
@@ -151,12 +258,19 @@ class ProfileLimits:
 
         return on_lapse
 
-    async def _show(self, charger_id: str, limit: ChargerLimit, *, store: bool = True) -> None:
+    async def _show(
+        self,
+        charger_id: str,
+        limit: ChargerLimit,
+        *,
+        store: bool = True,
+        plan: ProfilePlan | None = None,
+    ) -> None:
         purpose = limit.purpose or "tx_default"
         self._hub.book(charger_id).profiles[(limit.evse, purpose)] = limit
         self._hub.publish_state(charger_id)
         if store:
-            body = limit_to_json(limit)
+            body = limit_to_json(limit, plan)
             await self._hub.store.save_profile(charger_id, limit.evse, purpose, body)
 
     async def restore_profiles(self) -> None:
@@ -187,6 +301,9 @@ class ProfileLimits:
                 self._withdraw(stored.charger_id, stored.evse, stored.purpose),
                 source=source,
             )
+            plan = plan_from_json(stored.body)
+            if plan is not None:  # held to the caps again at their next change
+                self._asked[(stored.charger_id, plan.evse, plan.purpose)] = plan
             await self._show(stored.charger_id, limit, store=False)
 
     # -- clearing -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from drivers.ocpp.core.profile_plan import ProfilePlan
+from drivers.ocpp.core.profile_plan import PLAIN_STACK_LEVEL, ProfilePlan
 from drivers.ocpp.core.transactions import StoredTransaction
 from gateway.foundation.model import (
     ActiveTransaction,
@@ -25,6 +25,21 @@ from gateway.foundation.model import (
 from gateway.foundation.model.versions import OcppVersion
 
 __all__ = ["ChargerBook"]
+
+_APPLIES = {True: ("charger_max", "tx_default"), False: ("tx_default", "tx")}
+"""Explicit purposes that limit EVSE 0 (True) or one EVSE (False)."""
+_PLAIN_PURPOSE = {True: "charger_max", False: "tx_default"}
+
+
+def _lower(explicit: ChargerLimit, plain: ChargerLimit) -> bool:
+    """Whether an explicit one-value limit (both units known) is below a plain one."""
+    if plain.power_w is not None:
+        return explicit.power_w is not None and explicit.power_w < plain.power_w
+    return (
+        plain.current_a is not None
+        and explicit.current_a is not None
+        and explicit.current_a < plain.current_a
+    )
 
 
 def _dt(epoch_s: float | None) -> datetime | None:
@@ -46,7 +61,8 @@ class ChargerBook:
     limits: dict[tuple[int, str], ChargerLimit] = field(default_factory=dict)
     """Each source's limit, by (evse, source)."""
     in_force: dict[int, ChargerLimit] = field(default_factory=dict)
-    """Per EVSE, the lowest limit (the one the charger was sent)."""
+    """Per EVSE, the lowest of the sources' plain limits (the profile the charger was sent);
+    `state()` shows an explicit one-value profile instead where it is lower."""
     profiles: dict[tuple[int, str], ChargerLimit] = field(default_factory=dict)
     """Explicit charging profiles (a `limit` with a purpose, schedule, ...), by (evse, purpose)."""
     ev_needs: dict[int, EvNeeds] = field(default_factory=dict)
@@ -63,6 +79,25 @@ class ChargerBook:
     """Reservations in force by id (reservations.py)."""
     log_request: int | None = None
     """The latest get_logs request (1.6 DiagnosticsStatusNotification carries no id)."""
+
+    def _limit_in_force(self) -> dict[int, ChargerLimit]:
+        """Per EVSE, what holds: the sources' combined cap, or an explicit one-value profile
+        that applies there and is lower (explicit profiles are never sent above the combined
+        cap; profile_limits.py). One under the combined cap's own profile (same purpose, lower
+        stack level) does not apply."""
+        shown = dict(self.in_force)
+        for (evse, purpose), lim in sorted(self.profiles.items()):
+            if lim.power_w is None or purpose not in _APPLIES[evse == 0]:
+                continue
+            plain = shown.get(evse)
+            under = (
+                purpose == _PLAIN_PURPOSE[evse == 0] and (lim.stack_level or 0) < PLAIN_STACK_LEVEL
+            )
+            if plain is not None and under:
+                continue
+            if plain is None or _lower(lim, plain):
+                shown[evse] = lim
+        return shown
 
     def identity_json(self) -> str:
         return json.dumps(
@@ -112,7 +147,7 @@ class ChargerBook:
                 *(self.limits[key] for key in sorted(self.limits)),
                 *(self.profiles[key] for key in sorted(self.profiles)),
             ),
-            limit_in_force=dict(self.in_force),
+            limit_in_force=self._limit_in_force(),
             ev_needs=dict(self.ev_needs),
             last_seen=_dt(self.last_seen_s),
             reason=reason,

@@ -40,6 +40,7 @@ from gateway.foundation.model.versions import OcppVersion
 __all__ = [
     "GRACE_S",
     "PLAIN_PROFILE_ID_BASE",
+    "PLAIN_STACK_LEVEL",
     "SKEW_S",
     "PlannedPeriod",
     "ProfilePlan",
@@ -63,6 +64,8 @@ SKEW_S = 60
 
 PLAIN_PROFILE_ID_BASE = 4200
 """A plain `limit` (the sources' combined cap) is profile 4200 + EVSE, as before purposes."""
+PLAIN_STACK_LEVEL = 1
+"""The combined cap's stack level (explicit profiles default to 2, one above)."""
 
 
 def profile_id(purpose: Purpose, evse: int) -> int:
