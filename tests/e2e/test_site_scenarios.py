@@ -5,7 +5,9 @@ gateway commands shows up in the next reading, as on a real site."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 from gateway.demo.closed_loop import Loop, SimCharger, site_loop
 from gateway.foundation.model import (
@@ -146,3 +148,35 @@ def _exported(loop: Loop) -> bool:
         and (r.energy_export_wh or 0) > 0
         for r in loop.records
     )
+
+
+async def test_an_explicit_charger_max_above_the_share_keeps_the_site_in_its_limit(
+    tmp_path: Path,
+) -> None:
+    two = [SimCharger("CP-1"), SimCharger("CP-2", OcppVersion.V16)]
+    # An empty battery; 20 kW base + 22 kW of EVs against 35 kW: the controller curtails.
+    async with site_loop(tmp_path, two, soc_pct=8.0, site={"grid_import_limit_w": 35_000}) as loop:
+        await loop.settle(lambda: all(sim.limit_w(1) is not None for sim in loop.fleet))
+        await loop.settle(lambda: loop.meter.power_w <= 35_000)
+        for sim in loop.fleet:
+            # The control centre's own station maximum, stack level 2, far above the shares.
+            explicit = await loop.command(
+                "charger", sim.config.charger_id, "limit",
+                {"purpose": "charger_max", "power_w": 40_000},
+            )  # fmt: skip
+            assert explicit.status.value == "accepted", explicit
+            assert explicit.detail["held_to"]["source"] == "controller"
+        worst = 0.0
+        for _ in range(30):  # three seconds: six controller ticks, ten EV meter intervals
+            worst = max(worst, loop.meter.power_w)
+            await asyncio.sleep(0.1)
+        assert worst <= 35_000 + 100
+        # What each charger follows is its share (the explicit profile held to it).
+        await loop.settle(lambda: all(sim.limit_w(1) == _share(loop, sim) for sim in loop.fleet))
+
+
+def _share(loop: Loop, sim: Any) -> float | None:
+    twin = loop.gateway.recorder.twins.get(DeviceKind.CHARGER, sim.config.charger_id)
+    assert twin is not None and isinstance(twin.state, ChargerState)
+    shares = [lim.power_w for lim in twin.state.limits if lim.source == "controller"]
+    return shares[0] if shares else None
