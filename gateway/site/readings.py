@@ -2,8 +2,10 @@
 
 Chargers are the configured ones plus any admitted through `allow_unknown_chargers` (they
 appear as twins; their config is the defaults). A charger's maximum is its rating, or the
-control centre's cap on the whole charger when that is lower: the controller never plans past
-an operator's cap, and never lifts it (the OCPP driver keeps the two apart).
+control centre's cap on the whole charger when that is lower, or the sum of the caps on the
+EVSEs in use when every one of them is capped: the controller never plans past an operator's
+cap (what a capped EVSE cannot take goes to the other chargers), and never lifts it (the OCPP
+driver keeps the two apart).
 """
 
 from __future__ import annotations
@@ -75,10 +77,13 @@ class SiteReadings:
         v21 = state is not None and state.ocpp_version == OcppVersion.V21
         if site.v2g and cfg.bidirectional and v21 and socs and min(socs) > site.v2g_soc_min_pct:
             v2g_w = cfg.max_power_w
+        caps = _caps_w(cfg, state)
+        in_use = {s.evse for s in per_evse if abs(s.power_w or 0.0) >= _IN_USE_W and s.evse > 0}
+        in_use |= {tx.evse for tx in state.transactions} if state else set()
         return ChargerInput(
             cfg.id,
             power,
-            min(cfg.max_power_w, self._cap_w(cfg, state)),
+            min(cfg.max_power_w, caps.get(0, math.inf), _evses_w(caps, in_use, cfg.max_power_w)),
             share_w,
             drawing_phases(cfg, per_evse),
             cfg.voltage_v,
@@ -98,19 +103,6 @@ class SiteReadings:
             if limit.source == CONTROLLER_SOURCE and limit.evse == 0:
                 return limit.power_w
         return None
-
-    @staticmethod
-    def _cap_w(cfg: ChargerConfig, state: ChargerState | None) -> float:
-        """The lowest cap on the whole charger from anyone but the controller (W)."""
-        caps = [math.inf]
-        for limit in state.limits if state else ():
-            if limit.source in _NOT_CAPS or limit.evse != 0:
-                continue
-            if limit.power_w is not None:
-                caps.append(max(0.0, limit.power_w))
-            elif limit.current_a is not None:
-                caps.append(max(0.0, limit.current_a) * cfg.voltage_v * cfg.phases)
-        return min(caps)
 
     def storage(self, setpoints: Mapping[str, float], *, auto_only: bool) -> list[StorageInput]:
         inputs = []
@@ -135,6 +127,35 @@ class SiteReadings:
         if not isinstance(record, MeterTelemetry) or record.power_w is None:
             return None
         return record
+
+
+_IN_USE_W = 100.0
+"""An EVSE drawing this much is in use even without a transaction the gateway knows of."""
+
+
+def _caps_w(cfg: ChargerConfig, state: ChargerState | None) -> dict[int, float]:
+    """The lowest one-value cap per EVSE (0: the whole charger) from anyone but the controller,
+    in W: the control centre's plain caps and its explicit one-value profiles."""
+    caps: dict[int, float] = {}
+    for limit in state.limits if state else ():
+        if limit.source in _NOT_CAPS:
+            continue
+        if limit.power_w is not None:
+            watts = max(0.0, limit.power_w)
+        elif limit.current_a is not None:
+            watts = max(0.0, limit.current_a) * cfg.voltage_v * cfg.phases
+        else:
+            continue  # a schedule: its periods change over time
+        caps[limit.evse] = min(caps.get(limit.evse, math.inf), watts)
+    return caps
+
+
+def _evses_w(caps: Mapping[int, float], in_use: set[int], rating_w: float) -> float:
+    """The most the EVSEs in use may draw together when each is capped (inf: one is not, or
+    none is known to be in use)."""
+    if not in_use or any(evse not in caps for evse in in_use):
+        return math.inf
+    return sum(min(caps[evse], rating_w) for evse in in_use)
 
 
 _DRAWING_A = 1.0

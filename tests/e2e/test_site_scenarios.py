@@ -180,3 +180,19 @@ def _share(loop: Loop, sim: Any) -> float | None:
     assert twin is not None and isinstance(twin.state, ChargerState)
     shares = [lim.power_w for lim in twin.state.limits if lim.source == "controller"]
     return shares[0] if shares else None
+
+
+async def test_a_cap_on_one_evse_is_planned_for_and_its_power_goes_to_the_others(
+    tmp_path: Path,
+) -> None:
+    two = [SimCharger("CP-1"), SimCharger("CP-2", OcppVersion.V16)]
+    # An empty battery; 20 kW base against 35 kW less 1 kW margin: 14 kW for two 11 kW EVs.
+    async with site_loop(tmp_path, two, soc_pct=8.0, site={"grid_import_limit_w": 35_000}) as loop:
+        await loop.settle(lambda: all(sim.limit_w(1) is not None for sim in loop.fleet))
+        cap = await loop.command("charger", "CP-1", "limit", {"evse": 1, "power_w": 5000})
+        assert cap.status.value == "accepted", cap
+        # CP-1 can take 5 kW only: the controller gives CP-2 the other 9 kW, not the 8.4 kW
+        # it would get if CP-1 were planned for what it draws plus a margin.
+        await loop.settle(lambda: loop.sim("CP-2").power_w(1) > 8_800)
+        assert loop.sim("CP-1").power_w(1) <= 5000
+        await loop.settle(lambda: loop.meter.power_w <= 35_000)
