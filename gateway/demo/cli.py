@@ -64,6 +64,15 @@ async def choose_broker(spec: str | None) -> tuple[str, int, PrivateMosquitto | 
     )
 
 
+def meter_hint(page_url: str | None) -> list[str]:
+    """How to make the grid meter go missing (the controller's fail-safe) and come back."""
+    if page_url is None:
+        return []
+    return [
+        f"meter:     curl -X POST {page_url}demo/grid-meter/off   (fail-safe; .../on: back)",
+    ]
+
+
 def hints(host: str, port: int) -> list[str]:
     if not port:
         return ["no broker: records wait in the outbox; start one and pass --mqtt HOST:PORT"]
@@ -80,6 +89,8 @@ def hints(host: str, port: int) -> list[str]:
         f"composite: mosquitto_pub {where} -t pilebridge/demo/charger/CP-2/cmd/get_schedule "
         '-m \'{"evse":1,"duration_s":300}\'',
         f"results:   mosquitto_sub {where} -t 'pilebridge/demo/+/+/cmd/+/result' -v",
+        f"events:    mosquitto_sub {where} -t pilebridge/demo/site/event -v"
+        "   (grid_meter_lost / grid_meter_back, power targets)",
     ]
 
 
@@ -124,6 +135,8 @@ async def run_demo(args: argparse.Namespace) -> int:
         gateway = await site.start()
         page = f"web page:  {site.page_url}  (no login on loopback)"
         print(f"  {page}", file=sys.stderr)
+        for line in meter_hint(site.page_url):
+            print(f"  {line}", file=sys.stderr)
         if gateway.http is not None:
             print(
                 f"  firmware:  {gateway.http.url}/files/{DEMO_FIRMWARE} (update_firmware);"
@@ -138,7 +151,10 @@ async def run_demo(args: argparse.Namespace) -> int:
                 tasks.append(asyncio.create_task(tap.run(), name="demo-tap"))
             tasks.append(
                 asyncio.create_task(
-                    LiveView(site, tap, [page, *hints(host, port)]).run(), name="demo-view"
+                    LiveView(
+                        site, tap, [page, *meter_hint(site.page_url), *hints(host, port)]
+                    ).run(),
+                    name="demo-view",
                 )
             )
         if args.duration is not None:

@@ -21,6 +21,7 @@ import structlog
 
 from gateway.app import Gateway
 from gateway.demo.broker import free_port
+from gateway.demo.controls import GridMeterSwitch, add_demo_routes
 from gateway.foundation.config import Config
 from gateway.foundation.model import OcppVersion
 from simulators.charger import ChargerConfig, ChargerFleet, ChargerSim, EvSpec
@@ -125,6 +126,8 @@ class DemoSite:
             device_id="grid-1", base_load=daily_curve(12_000, 38_000, period_s=600.0),
             battery=self.battery.battery,
         )  # fmt: skip
+        self.grid_meter = GridMeterSwitch(self.meter)
+        """`POST /demo/grid-meter/off|on`: the meter goes missing and comes back (fail-safe)."""
         self.fleet: ChargerFleet | None = None
         self.gateway: Gateway | None = None
         self._rng = random.Random(7)
@@ -141,7 +144,7 @@ class DemoSite:
         firmware = self.state_dir / "firmware"
         firmware.mkdir(parents=True, exist_ok=True)
         (firmware / DEMO_FIRMWARE).write_bytes(b"version=1.1.0\n" + bytes(64 * 1024))
-        self.gateway = Gateway(config)
+        self.gateway = self._gateway(config)
         try:
             await self.gateway.start()
         except OSError:
@@ -150,7 +153,7 @@ class DemoSite:
             # Taken since it was checked (another demo?): the page goes to any free port.
             self.http_port = 0
             http = config.http.model_copy(update={"port": 0})
-            self.gateway = Gateway(config.model_copy(update={"http": http}))
+            self.gateway = self._gateway(config.model_copy(update={"http": http}))
             await self.gateway.start()
         self.fleet = ChargerFleet(
             [
@@ -174,6 +177,12 @@ class DemoSite:
             self.meter.add_load(_power_of(sim))
         await self.fleet.start()
         return self.gateway
+
+    def _gateway(self, config: Config) -> Gateway:
+        gateway = Gateway(config)
+        if gateway.http is not None:
+            add_demo_routes(gateway.http.app, self.grid_meter)
+        return gateway
 
     async def stop(self) -> None:
         if self.fleet is not None:
@@ -232,6 +241,7 @@ class DemoSite:
                 "soc_pct": self.battery.battery.soc_pct,
             },
             "grid_w": self.meter.power_w,
+            "grid_meter_online": self.grid_meter.online,
             "limit_w": self.gateway.site.limits.import_w,
             "outbox_depth": self.gateway.outbox.depth,
             "last_seq": self.gateway.outbox.last_seq,

@@ -80,8 +80,11 @@ class LiveView:
             site.add_column(column)
         battery = snap["battery"]
         over = snap["limit_w"] is not None and snap["grid_w"] > snap["limit_w"]
+        meter_gone = not snap.get("grid_meter_online", True)
         site.add_row(
-            ("[red]" if over else "") + _kw(snap["grid_w"]),
+            "[yellow]meter offline[/]"
+            if meter_gone
+            else ("[red]" if over else "") + _kw(snap["grid_w"]),
             _kw(snap["limit_w"]),
             _kw(battery["power_w"]),
             f"{battery['soc_pct']:.1f} %",
