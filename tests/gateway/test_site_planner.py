@@ -267,24 +267,38 @@ def test_stable_under_repeated_identical_input(
     inputs = metered(chargers, base, limit)
     first = plan(inputs)
     assert plan(inputs) == first
-    # Applied, the same readings settle within a step (an EV found to draw less than its
-    # share has it trimmed once) and then ask for nothing more: no ping-pong of profiles.
+    # Applied and obeyed (the meter reads what the chargers now draw), the plan settles within
+    # a step (an EV found to draw less than its share has it trimmed once) and then asks for
+    # nothing more: no ping-pong of profiles.
     current = inputs
     for _ in range(2):
         changes = plan(current).charger_limits_w
-        current = replace(current, chargers=_apply(current.chargers, changes))
+        current = metered(_apply(current.chargers, changes), base, limit)
     assert plan(current).charger_limits_w == {}
 
 
 def _apply(
     chargers: tuple[ChargerInput, ...], changes: Mapping[str, float | None]
 ) -> tuple[ChargerInput, ...]:
-    return tuple(
-        replace(c, share_w=changes[c.charger_id], since_change_s=0.0)
-        if c.charger_id in changes
-        else c
-        for c in chargers
-    )
+    """As the controller applies a plan (a pause or a resume starts the charger's turn anew)
+    and the charger obeys it (it draws no more than its new share)."""
+    out = []
+    for c in chargers:
+        if c.charger_id not in changes:
+            out.append(c)
+            continue
+        new = changes[c.charger_id]
+        turned = (c.share_w == 0) != (new == 0)
+        out.append(
+            replace(
+                c,
+                share_w=new,
+                power_w=c.power_w if new is None else min(c.power_w, new),
+                since_change_s=0.0,
+                since_turn_s=0.0 if turned else c.since_turn_s,
+            )
+        )
+    return tuple(out)
 
 
 @settings(max_examples=200, deadline=None)
