@@ -238,7 +238,10 @@ CHARGER_STATE = record(
                     "min_discharge_power_w": num(
                         "Least discharge power the EV accepts (V2X), W, magnitude"
                     ),
-                    "discharge_energy_wh": num("Energy the EV offers for discharge (V2X), Wh"),
+                    "discharge_energy_wh": num(
+                        "Energy the EV may give before the bottom of its V2X range (2.1"
+                        " evMinV2XEnergyRequest, negated), Wh"
+                    ),
                     "target_soc_pct": num("Target state of charge, %"),
                     "ev_schedule": {
                         "type": "array",

@@ -18,7 +18,7 @@ SITE_EVENT = record(
 
 _SECONDS: Schema = {
     "type": ["number", "null"],
-    "description": "How long it can be held, s; null: not bounded by stored energy (or the battery's capacity_wh is not configured)",
+    "description": "How long it can be held, s; null: not bounded by stored energy, or the energy is not known (a battery with neither capacity_wh configured nor a capacity it reports; an EV that did not report its V2X energy)",
 }
 
 SITE_FLEXIBILITY = record(

@@ -94,7 +94,9 @@ async def site_loop(
     base_w: float = 20_000.0,
     site: dict[str, Any] | None = None,
     battery_w: float = 30_000.0,
+    capacity_wh: float | None = 100_000.0,
 ) -> AsyncIterator[Loop]:
+    """`capacity_wh`: configured for the battery (None: left to what the inverter reports)."""
     battery = InverterSimulator(
         profile="sunspec", device_id="bess-1", soc_pct=soc_pct,
         params=BatteryParams(capacity_wh=100_000, max_charge_w=battery_w, max_discharge_w=battery_w),
@@ -121,7 +123,8 @@ async def site_loop(
         "modbus": {"devices": [
             {"id": "bess-1", "kind": "storage", "host": "127.0.0.1", "port": battery.port,
              "poll_interval_s": 0.2, "max_charge_w": battery_w, "max_discharge_w": battery_w,
-             "soc_min_pct": 10, "soc_max_pct": 95, "initial_mode": mode, "capacity_wh": 100_000},
+             "soc_min_pct": 10, "soc_max_pct": 95, "initial_mode": mode,
+             **({"capacity_wh": capacity_wh} if capacity_wh is not None else {})},
             {"id": "grid-1", "kind": "meter", "host": "127.0.0.1", "port": meter.port,
              "poll_interval_s": 0.2, "timeout_s": 0.3},
         ]},

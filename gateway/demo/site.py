@@ -91,7 +91,8 @@ def demo_config(
                         "max_discharge_w": 50000,
                         "soc_min_pct": 10,
                         "soc_max_pct": 95,
-                        "capacity_wh": 200_000,
+                        # No capacity_wh: the flexibility's durations come from the rated
+                        # capacity the inverter reports (SunSpec WHRtg, 200 kWh here).
                     },
                     {
                         "id": "grid-1",

@@ -2,9 +2,12 @@
 
 Published every interval on `P/site/flexibility`, for a control centre that offers the site's
 flexibility to the grid. Parts: each auto-mode battery (from its setpoint to its discharge or
-charge limit, for as long as its stored energy or free capacity lasts, when its capacity is
-configured), each EV that may discharge (V2G), and curtailable charging (every charger
-paused; not bounded by stored energy). What may be added is capped by the import limit.
+charge limit, for as long as its stored energy above `soc_min_pct` or its free capacity below
+`soc_max_pct` lasts at that limit; the capacity is `capacity_wh` from the config, else the
+rating the device reports less its state of health), each EV that may discharge (V2G; for as
+long as the energy it reported above the bottom of its V2X range lasts at full discharge),
+and curtailable charging (every charger paused; not bounded by stored energy). What may be
+added is capped by the import limit.
 """
 
 from __future__ import annotations
@@ -17,13 +20,21 @@ from gateway.site.planner import demand_w, is_active
 
 __all__ = ["flexibility"]
 
+_LEAST_W = 1.0
+"""Less power than this holds nothing: no duration is worked out for it."""
+
 
 def flexibility(inputs: SiteInputs, setpoints_w: Mapping[str, float]) -> SiteFlexibility:
     parts = [_battery(s, setpoints_w.get(s.device_id, s.setpoint_w)) for s in inputs.storage]
     active = [c for c in inputs.chargers if is_active(c)]
     for c in active:
         if c.v2g_w > 0:
-            parts.append(FlexibilityPart("v2g", c.charger_id, c.power_w + c.v2g_w, 0.0, None, None))
+            lasts = None
+            if c.v2g_energy_wh is not None and c.v2g_w >= _LEAST_W:
+                lasts = round(c.v2g_energy_wh / c.v2g_w * 3600)
+            parts.append(
+                FlexibilityPart("v2g", c.charger_id, c.power_w + c.v2g_w, 0.0, lasts, None)
+            )
     curtailable = [c for c in active if c.v2g_w <= 0]
     if curtailable:
         shed = sum(max(0.0, c.power_w) for c in curtailable)
@@ -57,9 +68,9 @@ def _battery(s: StorageInput, setpoint_w: float) -> FlexibilityPart:
     if s.capacity_wh is not None and s.soc_pct is not None:
         stored_wh = max(0.0, s.soc_pct - s.soc_min_pct) / 100 * s.capacity_wh
         free_wh = max(0.0, s.soc_max_pct - s.soc_pct) / 100 * s.capacity_wh
-        if s.low_w < 0:
+        if s.low_w <= -_LEAST_W:
             shed_for = round(stored_wh / -s.low_w * 3600)
-        if s.high_w > 0:
+        if s.high_w >= _LEAST_W:
             add_for = round(free_wh / s.high_w * 3600)
     return FlexibilityPart("storage", s.device_id, round(shed), round(add), shed_for, add_for)
 

@@ -45,6 +45,9 @@ class ChargerInput:
     """Seconds since it was last paused or resumed (paused chargers take turns)."""
     v2g_w: float = 0.0
     """Discharge power the EV may give now (V2G allowed, SoC above the floor); 0: none."""
+    v2g_energy_wh: float | None = None
+    """Energy the EV may give before the bottom of its V2X range, as it last reported it
+    (ISO 15118 / OCPP 2.1 charging needs); None: not known."""
 
     @property
     def watts_per_amp(self) -> float:

@@ -27,7 +27,7 @@ from gateway.foundation.model.versions import OcppVersion
 from gateway.recorder import OutboxRecorder
 from gateway.site.inputs import GRID_PHASES, ChargerInput, StorageInput
 
-__all__ = ["CONTROLLER_SOURCE", "SiteReadings"]
+__all__ = ["CONTROLLER_SOURCE", "SiteReadings", "usable_capacity_wh"]
 
 CONTROLLER_SOURCE = CommandSource.CONTROLLER.value
 """The `source` of the controller's share in `state.limits` (and of its battery setpoints)."""
@@ -75,8 +75,10 @@ class SiteReadings:
         v2g_w = 0.0
         socs = [s.soc_pct for s in per_evse if s.soc_pct is not None]
         v21 = state is not None and state.ocpp_version == OcppVersion.V21
+        v2g_wh = None
         if site.v2g and cfg.bidirectional and v21 and socs and min(socs) > site.v2g_soc_min_pct:
             v2g_w = cfg.max_power_w
+            v2g_wh = _v2g_energy_wh(state, {s.evse for s in per_evse if s.evse > 0})
         caps = _caps_w(cfg, state)
         in_use = {s.evse for s in per_evse if abs(s.power_w or 0.0) >= _IN_USE_W and s.evse > 0}
         in_use |= {tx.evse for tx in state.transactions} if state else set()
@@ -93,6 +95,7 @@ class SiteReadings:
             since_change_s=since_change_s,
             since_turn_s=since_turn_s,
             v2g_w=v2g_w,
+            v2g_energy_wh=v2g_wh,
         )
 
     def stored_share(self, charger_id: str) -> float | None:
@@ -127,6 +130,16 @@ class SiteReadings:
         if not isinstance(record, MeterTelemetry) or record.power_w is None:
             return None
         return record
+
+
+def _v2g_energy_wh(state: ChargerState | None, evses: set[int]) -> float | None:
+    """What the EVs on `evses` may still give, as they last reported it; None unless every
+    one of them said."""
+    needs = state.ev_needs if state else {}
+    told = [needs[e].discharge_energy_wh if e in needs else None for e in evses]
+    if not told or any(wh is None for wh in told):
+        return None
+    return sum(wh for wh in told if wh is not None)
 
 
 _IN_USE_W = 100.0
@@ -211,5 +224,18 @@ def _storage_input(
         reading.soc_pct if reading else None,
         device.soc_min_pct,
         device.soc_max_pct,
-        device.capacity_wh,
+        usable_capacity_wh(device.capacity_wh, reading),
     )
+
+
+def usable_capacity_wh(
+    configured_wh: float | None, reading: StorageTelemetry | None
+) -> float | None:
+    """The battery's usable capacity: `capacity_wh` from the config, else the rating the device
+    reports (SunSpec WHRtg) less its state of health; None when neither is known."""
+    if configured_wh is not None:
+        return configured_wh
+    if reading is None or reading.capacity_wh is None or reading.capacity_wh <= 0:
+        return None
+    health = 1.0 if reading.soh_pct is None else min(max(reading.soh_pct, 0.0), 100.0) / 100
+    return reading.capacity_wh * health

@@ -162,4 +162,8 @@ class V2Dialect:
                 "maxChargePower": max_charge_w,
                 "maxDischargePower": max_discharge_w,
             }
+            if ev is not None and evse.soc_pct is not None:
+                # Energy to the bottom of the V2X range: negative while the EV is above it.
+                floor_wh = (ev.min_soc_pct - evse.soc_pct) / 100 * ev.capacity_kwh * 1000
+                needs["v2xChargingParameters"]["evMinV2XEnergyRequest"] = round(floor_wh)
         return "NotifyEVChargingNeeds", {"evseId": evse.id, "chargingNeeds": needs}

@@ -14,6 +14,8 @@ from gateway.foundation.model import (
     ChargerState,
     ChargerTelemetry,
     DeviceKind,
+    FlexibilityPart,
+    SiteFlexibility,
     StorageState,
     TransactionEvent,
 )
@@ -139,6 +141,14 @@ async def test_v2g_gives_after_the_battery_and_the_export_is_accounted(tmp_path:
         ]
         assert any((t.energy_export_wh or 0) > 0 for t in telemetry)
         assert (loop.sim("AC-1").limit_w(1) or 11_000) >= 4140  # curtailed only after V2G
+        # The EV says how much it may still give (2.1 charging needs): the flexibility says
+        # how long: 60 % of 80 kWh above its 20 % V2X floor at 11 kW, about 15,700 s.
+        status = await loop.sim("V2G-1").report_ev_needs(
+            1, energy_wh=10_000, departure_in_s=3600, max_discharge_w=11_000
+        )
+        assert status == "Accepted"
+        await loop.settle(lambda: _v2g_lasts_s(loop) is not None)
+        assert 15_000 <= (_v2g_lasts_s(loop) or 0) <= 15_800
 
 
 def _exported(loop: Loop) -> bool:
@@ -196,3 +206,33 @@ async def test_a_cap_on_one_evse_is_planned_for_and_its_power_goes_to_the_others
         await loop.settle(lambda: loop.sim("CP-2").power_w(1) > 8_800)
         assert loop.sim("CP-1").power_w(1) <= 5000
         await loop.settle(lambda: loop.meter.power_w <= 35_000)
+
+
+async def test_flexibility_durations_come_from_the_capacity_the_battery_reports(
+    tmp_path: Path,
+) -> None:
+    # No capacity_wh configured: the inverter reports 100 kWh (SunSpec WHRtg) at 98 % health.
+    async with site_loop(tmp_path, [SimCharger("CP-1")], capacity_wh=None) as loop:
+        await loop.settle(lambda: _battery_part(loop) is not None)
+        part = _battery_part(loop)
+        assert part is not None and part.shed_for_s is not None and part.add_for_s is not None
+        # 50 % of 98 kWh above the 10 % floor at 30 kW: about 5,880 s (the SoC moves a little).
+        assert 5_600 <= part.shed_for_s <= 6_000
+        # 35 % of 98 kWh below the 95 % top at 30 kW: about 4,116 s.
+        assert 3_900 <= part.add_for_s <= 4_400
+
+
+def _v2g_lasts_s(loop: Loop) -> float | None:
+    for record in reversed(loop.records):
+        if isinstance(record, SiteFlexibility):
+            part = next((p for p in record.parts if p.kind == "v2g"), None)
+            return None if part is None else part.shed_for_s
+    return None
+
+
+def _battery_part(loop: Loop) -> FlexibilityPart | None:
+    for record in reversed(loop.records):
+        if isinstance(record, SiteFlexibility):
+            part = next((p for p in record.parts if p.kind == "storage"), None)
+            return part if part is not None and part.shed_for_s is not None else None
+    return None

@@ -46,6 +46,8 @@ _STORAGE: list[tuple[str, tuple[int, ...], str, float]] = [
     ("energy_charged_wh", (701,), "TotWhAbs", 1.0),
     ("energy_discharged_wh", (701,), "TotWhInj", 1.0),
     ("energy_discharged_wh", (103, 102, 101), "WH", 1.0),
+    ("capacity_wh", (713,), "WHRtg", 1.0),
+    ("capacity_wh", (802,), "WHRtg", 1.0),
     ("alarm_bits_701", (701,), "Alrm", 1.0),
     ("alarm_bits_802", (802,), "Evt1", 1.0),
 ]

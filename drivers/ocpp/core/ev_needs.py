@@ -40,6 +40,12 @@ def _first(*values: float | None) -> float | None:
     return next((v for v in values if v is not None), None)
 
 
+def _above_floor_wh(min_v2x_energy_wh: float | None) -> float | None:
+    """What the EV may give before the bottom of its V2X range: 2.1 `evMinV2XEnergyRequest` is
+    the energy *to* that minimum, negative when the EV is above it."""
+    return None if min_v2x_energy_wh is None else max(0.0, -min_v2x_energy_wh) + 0.0
+
+
 def needs_from_message(message: dict[str, Any], previous: EvNeeds | None, now_s: float) -> EvNeeds:
     """NotifyEVChargingNeeds -> the EVSE's needs (the EV's schedule, if any, is kept)."""
     needs = _dict(message.get("chargingNeeds"))
@@ -63,7 +69,7 @@ def needs_from_message(message: dict[str, Any], previous: EvNeeds | None, now_s:
         ),
         max_discharge_power_w=None if max_discharge is None else abs(max_discharge),
         min_discharge_power_w=None if min_discharge is None else abs(min_discharge),
-        discharge_energy_wh=_number(v2x.get("evMaxV2XEnergyRequest")),
+        discharge_energy_wh=_above_floor_wh(_number(v2x.get("evMinV2XEnergyRequest"))),
         target_soc_pct=_first(_number(v2x.get("targetSoC")), _number(dc.get("fullSoC"))),
         ev_schedule=None if previous is None else previous.ev_schedule,
         ev_schedule_start=None if previous is None else previous.ev_schedule_start,

@@ -134,6 +134,7 @@ class StorageTelemetry:
     frequency_hz: float | None = measured("Grid frequency, Hz")
     energy_charged_wh: float | None = measured("Energy charged counter, Wh (monotonic)")
     energy_discharged_wh: float | None = measured("Energy discharged counter, Wh (monotonic)")
+    capacity_wh: float | None = measured("Rated energy capacity the device reports, Wh")
 
 
 @dataclass(frozen=True, slots=True)

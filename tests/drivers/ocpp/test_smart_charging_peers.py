@@ -151,7 +151,8 @@ async def test_ev_charging_needs_and_schedule_are_published(site: Site, version:
         needs["v2xChargingParameters"] = {
             "maxChargePower": 11000,
             "maxDischargePower": 7000,
-            "evMaxV2XEnergyRequest": 20000,
+            "evMinV2XEnergyRequest": -20000,  # 20 kWh above the bottom of its V2X range
+            "evMaxV2XEnergyRequest": 15000,
         }
     async with charger(site.port, cid, version) as cp:
         await site.connected(cid)
