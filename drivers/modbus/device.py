@@ -9,6 +9,7 @@ counting as lost: the device is there, just occupied.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from drivers.modbus.control import ControlPlan
 from drivers.modbus.errors import DeviceBusy, DiscoveryError, ExceptionReply, LinkError, VerifyError
 from drivers.modbus.link import ModbusLink
 from drivers.modbus.map_profile import build_map_profile
+from drivers.modbus.poll_plan import PollPlan
 from drivers.modbus.profile import DeviceProfile
 from drivers.modbus.register_map import RegisterMap, load_register_map
 from drivers.modbus.signals import decode_signals
@@ -73,7 +75,9 @@ class ModbusDevice:
         loaded = load_map_for(config)
         self._map = loaded
         self.profile: DeviceProfile | None = None
-        self.image: dict[tuple[int, int], int] = {}
+        self._image: dict[tuple[int, int], int] = {}
+        self._last_poll: tuple[PollPlan, list[list[int]]] | None = None
+        """The last poll's plan and replies, until `image` turns them into a dictionary."""
         self.values: dict[str, float | str] = {}
         self.identity: dict[str, str] = {}
         self.connected = False
@@ -105,6 +109,17 @@ class ModbusDevice:
             self.log.warning("modbus_device_lost", reason=reason)
         if self.on_state is not None:
             self.on_state()
+
+    @property
+    def image(self) -> dict[tuple[int, int], int]:
+        """Registers of the last poll by (unit id, address), with what writes read back since.
+
+        Built when asked for (a setpoint plan needs it), not on every poll.
+        """
+        if self._last_poll is not None:
+            plan, replies = self._last_poll
+            self._image, self._last_poll = plan.image(replies), None
+        return self._image
 
     # -- I/O ------------------------------------------------------------------------------
 
@@ -144,14 +159,13 @@ class ModbusDevice:
             if not self.link.connected or self.profile is None:
                 await self._connect()
             assert self.profile is not None
+            plan = self.profile.poll_plan
+            read = self.link.read
             started = time.perf_counter()
-            image: dict[tuple[int, int], int] = {}
-            for block in self.profile.poll_blocks():
-                regs = await self._read(block.unit_id, block.address, block.count)
-                image.update({(block.unit_id, block.address + i): v for i, v in enumerate(regs)})
+            replies = [await read(b.unit_id, b.address, b.count) for b in plan.blocks]
             self._poll_seconds.observe(time.perf_counter() - started)
-        self.image = image
-        self.values = decode_signals(image, self.profile.signals)
+        self._last_poll = (plan, replies)
+        self.values = plan.decode(replies)
         self.polls += 1
         if self.config.kind == "storage":
             self.record(storage_telemetry(self.device_id, self.values))
@@ -176,6 +190,17 @@ class ModbusDevice:
                 )
 
     # -- the task -------------------------------------------------------------------------
+
+    def _until_next_tick(self) -> float:
+        """Seconds to the next multiple of the poll interval on the monotonic clock.
+
+        Polls keep a fixed rate (no drift by the time each poll takes), and devices with the
+        same interval poll in step, so their records share the outbox's commits and MQTT
+        writes. A poll that overran its interval waits for the next tick (no catch-up burst).
+        """
+        interval = self.config.poll_interval_s
+        now = self.clock.monotonic()
+        return (math.floor(now / interval) + 1) * interval - now
 
     def _delays(self) -> Iterator[float]:
         interval = self.config.poll_interval_s
@@ -220,6 +245,7 @@ class ModbusDevice:
                 self._set_connected(True)
                 if self.on_poll is not None:
                     await self.on_poll()
+                delay = self._until_next_tick()
             self.polled.set()
             self.polled = asyncio.Event()
             await self.clock.sleep(delay)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from drivers.modbus.blocks import ReadBlock, coalesce
 from drivers.modbus.control import Control
+from drivers.modbus.poll_plan import PollPlan
 from drivers.modbus.signals import Signal
 
 __all__ = ["DeviceProfile"]
@@ -27,15 +28,16 @@ class DeviceProfile:
     """Unneeded registers a block read may span (SunSpec maps are dense: reading through is safe)."""
 
     def poll_blocks(self) -> list[ReadBlock]:
-        """The reads of one poll (worked out once: the profile never changes)."""
-        return list(self._poll_blocks)
+        """The reads of one poll."""
+        return list(self.poll_plan.blocks)
 
     @functools.cached_property
-    def _poll_blocks(self) -> tuple[ReadBlock, ...]:
+    def poll_plan(self) -> PollPlan:
+        """The reads of one poll and how to decode them (worked out once: the profile never changes)."""
         addresses = [a for s in self.signals for a in s.addresses()]
         if self.control is not None:
             addresses += self.control.read_addresses()
-        return tuple(coalesce(addresses, max_gap=self.max_gap))
+        return PollPlan(coalesce(addresses, max_gap=self.max_gap), self.signals)
 
     def identity_blocks(self) -> list[ReadBlock]:
         return coalesce([a for s in self.identity for a in s.addresses()], max_gap=self.max_gap)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 __all__ = [
+    "FORMAT",
     "REGISTER_COUNT",
     "RegType",
     "WordOrder",
@@ -61,7 +62,7 @@ REGISTER_COUNT: dict[str, int] = {
 }
 """Registers per value; strings take the size their point says."""
 
-_FORMAT: dict[str, str] = {
+FORMAT: dict[str, str] = {
     "int16": ">h",
     "sunssf": ">h",
     "uint16": ">H",
@@ -77,6 +78,7 @@ _FORMAT: dict[str, str] = {
     "uint64": ">Q",
     "acc64": ">Q",
 }
+"""struct format of each numeric type, its words in big-endian order."""
 
 _NOT_IMPLEMENTED: dict[str, int] = {
     "int16": -0x8000,
@@ -110,7 +112,7 @@ def decode_value(
     count = REGISTER_COUNT[reg_type]
     if len(registers) != count:
         raise ValueError(f"{reg_type} needs {count} registers, got {len(registers)}")
-    value: int | float = struct.unpack(_FORMAT[reg_type], _words(registers, word_order))[0]
+    value: int | float = struct.unpack(FORMAT[reg_type], _words(registers, word_order))[0]
     return value
 
 
@@ -125,7 +127,7 @@ def is_not_implemented(value: int | float | str, reg_type: RegType) -> bool:
 
 def encode_value(value: int | float, reg_type: RegType, word_order: WordOrder = "big") -> list[int]:
     """Registers for a raw value; raises ValueError when it does not fit the type."""
-    fmt = _FORMAT.get(reg_type)
+    fmt = FORMAT.get(reg_type)
     if fmt is None:
         raise ValueError(f"cannot write a {reg_type} point")
     number: int | float = float(value) if reg_type == "float32" else round(value)

@@ -18,13 +18,14 @@ from drivers.modbus.registers import (
     is_not_implemented,
 )
 
-__all__ = ["RegisterImage", "Signal", "decode_signal", "decode_signals"]
+__all__ = ["RegisterImage", "Signal", "decode_signal", "decode_signals", "scaled_value"]
 
 RegisterImage = Mapping[tuple[int, int], int]
 """Register values by (unit id, address), as read in the last poll."""
 
 _SF_RANGE = range(-10, 11)
 """Scale factors outside this are garbage or the not-implemented marker, not a real exponent."""
+_POW10 = tuple(float(10**k) for k in range(11))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,18 +62,6 @@ class Signal:
             yield (self.unit_id, self.sf_address)
 
 
-def _scale_factor(image: RegisterImage, signal: Signal) -> int | None:
-    if signal.sf_address is None:
-        return 0
-    raw = image.get((signal.unit_id, signal.sf_address))
-    if raw is None:
-        return None
-    value = decode_value([raw], "sunssf")
-    if not isinstance(value, int) or value not in _SF_RANGE:
-        return None
-    return value
-
-
 def decode_signal(image: RegisterImage, signal: Signal) -> float | str | None:
     """The value in engineering units, or None when absent, not implemented or implausible."""
     regs = [image.get((signal.unit_id, signal.address + i)) for i in range(signal.count)]
@@ -80,6 +69,19 @@ def decode_signal(image: RegisterImage, signal: Signal) -> float | str | None:
         return None
     words = [r for r in regs if r is not None]
     raw = decode_value(words, signal.reg_type, signal.word_order)
+    sf_word = None
+    if signal.sf_address is not None and not isinstance(raw, str):
+        sf_word = image.get((signal.unit_id, signal.sf_address))
+        if sf_word is None:
+            return None
+    return scaled_value(signal, raw, sf_word)
+
+
+def scaled_value(signal: Signal, raw: int | float | str, sf_word: int | None) -> float | str | None:
+    """`raw` (decoded registers) in engineering units, or None when it is no reading.
+
+    `sf_word` is the scale-factor register as read, None when the signal has none.
+    """
     if isinstance(raw, str):
         return raw or None
     if signal.sentinels and is_not_implemented(raw, signal.reg_type):
@@ -88,11 +90,15 @@ def decode_signal(image: RegisterImage, signal: Signal) -> float | str | None:
         return None
     if isinstance(raw, float) and not math.isfinite(raw):
         return None
-    sf = _scale_factor(image, signal)
-    if sf is None:
-        return None
+    sf = 0
+    if sf_word is not None:
+        sf = sf_word & 0xFFFF  # sunssf: int16
+        if sf >= 0x8000:
+            sf -= 0x10000
+        if sf not in _SF_RANGE:
+            return None
     # Divide for negative exponents: 499 x 10^-1 must read 49.9, not 49.900000000000006.
-    value = float(raw) * float(10**sf) if sf >= 0 else float(raw) / float(10 ** (-sf))
+    value = float(raw) * _POW10[sf] if sf >= 0 else float(raw) / _POW10[-sf]
     value = round(value * signal.scale * signal.sign, 9)
     if not math.isfinite(value):  # a huge raw value times a map's scale: not a reading
         return None

@@ -173,3 +173,25 @@ def test_device_refuses_a_bad_register_map_at_construction() -> None:
     cfg = device_config(1, profile="no-such-map")
     with pytest.raises(FileNotFoundError):
         ModbusDevice(cfg, record=lambda r: None, clock=SystemClock())
+
+
+async def test_polls_keep_to_the_interval_grid_whenever_the_device_started(
+    clock: FakeClock,
+) -> None:
+    """Fixed rate on multiples of the interval: no drift, and devices poll in step."""
+    await clock.advance(0.25)  # started off the grid
+    polled_at: list[float] = []
+
+    async def note_poll() -> None:
+        polled_at.append(clock.monotonic())
+
+    async with MeterSimulator(base_load=9_000.0, clock=clock) as sim:
+        cfg = device_config(sim.port, kind="meter", poll_interval_s=1.0)
+        async with running_device(cfg, clock) as run:
+            run.device.on_poll = note_poll
+            await eventually(lambda: len(polled_at) == 1)
+            for step in range(1, 16):  # to 4.25 s in quarter seconds
+                await clock.advance(0.25)
+                if step % 4 == 3:  # a whole second: the poll due now, with the clock held
+                    await eventually(lambda: len(polled_at) == 2 + step // 4)
+    assert polled_at == [0.25, 1.0, 2.0, 3.0, 4.0]
