@@ -160,9 +160,8 @@ class ModbusDevice:
                 await self._connect()
             assert self.profile is not None
             plan = self.profile.poll_plan
-            read = self.link.read
             started = time.perf_counter()
-            replies = [await read(b.unit_id, b.address, b.count) for b in plan.blocks]
+            replies = await self.link.read_blocks(plan.blocks)
             self._poll_seconds.observe(time.perf_counter() - started)
         self._last_poll = (plan, replies)
         self.values = plan.decode(replies)

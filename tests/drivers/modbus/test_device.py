@@ -193,5 +193,6 @@ async def test_polls_keep_to_the_interval_grid_whenever_the_device_started(
             for step in range(1, 16):  # to 4.25 s in quarter seconds
                 await clock.advance(0.25)
                 if step % 4 == 3:  # a whole second: the poll due now, with the clock held
-                    await eventually(lambda: len(polled_at) == 2 + step // 4)
+                    due = 2 + step // 4
+                    await eventually(lambda: len(polled_at) == due)  # noqa: B023
     assert polled_at == [0.25, 1.0, 2.0, 3.0, 4.0]
