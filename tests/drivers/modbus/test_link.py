@@ -3,6 +3,9 @@ message counters, and which read an error names."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import pytest
 
 from drivers.modbus.blocks import ReadBlock
@@ -28,47 +31,44 @@ def counted() -> tuple[float, float]:
     return value("out"), value("in")
 
 
-async def test_blocks_read_as_single_reads_and_counted_once_each() -> None:
+@contextlib.asynccontextmanager
+async def linked(timeout_s: float = 1.0) -> AsyncIterator[tuple[InverterSimulator, ModbusLink]]:
     async with InverterSimulator() as sim:
-        link = ModbusLink("127.0.0.1", sim.port, timeout_s=1.0)
+        link = ModbusLink("127.0.0.1", sim.port, timeout_s=timeout_s)
         await link.connect()
         try:
-            before = counted()
-            replies = await link.read_blocks([MARKER, HEADER])
-            assert counted() == (before[0] + 2, before[1] + 2)
-            assert tuple(replies[0]) == SUNS_MARKER
-            assert replies[1] == await link.read(1, 40002, 2)
-            assert replies[1] == [1, 66]
-            assert await link.read_blocks([]) == []
+            yield sim, link
         finally:
             link.close()
+
+
+async def test_blocks_read_as_single_reads_and_counted_once_each() -> None:
+    async with linked() as (_, link):
+        before = counted()
+        replies = await link.read_blocks([MARKER, HEADER])
+        assert counted() == (before[0] + 2, before[1] + 2)
+        assert tuple(replies[0]) == SUNS_MARKER
+        assert replies[1] == await link.read(1, 40002, 2)
+        assert replies[1] == [1, 66]
+        assert await link.read_blocks([]) == []
 
 
 async def test_an_exception_reply_names_its_read_and_keeps_the_connection() -> None:
-    async with InverterSimulator() as sim:
-        link = ModbusLink("127.0.0.1", sim.port, timeout_s=1.0)
-        await link.connect()
-        try:
-            sim.faults.exception(4, n=1)
-            before = counted()
-            with pytest.raises(
-                ExceptionReply, match=r"read 40000\+2 \(unit 1\): Modbus exception 4"
-            ):
-                await link.read_blocks([MARKER, HEADER])
-            assert counted() == (before[0] + 1, before[1] + 1)  # the second read never went
-            assert link.connected
-            sim.faults.busy(n=1)
-            with pytest.raises(DeviceBusy):
-                await link.read_blocks([MARKER])
-            assert await link.read_blocks([MARKER, HEADER])
-        finally:
-            link.close()
+    async with linked() as (sim, link):
+        sim.faults.exception(4, n=1)
+        before = counted()
+        with pytest.raises(ExceptionReply, match=r"read 40000\+2 \(unit 1\): Modbus exception 4"):
+            await link.read_blocks([MARKER, HEADER])
+        assert counted() == (before[0] + 1, before[1] + 1)  # the second read never went
+        assert link.connected
+        sim.faults.busy(n=1)
+        with pytest.raises(DeviceBusy):
+            await link.read_blocks([MARKER])
+        assert await link.read_blocks([MARKER, HEADER])
 
 
 async def test_a_silent_device_fails_the_read_it_was_asked_and_closes_the_link() -> None:
-    async with InverterSimulator() as sim:
-        link = ModbusLink("127.0.0.1", sim.port, timeout_s=0.3)
-        await link.connect()
+    async with linked(timeout_s=0.3) as (sim, link):
         await link.read_blocks([MARKER])
         sim.faults.garbage("silent", n=1)
         before = counted()
