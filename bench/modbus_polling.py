@@ -4,9 +4,10 @@ N battery-inverter simulators (SunSpec 1/701/704/713/802, the bundled simulator)
 process of their own. Then, one after the other, two pollers read them at 1 Hz for
 `--duration` seconds:
 
-- bare pymodbus (its own process): one AsyncModbusTcpClient per device reading exactly the
-  register blocks the gateway reads (found once, before the measurement, with the gateway's
-  own SunSpec discovery) -- the floor for those reads in Python;
+- bare pymodbus (its own process): one AsyncModbusTcpClient per device, with the gateway's
+  client settings, reading exactly the register blocks the gateway reads (found once, before
+  the measurement, with the gateway's own SunSpec discovery) on the same schedule (multiples
+  of the interval, every device in step) -- the floor for those reads in Python;
 - PileBridge: the daemon (`pilebridge run`, shipped defaults, ocpp off) polling the same
   devices, decoding them and publishing a telemetry record per poll to a private Mosquitto.
 
@@ -72,10 +73,16 @@ async def blocks_for(port: int) -> list[tuple[int, int, int]]:
 async def bare_poller(ports: list[int], interval_s: float) -> None:
     from pymodbus.client import AsyncModbusTcpClient
 
+    from gateway.foundation.config import ModbusDeviceConfig
+
     plans = [await blocks_for(port) for port in ports]
     clients = []
+    timeout = ModbusDeviceConfig(id="x", kind="storage", host="h").timeout_s
     for port in ports:
-        client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=1, retries=0)
+        # The gateway's client settings (drivers/modbus/link.py), its default timeout.
+        client = AsyncModbusTcpClient(
+            "127.0.0.1", port=port, timeout=timeout, retries=0, reconnect_delay=0
+        )
         await client.connect()
         clients.append(client)
     print(json.dumps({"blocks": len(plans[0])}), flush=True)
@@ -83,12 +90,12 @@ async def bare_poller(ports: list[int], interval_s: float) -> None:
     async def poll(client: Any, blocks: list[tuple[int, int, int]]) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            started = loop.time()
             for unit, address, count in blocks:
                 reply = await client.read_holding_registers(address, count=count, device_id=unit)
                 if reply.isError() or len(reply.registers) != count:
                     raise RuntimeError(f"read {address}+{count} failed")
-            await asyncio.sleep(max(0.0, interval_s - (loop.time() - started)))
+            # On multiples of the interval, in step, as the gateway polls (drivers/modbus/device.py).
+            await asyncio.sleep(interval_s - loop.time() % interval_s)
 
     await asyncio.gather(*(poll(c, b) for c, b in zip(clients, plans, strict=True)))
 
@@ -109,13 +116,14 @@ async def cpu_over(pid: int, seconds: float) -> float:
     return process_cpu_s(pid) - cpu0
 
 
-async def measure_bare(ports: list[int], duration: float) -> float:
+async def measure_bare(ports: list[int], duration: float) -> tuple[float, int]:
+    """(CPU seconds, reads per poll) of the bare poller over `duration`."""
     proc = await spawn("-m", "bench.modbus_polling", "--bare", json.dumps(ports))
     assert proc.stdout is not None
     try:
-        await asyncio.wait_for(proc.stdout.readline(), 120)
+        blocks: int = json.loads(await asyncio.wait_for(proc.stdout.readline(), 120))["blocks"]
         await asyncio.sleep(2)  # every client past its first poll
-        return await cpu_over(proc.pid, duration)
+        return await cpu_over(proc.pid, duration), blocks
     finally:
         proc.terminate()
         await proc.wait()
@@ -126,7 +134,20 @@ def _health(port: int) -> dict[str, Any]:
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
-async def measure_gateway(ports: list[int], broker: PrivateMosquitto, duration: float) -> float:
+def _modbus_requests(port: int) -> float:
+    """pilebridge_messages_total{protocol="modbus",direction="out"} from the daemon's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            name, _, value = line.rpartition(" ")
+            if name == 'pilebridge_messages_total{direction="out",protocol="modbus"}':
+                return float(value)
+    return 0.0
+
+
+async def measure_gateway(
+    ports: list[int], broker: PrivateMosquitto, duration: float
+) -> tuple[float, float]:
+    """(CPU seconds, Modbus requests) of the daemon over `duration`."""
     state = Path(tempfile.mkdtemp(prefix="pb-bench-modbus-"))
     http_port = free_port()
     devices = [
@@ -156,7 +177,9 @@ async def measure_gateway(ports: list[int], broker: PrivateMosquitto, duration: 
                     pass
                 await asyncio.sleep(0.2)
         await asyncio.sleep(2)
-        return await cpu_over(proc.pid, duration)
+        requests = await asyncio.to_thread(_modbus_requests, http_port)
+        cpu = await cpu_over(proc.pid, duration)
+        return cpu, await asyncio.to_thread(_modbus_requests, http_port) - requests
     finally:
         proc.terminate()
         await proc.wait()
@@ -170,10 +193,14 @@ async def main(devices: int, duration: float, repeat: int) -> None:
     await broker.start()
     bare: list[float] = []
     ours: list[float] = []
+    requests: list[float] = []
     try:
         for r in range(repeat):
-            bare.append(await measure_bare(ports, duration))
-            ours.append(await measure_gateway(ports, broker, duration))
+            cpu, blocks = await measure_bare(ports, duration)
+            bare.append(cpu)
+            cpu, sent = await measure_gateway(ports, broker, duration)
+            ours.append(cpu)
+            requests.append(sent)
             print(f"run {r + 1}/{repeat} done", file=sys.stderr, flush=True)
     finally:
         await broker.stop()
@@ -191,6 +218,8 @@ async def main(devices: int, duration: float, repeat: int) -> None:
           f"{b / polls * 1e6:12.0f} {1:6.2f}x")  # fmt: skip
     print(f"{'PileBridge: poll, decode, record, MQTT':46} {100 * g / duration:11.2f} "
           f"{g / polls * 1e6:12.0f} {g / b:6.2f}x")  # fmt: skip
+    print(f"reads per poll: bare {blocks}, PileBridge {statistics.median(requests) / polls:.2f} "
+          "(its Modbus request counter over the window)")  # fmt: skip
     print(f"(per run, % of a core: bare {[round(100 * x / duration, 2) for x in bare]}, "
           f"PileBridge {[round(100 * x / duration, 2) for x in ours]})")  # fmt: skip
 
