@@ -6,6 +6,8 @@ and serialises once. Fields that are None are left out, so "not reported" never 
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,34 +60,32 @@ def _compact(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+# Per-message tables, read from the records once at import: a value added to a record is in
+# the payload (and, through gateway.api_spec, in the schema) with no list to edit here.
+_PHASE_VALUES = measured_fields(PhaseValues)
+_phase_values = operator.attrgetter(*_PHASE_VALUES)
+_CHARGER_BODY = tuple(
+    f.name for f in dataclasses.fields(ChargerTelemetry) if f.name != "charger_id"
+)
+"""The charger telemetry body's keys in the record's order (the charger id is in the topic)."""
+_charger_body = operator.attrgetter(*_CHARGER_BODY)
+_PHASES_AT, _SAMPLED_AT = _CHARGER_BODY.index("phases"), _CHARGER_BODY.index("sampled_at")
+
+
 def _phases(phases: Mapping[str, PhaseValues] | None) -> dict[str, Any] | None:
     if not phases:
         return None
     return {
-        name: _compact(
-            power_w=p.power_w, current_a=p.current_a, voltage_v=p.voltage_v, energy_wh=p.energy_wh
-        )
+        name: {k: v for k, v in zip(_PHASE_VALUES, _phase_values(p), strict=True) if v is not None}
         for name, p in phases.items()
     }
 
 
 def _charger_telemetry(r: ChargerTelemetry, t: Topics) -> MqttMessage:
-    body = _compact(
-        evse=r.evse,
-        power_w=r.power_w,
-        energy_wh=r.energy_wh,
-        current_a=r.current_a,
-        voltage_v=r.voltage_v,
-        soc_pct=r.soc_pct,
-        frequency_hz=r.frequency_hz,
-        temperature_c=r.temperature_c,
-        power_offered_w=r.power_offered_w,
-        phases=_phases(r.phases),
-        transaction_id=r.transaction_id,
-        sampled_at=_dt(r.sampled_at),
-        energy_export_wh=r.energy_export_wh,
-        current_export_a=r.current_export_a,
-    )
+    values = list(_charger_body(r))
+    values[_PHASES_AT] = _phases(r.phases)
+    values[_SAMPLED_AT] = _dt(r.sampled_at)
+    body = {k: v for k, v in zip(_CHARGER_BODY, values, strict=True) if v is not None}
     return MqttMessage(
         t.device(DeviceKind.CHARGER, r.charger_id, "telemetry"), body, False, True
     )

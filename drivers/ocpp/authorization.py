@@ -14,7 +14,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
+from drivers.ocpp.calls import call_charger, judge, online_session
 from drivers.ocpp.core.authorize import Decision, SiteTag
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.session import ChargerSession
@@ -25,6 +25,7 @@ from gateway.foundation.commands.management import (
     TagsCommand,
 )
 from gateway.foundation.commands.router import CommandRouter
+from gateway.foundation.errors import CommandError
 from gateway.foundation.model import (
     ChargerEvent,
     ChargerId,
@@ -172,8 +173,8 @@ class AuthorizationCommands:
         if check_version:
             try:
                 answer = await call_charger(self._hub, session, "GetLocalListVersion", {})
-            except Refusal as refusal:
-                session.log.warning("local_list_version_unknown", reason=refusal.result.reason)
+            except CommandError as exc:
+                session.log.warning("local_list_version_unknown", reason=exc.reason)
                 return
             if (answer or {}).get("listVersion", (answer or {}).get("versionNumber")) == version:
                 return
@@ -182,8 +183,8 @@ class AuthorizationCommands:
         )
         try:
             answer = await call_charger(self._hub, session, "SendLocalList", payload)
-        except Refusal as refusal:
-            session.log.warning("local_list_sync_failed", reason=refusal.result.reason)
+        except CommandError as exc:
+            session.log.warning("local_list_sync_failed", reason=exc.reason)
             return
         session.log.info("local_list_synced", version=version, status=answer.get("status"))
 

@@ -4,8 +4,9 @@ Every way a command can end badly is an error from the foundation's tree, raised
 action named and turned into the result by the command router (interfaces.md "Commands"): an
 offline charger is `DeviceOffline` (rejected); no answer within `ocpp.call_timeout_s` is
 `DeviceTimeout`; a refusal (a status other than Accepted, or a CALLERROR) is `DeviceRefused`
-with the charger's answer in `detail`; a charger whose queue is full is `CommandRejected`. Calls go through the session's queue, so commands to
-one charger are serialised.
+with the charger's answer in `detail`; a charger whose queue is full is `CommandRejected`; a
+payload the version's schema refuses is `InvalidCommand` (never sent). Calls go through the
+session's queue, so commands to one charger are serialised.
 """
 
 from __future__ import annotations
@@ -16,30 +17,18 @@ from drivers.ocpp.errors import CallRefused, ChargerOffline, QueueFull
 from drivers.ocpp.hub import Hub, SessionHandle
 from drivers.ocpp.session import ChargerSession
 from gateway.foundation.errors import (
-    CommandError,
     CommandRejected,
     DeviceOffline,
     DeviceRefused,
     DeviceTimeout,
+    InvalidCommand,
 )
 from gateway.foundation.model import CommandResult
 
-__all__ = ["Refusal", "call_charger", "judge", "online_session", "refused"]
+__all__ = ["call_charger", "judge", "online_session", "refused"]
 
 _OK = frozenset({"Accepted", "Scheduled", "Unlocked"})
 """Statuses that mean the charger does (or will do) what was asked."""
-
-
-class Refusal(CommandError):
-    """A command ends with a result already decided where it was refused; the router sends it."""
-
-    def __init__(self, result: CommandResult) -> None:
-        super().__init__(result.reason or result.status.value, **result.detail)
-        self._result = result
-
-    @property
-    def result(self) -> CommandResult:
-        return self._result
 
 
 def online_session(hub: Hub, charger_id: str) -> ChargerSession:
@@ -55,7 +44,7 @@ async def call_charger(hub: Hub, session: SessionHandle, action: str, payload: d
     try:
         return await session.submit(action, payload, timeout_s)
     except ValueError as exc:  # the payload breaks the version's schema: never sent
-        raise Refusal(CommandResult.rejected(str(exc))) from exc
+        raise InvalidCommand(str(exc)) from exc
     except CallRefused as exc:
         raise DeviceRefused(
             f"charger answered {action} with {exc.code}",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drivers.ocpp.authorization import AuthorizationCommands
-from drivers.ocpp.calls import Refusal, call_charger, judge, online_session
+from drivers.ocpp.calls import call_charger, judge, online_session
 from drivers.ocpp.config_commands import ConfigCommands
 from drivers.ocpp.diagnostics import LogCommands
 from drivers.ocpp.firmware import FirmwareCommands
@@ -147,7 +147,7 @@ class OcppCommands:
     def _reset(self, version: OcppVersion, args: ResetCommand) -> _Call:
         if version == OcppVersion.V16:
             if args.evse is not None:
-                raise Refusal(CommandResult.rejected("OCPP 1.6 resets the whole charger (no evse)"))
+                raise InvalidCommand("OCPP 1.6 resets the whole charger (no evse)")
             return "Reset", {"type": "Soft" if args.type == "soft" else "Hard"}, {}
         # 2.0.1 B11/B12: OnIdle waits for transactions to end, Immediate does not.
         payload: dict[str, Any] = {"type": "OnIdle" if args.type == "soft" else "Immediate"}
@@ -183,10 +183,8 @@ def _evse(evse: int, connector: int | None) -> dict[str, Any]:
 
 def _no_connector_on_16(connector: int | None) -> None:
     if connector is not None:
-        raise Refusal(
-            CommandResult.rejected(
-                "OCPP 1.6 has no connectors inside an EVSE: address the connector as evse"
-            )
+        raise InvalidCommand(
+            "OCPP 1.6 has no connectors inside an EVSE: address the connector as evse"
         )
 
 

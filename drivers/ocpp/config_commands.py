@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from drivers.ocpp.calls import Refusal, call_charger, online_session
+from drivers.ocpp.calls import call_charger, online_session, refused
 from drivers.ocpp.core.device_model import (
     OutcomeSplit,
     VariableKey,
@@ -28,6 +28,7 @@ from drivers.ocpp.session import ChargerSession
 from gateway.foundation.clock import format_ts
 from gateway.foundation.commands.management import GetConfigCommand, ReportCommand, SetConfigCommand
 from gateway.foundation.commands.router import CommandRouter
+from gateway.foundation.errors import DeviceRefused, DeviceTimeout, InvalidCommand
 from gateway.foundation.model import (
     ChargerConfigReport,
     ChargerId,
@@ -69,7 +70,7 @@ def _v2_keys(texts: list[str], args: GetConfigCommand | SetConfigCommand) -> lis
             for t in texts
         ]
     except ValueError as exc:
-        raise Refusal(CommandResult.rejected(str(exc))) from None
+        raise InvalidCommand(str(exc)) from None
 
 
 class ConfigAccess:
@@ -135,21 +136,13 @@ class ConfigAccess:
             if status == "EmptyResultSet":
                 return []
             if status != "Accepted":
-                raise Refusal(
-                    CommandResult.rejected(
-                        f"charger answered GetBaseReport: {status}",
-                        charger_status=status,
-                        status_info=(answer or {}).get("statusInfo"),
-                    )
-                )
+                raise refused("GetBaseReport", answer)
             try:
                 async with asyncio.timeout(REPORT_WAIT_S):
                     data = await parts
             except TimeoutError:
-                raise Refusal(
-                    CommandResult.timeout(
-                        f"the report's NotifyReport parts did not all arrive within {REPORT_WAIT_S:g} s"
-                    )
+                raise DeviceTimeout(
+                    f"the report's NotifyReport parts did not all arrive within {REPORT_WAIT_S:g} s"
                 ) from None
             return entries_from_report(data)
         finally:
@@ -169,7 +162,7 @@ class ConfigCommands:
     async def get_config(self, request: CommandRequest, args: GetConfigCommand) -> CommandResult:
         session = online_session(self._hub, request.device_id)
         if session.version == OcppVersion.V16 and args.addressed:
-            return CommandResult.rejected(_V16_ADDRESSING)
+            raise InvalidCommand(_V16_ADDRESSING)
         if args.keys is None:
             report = await self.access.full_report(session)
             return CommandResult.accepted(values=list(report.entries), source=report.source)
@@ -182,13 +175,13 @@ class ConfigCommands:
         if split.unknown or split.refused:
             names = split.unknown or [r["key"] for r in split.refused]
             what = "unknown keys" if split.unknown else "keys refused"
-            return CommandResult.rejected(f"{what}: {', '.join(names)}", **detail)
+            raise DeviceRefused(f"{what}: {', '.join(names)}", **detail)
         return CommandResult.accepted(**detail)
 
     async def set_config(self, request: CommandRequest, args: SetConfigCommand) -> CommandResult:
         session = online_session(self._hub, request.device_id)
         if session.version == OcppVersion.V16 and args.addressed:
-            return CommandResult.rejected(_V16_ADDRESSING)
+            raise InvalidCommand(_V16_ADDRESSING)
         outcome = await self.access.write(session, args)
         session.log.info("configuration_set", key=args.key, status=outcome.status)
         detail: dict[str, Any] = {"charger_status": outcome.status, "key": args.key}
@@ -202,7 +195,7 @@ class ConfigCommands:
                 reboot_required=True,
                 **detail,
             )
-        return CommandResult.rejected(f"charger answered {outcome.status} for {args.key}", **detail)
+        raise DeviceRefused(f"charger answered {outcome.status} for {args.key}", **detail)
 
     async def report(self, request: CommandRequest, args: ReportCommand) -> CommandResult:
         session = online_session(self._hub, request.device_id)

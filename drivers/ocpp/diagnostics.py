@@ -17,6 +17,7 @@ from drivers.ocpp.hub import Hub
 from drivers.ocpp.session import ChargerSession
 from gateway.foundation.commands.management import GetLogsCommand, utc_text
 from gateway.foundation.commands.router import CommandRouter
+from gateway.foundation.errors import CommandRejected, DeviceRefused, InvalidCommand
 from gateway.foundation.model import (
     ChargerEvent,
     ChargerId,
@@ -92,20 +93,20 @@ class LogCommands:
 
     async def get_logs(self, request: CommandRequest, args: GetLogsCommand) -> CommandResult:
         if self._uploads is None:
-            return CommandResult.rejected("no HTTP server to upload to: set http.enabled: true")
+            raise CommandRejected("no HTTP server to upload to: set http.enabled: true")
         request_id = next(self._hub.request_ids)
         session = online_session(self._hub, request.device_id)
         try:
             location = self._uploads.issue(request.device_id, request_id)
         except ValueError as exc:
-            return CommandResult.rejected(str(exc))
+            raise InvalidCommand(str(exc)) from None
         action, payload = log_request_payload(session.version, request_id, location, args)
         answer = await call_charger(self._hub, session, action, payload)
         answer = answer or {}
         if action == "GetDiagnostics":  # the answer is the file name, or nothing to upload
             name = answer.get("fileName")
             if not name:
-                return CommandResult.rejected(
+                raise DeviceRefused(
                     "the charger has no diagnostics to upload", request_id=request_id
                 )
             result = CommandResult.accepted(request_id=request_id, file_name=name)

@@ -21,6 +21,7 @@ from drivers.ocpp.session import ChargerSession
 from gateway.foundation.clock import format_ts
 from gateway.foundation.commands.management import UpdateFirmwareCommand, utc_text
 from gateway.foundation.commands.router import CommandRouter
+from gateway.foundation.errors import InvalidCommand
 from gateway.foundation.model import (
     ChargerEvent,
     ChargerId,
@@ -134,7 +135,7 @@ class FirmwareCommands:
                 session.version, request_id, args, self._hub.clock.time()
             )
         except ValueError as exc:
-            return CommandResult.rejected(str(exc))
+            raise InvalidCommand(str(exc)) from None
         answer = await call_charger(self._hub, session, action, payload)
         status = (answer or {}).get("status")
         if action == "UpdateFirmware" and session.version == OcppVersion.V16:  # UpdateFirmware.conf is {}

@@ -16,13 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.ocpp.authorization import AuthorizationCommands
-from drivers.ocpp.calls import Refusal, call_charger
+from drivers.ocpp.calls import call_charger
 from drivers.ocpp.config_commands import ConfigAccess
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.session import ChargerSession
 from gateway.foundation.clock import format_ts
 from gateway.foundation.commands.management import GetConfigCommand, SetConfigCommand
 from gateway.foundation.config import ProvisionValue
+from gateway.foundation.errors import CommandError
 
 __all__ = ["PENDING_RETRY_S", "BootFollowUp", "same_value", "text_of"]
 
@@ -75,8 +76,8 @@ class BootFollowUp:
             answer = await call_charger(
                 self._hub, s, "TriggerMessage", {"requestedMessage": "BootNotification"}
             )
-        except Refusal as refusal:
-            s.log.info("boot_trigger_refused", reason=refusal.result.reason)
+        except CommandError as exc:
+            s.log.info("boot_trigger_refused", reason=exc.reason)
             return
         s.log.info("boot_trigger_sent", status=(answer or {}).get("status"))
 
@@ -91,8 +92,8 @@ class BootFollowUp:
         outcome: dict[str, dict[str, Any]] = {}
         try:
             split = await self._access.read(s, list(wanted), GetConfigCommand())
-        except Refusal as refusal:
-            reason = refusal.result.reason or "read failed"
+        except CommandError as exc:
+            reason = exc.reason or "read failed"
             book.provision = {
                 k: {"status": "error", "wanted": v, "at": now, "reason": reason}
                 for k, v in wanted.items()
@@ -127,8 +128,8 @@ class BootFollowUp:
             entry["value"] = before
         try:
             result = await self._access.write(s, SetConfigCommand(key=key, value=value))
-        except Refusal as refusal:
-            return {**entry, "status": "error", "reason": refusal.result.reason}
+        except CommandError as exc:
+            return {**entry, "status": "error", "reason": exc.reason}
         if result.status == "RebootRequired":
             s.log.warning("provision_needs_reboot", key=key)
         return {**entry, "status": result.status}

@@ -16,6 +16,7 @@ from drivers.ocpp.hub import Hub
 from drivers.ocpp.validation import is_known_action
 from gateway.foundation.commands.management import RawOcppCommand
 from gateway.foundation.commands.router import CommandRouter
+from gateway.foundation.errors import CommandRejected, InvalidCommand
 from gateway.foundation.model import CommandRequest, CommandResult, DeviceKind
 from gateway.foundation.model.versions import OcppVersion
 
@@ -86,13 +87,13 @@ class RawCalls:
 
     async def call(self, request: CommandRequest, args: RawOcppCommand) -> CommandResult:
         if not self._hub.config.allow_raw_calls:
-            return CommandResult.rejected(
+            raise CommandRejected(
                 "raw OCPP calls are off: set ocpp.allow_raw_calls: true to allow them"
             )
         session = online_session(self._hub, request.device_id)
         problem = csms_action(session.version, args.action)
         if problem is not None:
-            return CommandResult.rejected(problem)
+            raise InvalidCommand(problem)
         session.log.warning("raw_call", action=args.action, request_id=request.request_id)
         answer: Any = await call_charger(self._hub, session, args.action, dict(args.payload))
         detail = answer if isinstance(answer, dict) else {"answer": answer}

@@ -26,6 +26,7 @@ from gateway.foundation.commands.management import (
     utc_text,
 )
 from gateway.foundation.commands.router import CommandRouter
+from gateway.foundation.errors import InvalidCommand
 from gateway.foundation.model import (
     ChargerEvent,
     ChargerId,
@@ -93,7 +94,7 @@ class ReservationCommands:
     async def reserve(self, request: CommandRequest, args: ReserveCommand) -> CommandResult:
         now = self._hub.clock.time()
         if args.expires_at.timestamp() <= now:
-            return CommandResult.rejected("expires_at is in the past")
+            raise InvalidCommand("expires_at is in the past")
         reservation_id = next(_IDS)
         session = online_session(self._hub, request.device_id)
         payload = reserve_payload(session.version, reservation_id, args)

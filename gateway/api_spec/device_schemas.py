@@ -6,8 +6,15 @@ convention; every object forbids unknown properties, so an undocumented field fa
 
 from __future__ import annotations
 
+import dataclasses
+
 from gateway.api_spec.schema_parts import LOAD, Schema, integer, num, obj, record, text, time
-from gateway.foundation.model import MeterTelemetry, StorageTelemetry
+from gateway.foundation.model import (
+    ChargerTelemetry,
+    MeterTelemetry,
+    PhaseValues,
+    StorageTelemetry,
+)
 from gateway.foundation.model.fields import measured_docs
 
 __all__ = [
@@ -28,20 +35,25 @@ def _measured(record: type) -> dict[str, Schema]:
     return {name: num(doc.format(load=LOAD)) for name, doc in measured_docs(record).items()}
 
 
+def _in_record_order(record: type, others: dict[str, Schema]) -> dict[str, Schema]:
+    """A record's payload properties in the record's field order: the measured values as
+    declared there, the other fields as given (a field in neither, the id in the topic, is not
+    in the body)."""
+    measured = _measured(record)
+    names = [f.name for f in dataclasses.fields(record)]
+    stray = set(others) - (set(names) - set(measured))
+    if stray:
+        raise ValueError(f"not unmeasured fields of {record.__name__}: {sorted(stray)}")
+    shown = measured | others
+    return {name: shown[name] for name in names if name in shown}
+
+
 _PHASES: Schema = {
     "type": "object",
     "description": "Per-phase values by phase name (L1, L2, L3, N)",
     "propertyNames": {"pattern": "^[A-Za-z0-9_-]+$"},
-    "additionalProperties": obj(
-        {
-            "power_w": num("Phase power, W. " + LOAD),
-            "current_a": num("Phase current, A"),
-            "voltage_v": num("Phase voltage, V"),
-            "energy_wh": num("Phase energy register, Wh"),
-        }
-    ),
+    "additionalProperties": obj(_measured(PhaseValues)),
 }
-_POWER = num("Active power, W. " + LOAD)
 _IDENTITY: Schema = {
     "type": "object",
     "description": "Manufacturer, model, serial, firmware as the device reports them",
@@ -50,26 +62,17 @@ _IDENTITY: Schema = {
 CHARGER_TELEMETRY = record(
     "Charger telemetry",
     "One meter sample of one EVSE (evse 0: the whole charger). Not retained; may be dropped when the outbox is full.",
-    {
-        "evse": integer("EVSE number (OCPP 1.6: connector id); 0 = the whole charger"),
-        "power_w": _POWER,
-        "energy_wh": num("Energy register of the EVSE, Wh (monotonic)"),
-        "current_a": num("Current, A"),
-        "voltage_v": num("Voltage, V"),
-        "soc_pct": num("EV state of charge, % (only when the EV reports it)"),
-        "frequency_hz": num("Grid frequency, Hz"),
-        "temperature_c": num("Temperature, °C"),
-        "power_offered_w": num("Power the charger offers the EV, W"),
-        "phases": _PHASES,
-        "transaction_id": text("Transaction the sample belongs to"),
-        "sampled_at": time(
-            "When the charger took the sample (only when its clock looked plausible)"
-        ),
-        "energy_export_wh": num(
-            "Export register of the EVSE (energy an EV gave back, V2G), Wh (monotonic)"
-        ),
-        "current_export_a": num("Current while an EV discharges (V2G), A"),
-    },
+    _in_record_order(
+        ChargerTelemetry,
+        {
+            "evse": integer("EVSE number (OCPP 1.6: connector id); 0 = the whole charger"),
+            "phases": _PHASES,
+            "transaction_id": text("Transaction the sample belongs to"),
+            "sampled_at": time(
+                "When the charger took the sample (only when its clock looked plausible)"
+            ),
+        },
+    ),
     ("evse",),
 )
 

@@ -17,6 +17,7 @@ from typing import Any
 from drivers.ocpp.core.measurands import CONTEXTS, MEASURANDS, PHASES, convert
 from drivers.ocpp.core.timestamps import parse_timestamp
 from gateway.foundation.model import ChargerId, ChargerTelemetry, PhaseValues
+from gateway.foundation.model.fields import measured_fields
 
 __all__ = ["MeterSample", "read_meter_value"]
 
@@ -26,6 +27,22 @@ _PLAUSIBLE = 1e15
 like an unknown measurand, so sums and unit scaling can never overflow to infinity."""
 _MAX_MULTIPLIER = 24
 """|unitOfMeasure.multiplier| beyond this is no power of ten a meter uses (10.0**400 overflows)."""
+
+_EXPORT = "power_export_w"
+"""Power.Active.Export: no value of its own, subtracted from `power_w` (load convention)."""
+_PHASE_REST = measured_fields(PhaseValues)[1:]
+"""A phase's values after `power_w`, in the record's order (taken as measured)."""
+
+
+def _check_tables() -> None:
+    """Every measurand feeds a value of the records: the totals are the record's keywords."""
+    values = set(measured_fields(ChargerTelemetry))
+    stray = {name for name, _ in MEASURANDS.values()} - values - {_EXPORT}
+    if stray or measured_fields(PhaseValues)[0] != "power_w":
+        raise RuntimeError(f"measurands without a ChargerTelemetry value: {sorted(stray)}")
+
+
+_check_tables()
 
 
 @dataclass(slots=True)
@@ -147,12 +164,7 @@ def _telemetry(
             power = values.get("power_w")
             if "power_export_w" in values:
                 power = (power or 0.0) - values["power_export_w"]
-            per_phase[name] = PhaseValues(
-                power_w=power,
-                current_a=values.get("current_a"),
-                voltage_v=values.get("voltage_v"),
-                energy_wh=values.get("energy_wh"),
-            )
+            per_phase[name] = PhaseValues(power, *map(values.get, _PHASE_REST))
         for name in ("power_w", "power_export_w", "energy_wh", "energy_export_wh"):
             if name not in totals:
                 parts = [v[name] for p, v in phases.items() if name in v and p != "N"]
@@ -166,25 +178,23 @@ def _telemetry(
             volts = [v["voltage_v"] for p, v in phases.items() if "voltage_v" in v and p != "N"]
             if volts:
                 totals["voltage_v"] = sum(volts) / len(volts)
-    power_w = totals.get("power_w")
-    if "power_export_w" in totals:
-        power_w = (power_w or 0.0) - totals["power_export_w"]
+    export = totals.pop(_EXPORT, None)
+    if export is not None:
+        totals["power_w"] = (totals.get("power_w") or 0.0) - export
+    if not totals.get("current_export_a"):
+        most = _most(phases, "current_export_a")
+        if most is None:
+            totals.pop("current_export_a", None)
+        else:
+            totals["current_export_a"] = most
+    # The totals are named after the record's values (MEASURANDS, checked at import).
     return ChargerTelemetry(
         charger_id,
         evse,
-        power_w=power_w,
-        energy_wh=totals.get("energy_wh"),
-        current_a=totals.get("current_a"),
-        voltage_v=totals.get("voltage_v"),
-        soc_pct=totals.get("soc_pct"),
-        frequency_hz=totals.get("frequency_hz"),
-        temperature_c=totals.get("temperature_c"),
-        power_offered_w=totals.get("power_offered_w"),
         phases=per_phase,
         transaction_id=transaction_id,
         sampled_at=sampled_at,
-        energy_export_wh=totals.get("energy_export_wh"),
-        current_export_a=totals.get("current_export_a") or _most(phases, "current_export_a"),
+        **totals,
     )
 
 

@@ -1,8 +1,10 @@
 """Telemetry values declared once, on the record: the names, in order, and what each means.
 
-A value is declared with `measured(doc)` on its record (`StorageTelemetry.soc_pct`, ...). The
-Modbus vocabulary, the driver's telemetry builders, the MQTT payload builders and the API
-schemas all read the list from here, so adding a value to a record is the whole change.
+A value is declared with `measured(doc)` on its record (`StorageTelemetry.soc_pct`,
+`ChargerTelemetry.power_offered_w`, ...). The Modbus vocabulary, the drivers' telemetry
+builders (Modbus, and the OCPP meter translation), the MQTT payload builders and the API
+schemas all read the list from here at import, so adding a value to a record is the whole
+change (plus, for a charger, the OCPP measurand that feeds it).
 `{load}` in a doc stands for the load-convention sentence of the API docs.
 """
 

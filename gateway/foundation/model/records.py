@@ -38,7 +38,7 @@ TransactionEventKind = Literal["started", "updated", "ended"]
 class PhaseValues:
     """One phase (L1, L2, L3 or N) of an AC measurement."""
 
-    power_w: float | None = measured("Phase power, W")
+    power_w: float | None = measured("Phase power, W. {load}")
     current_a: float | None = measured("Phase current, A")
     voltage_v: float | None = measured("Phase voltage, V")
     energy_wh: float | None = measured("Phase energy register, Wh")
@@ -50,22 +50,22 @@ class ChargerTelemetry:
 
     charger_id: ChargerId
     evse: int
-    power_w: float | None = None
-    energy_wh: float | None = None
-    current_a: float | None = None
-    voltage_v: float | None = None
-    soc_pct: float | None = None
-    frequency_hz: float | None = None
-    temperature_c: float | None = None
-    power_offered_w: float | None = None
+    power_w: float | None = measured("Active power, W. {load}")
+    energy_wh: float | None = measured("Energy register of the EVSE, Wh (monotonic)")
+    current_a: float | None = measured("Current, A")
+    voltage_v: float | None = measured("Voltage, V")
+    soc_pct: float | None = measured("EV state of charge, % (only when the EV reports it)")
+    frequency_hz: float | None = measured("Grid frequency, Hz")
+    temperature_c: float | None = measured("Temperature, °C")
+    power_offered_w: float | None = measured("Power the charger offers the EV, W")
     phases: Mapping[str, PhaseValues] | None = None
     transaction_id: str | None = None
     sampled_at: datetime | None = None
     """When the charger took the sample, if its clock looked plausible."""
-    energy_export_wh: float | None = None
-    """Export register (energy the EV gave back, V2G), Wh."""
-    current_export_a: float | None = None
-    """Current while discharging (V2G), A."""
+    energy_export_wh: float | None = measured(
+        "Export register of the EVSE (energy an EV gave back, V2G), Wh (monotonic)"
+    )
+    current_export_a: float | None = measured("Current while an EV discharges (V2G), A")
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,6 +129,22 @@ async def test_pending_boot_ends_at_the_retry_when_the_trigger_is_refused(
         assert again["status"] == "Accepted"
 
 
+async def test_a_read_the_charger_refuses_is_shown_per_key_not_lost(
+    config_factory: Callable[..., Config],
+) -> None:
+    """Any way the read ends badly (here a CALLERROR) is an error from the tree: each key shows
+    it in the state, with the charger's answer as the reason."""
+    config = config_factory(chargers=[{"id": "CP-201", "provision": {"A/B": 1, "C/D": "x"}}])
+    async with running_driver(config) as site, charger(site.port, "CP-201", "2.0.1") as cp:
+        cp.errors["GetVariables"] = "NotSupported"
+        await cp.boot()
+        state = await provisioned_state(site, "CP-201")
+        assert state.provision is not None and set(state.provision) == {"A/B", "C/D"}
+        for entry in state.provision.values():
+            assert entry["status"] == "error"
+            assert entry["reason"] == "charger answered GetVariables with NotSupported"
+
+
 @given(st.one_of(st.booleans(), st.integers(-(10**6), 10**6), st.text(max_size=20)))
 def test_a_value_is_the_same_as_its_text(value: bool | int | str) -> None:
     assert same_value(text_of(value), text_of(value))
