@@ -8,6 +8,7 @@ every application module of gateway/ is reported once per module.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -100,3 +101,28 @@ def test_the_application_list_is_not_empty() -> None:
     """The test above would prove little if it found no application module to import."""
     modules = _application_modules()
     assert {"gateway.app", "gateway.mqtt", "gateway.site", "gateway.recorder"} <= set(modules)
+
+
+def test_no_import_hides_in_a_function_or_under_type_checking() -> None:
+    """Every import of the project's modules sits at module level, where the contracts (and a
+    reader) see it as the module's dependency; none waits in a function or TYPE_CHECKING."""
+    hidden = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.If):
+                    if isinstance(node, ast.If) and "TYPE_CHECKING" not in ast.unparse(node.test):
+                        continue
+                    for inner in ast.walk(node):
+                        if _imports_project(inner):
+                            hidden.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
+    assert hidden == []
+
+
+def _imports_project(node: ast.AST) -> bool:
+    if isinstance(node, ast.Import):
+        return any(a.name.split(".")[0] in PACKAGES for a in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return node.level > 0 or (node.module or "").split(".")[0] in PACKAGES
+    return False
