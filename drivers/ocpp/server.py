@@ -30,6 +30,7 @@ from websockets.typing import Subprotocol
 from drivers.ocpp.core.auth import check_basic, check_client_certificate, effective_profile
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.takeover import admit_duplicate
+from drivers.ocpp.ws_cycles import free_when_lost
 from gateway.foundation.model.versions import OcppVersion
 from gateway.foundation.throttled_log import ThrottledLog
 
@@ -147,6 +148,7 @@ class OcppServer:
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
         assert self._server is not None
+        free_when_lost(connection)
         # Every accepted TCP connection (open, in its handshake, or closing) holds a
         # descriptor and has a handler task; this one included.
         if len(self._server.handler_tasks) > self.max_connections:

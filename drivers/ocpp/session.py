@@ -125,6 +125,20 @@ class ChargerSession:
                 fut = self._queue.get_nowait().future
                 if not fut.done():
                     fut.set_exception(ChargerOffline())
+            await self._let_go_of_tasks()
+
+    async def _let_go_of_tasks(self) -> None:
+        """Wait for the cancelled command worker and background work, then drop them.
+
+        A cancelled task keeps its error, whose traceback holds this session's frames: kept
+        here, session and tasks would wait for a full collection (after a reconnect storm,
+        thousands of them in the oldest generation) instead of being freed at once.
+        """
+        tasks = [t for t in (self._worker, *self.background) if t is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
+        self._worker = None
+        self.background.clear()
 
     async def close(self, reason: str) -> None:
         await self.ws.close(1000, reason)
