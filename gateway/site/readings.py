@@ -40,19 +40,27 @@ class SiteReadings:
         self._config = config
         self._twins = recorder.twins
         self._configured = {c.id: c for c in config.ocpp.chargers}
+        self._admitted: list[ChargerConfig] = []
+        """Default configs of the chargers admitted as unknown, by id, built once each: a
+        tick that built thousands of them held the event loop for tens of milliseconds."""
 
     def chargers(self) -> list[ChargerConfig]:
         """Connected chargers: configured ones, then those admitted as unknown (defaults).
 
         One that is offline draws nothing and cannot take a profile; it is planned again
         from the tick after it reconnects (it keeps the profile it had)."""
-        admitted = [
-            ChargerConfig(id=twin.device_id)
-            for twin in self._twins.of_kind(DeviceKind.CHARGER)
-            if twin.device_id not in self._configured
-        ]
-        everyone = [*self._configured.values(), *sorted(admitted, key=lambda c: c.id)]
+        everyone = [*self._configured.values(), *self._admitted_configs()]
         return [c for c in everyone if self._connected(c.id)]
+
+    def _admitted_configs(self) -> list[ChargerConfig]:
+        """Twins are never removed, so a new admitted charger shows as a longer list."""
+        configured = self._configured
+        twins = self._twins.of_kind(DeviceKind.CHARGER)
+        ids = [t.device_id for t in twins if t.device_id not in configured]
+        if len(ids) != len(self._admitted):
+            known = {c.id: c for c in self._admitted}
+            self._admitted = [known.get(i) or ChargerConfig(id=i) for i in sorted(ids)]
+        return self._admitted
 
     def _connected(self, charger_id: str) -> bool:
         twin = self._twins.get(DeviceKind.CHARGER, charger_id)
