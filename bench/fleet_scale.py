@@ -17,7 +17,11 @@ after another during the steady window; and the settle time of a reconnect storm
 charger's TCP connection is cut at once and reconnects at once, until the gateway counts all
 of them connected and every charger has booted again. Each run is bounded in time.
 
-    .venv/bin/python -m bench.fleet_scale [--chargers 1000,2000,5000] [--duration 30]
+    .venv/bin/python -m bench.fleet_scale [--chargers 1000,2000,5000] [--duration 30] [--repeat 3]
+
+The machine may be shared: run it at a higher priority than other work (as root,
+`nice -n -10 .venv/bin/python -m bench.fleet_scale ...`; the gateway, broker and load
+generators inherit it) and repeat runs; the priority and load average are printed.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import os
 import random
 import re
 import resource
+import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -383,6 +389,24 @@ def inside_gateway_ms(log_text: str) -> list[float]:
     return out
 
 
+def progress(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+
+
+async def start_profile(
+    ns: argparse.Namespace, pid: int, state: Path
+) -> asyncio.subprocess.Process | None:
+    """py-spy on the gateway for the steady window (`--profile`), raw stacks in the state dir."""
+    if not ns.profile:
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    return await asyncio.create_subprocess_exec(
+        spy, "record", "-p", str(pid), "-d", str(int(ns.duration)), "-r", "100", "-f", "raw",
+        "--nonblocking", "-o", str(state / "steady.pyspy"),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def spread(p50: float, p99: float) -> str:
     return f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
 
@@ -444,16 +468,22 @@ async def one_size(
             out["log_mb"], out["log_errors"] = log_figures(state / "gateway.log")
             return out
         out["connect_s"] = time.perf_counter() - t0
+        progress(f"{chargers} chargers booted in {out['connect_s']:.1f} s")
         await asyncio.sleep(min(10.0, ns.meter_interval))  # chargers into their rhythm
         out["rss_connected_mb"] = rss_mb(proc.pid)
         gc0 = await gc_pauses(http_port)
+        profiler = await start_profile(ns, proc.pid, state)
         sent0, cpu0, w0 = await workers.sent(), process_cpu_s(proc.pid), time.perf_counter()
+        progress("steady window")
         rtts, echoes = await command_round_trips(
             broker, chargers, ns.commands, max(0.0, ns.duration / ns.commands - 0.005)
         )
         remaining = ns.duration - (time.perf_counter() - w0)
         if remaining > 0:
             await asyncio.sleep(remaining)
+        if profiler is not None:
+            await profiler.wait()
+            out["profile"] = str(state / "steady.pyspy")
         cpu, wall, sent = (
             process_cpu_s(proc.pid) - cpu0,
             time.perf_counter() - w0,
@@ -468,6 +498,7 @@ async def one_size(
             echo_p50_ms=pct(echoes, 0.5), echo_p99_ms=pct(echoes, 0.99),
         )  # fmt: skip
         t0 = time.perf_counter()
+        progress("reconnect storm")
         await workers.tell("storm")
         try:
             await workers.expect("booted", 180)  # every charger reconnected and booted again
@@ -479,6 +510,11 @@ async def one_size(
             out["storm_settle_s"] = float("nan")
             out["storm_unsettled"] = f"{await connected(http_port)} of {chargers} connected"
         out["rss_end_mb"] = rss_mb(proc.pid)
+        progress(f"storm settled in {out['storm_settle_s']:.1f} s, RSS {out['rss_end_mb']:.0f} MB")
+        # The chargers keep talking; what the process holds once the churn is over.
+        await asyncio.sleep(ns.after_storm)
+        out["rss_settled_mb"] = rss_mb(proc.pid)
+        progress(f"RSS {out['rss_settled_mb']:.0f} MB {ns.after_storm:g} s after the storm")
         inside = inside_gateway_ms((state / "gateway.log").read_text(errors="replace"))
         out["inside_p50_ms"], out["inside_p99_ms"] = pct(inside, 0.5), pct(inside, 0.99)
         out["log_mb"], out["log_errors"] = log_figures(state / "gateway.log")
@@ -501,8 +537,10 @@ async def main(ns: argparse.Namespace) -> None:
     rows = []
     try:
         for n in (int(x) for x in ns.chargers.split(",")):
-            rows.append(await one_size(ns, n, broker))
-            print(f"{n} chargers done: {rows[-1]}", file=sys.stderr, flush=True)
+            for run in range(ns.repeat):
+                progress(f"{n} chargers, run {run + 1} of {ns.repeat}")
+                rows.append(await one_size(ns, n, broker))
+                print(f"{n} chargers done: {rows[-1]}", file=sys.stderr, flush=True)
     finally:
         await broker.stop()
         broker.cleanup()
@@ -510,13 +548,15 @@ async def main(ns: argparse.Namespace) -> None:
         f"\nthe daemon under prlimit --nofile={rows[0]['nofile']} (asked: {rows[0]['unit_nofile']}, "
         f"the unit's LimitNOFILE unless --nofile; capped by this machine's hard limit); half "
         f"1.6, half 2.0.1, a transaction open on each, meter values every {ns.meter_interval:g} s; "
-        f"{ns.commands} limit commands over {ns.duration:g} s"
+        f"{ns.commands} limit commands over {ns.duration:g} s; scheduling priority (nice) of the "
+        f"benchmark, the gateway, the broker and the load generators: {os.nice(0)}; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     print(
-        f"{'chargers':>8} {'msg/s':>6} {'CPU %':>6} {'µs/msg':>7} {'RSS MB':>7} {'KB/chg':>7} "
-        f"{'cmd p50':>8} {'cmd p99':>8} {'cmd max':>8} {'lost':>5} {'connect s':>9} "
-        f"{'storm s':>8} {'errors':>6} {'GC full':>7} {'GC >20ms':>8} {'lag >20ms':>9} "
-        f"{'lag >100ms':>10}"
+        f"{'chargers':>8} {'msg/s':>6} {'CPU %':>6} {'µs/msg':>7} {'RSS conn':>8} {'RSS storm':>9} "
+        f"{'RSS after':>9} {'KB/chg':>7} {'cmd p50':>8} {'cmd p99':>8} {'cmd max':>8} {'lost':>5} "
+        f"{'connect s':>9} {'storm s':>8} {'errors':>6} {'GC full':>7} {'GC >20ms':>8} "
+        f"{'lag >20ms':>9} {'lag >100ms':>10}"
     )
     for r in rows:
         if "failed" in r:
@@ -525,14 +565,13 @@ async def main(ns: argparse.Namespace) -> None:
                 f"{r['log_errors']} error lines or tracebacks"
             )
             continue
-        per_charger_kb = (r["rss_connected_mb"] - r["rss_idle_mb"]) * 1024 / r["chargers"]
         print(
             f"{r['chargers']:8d} {r['msg_rate']:6.0f} {r['cpu_pct']:6.1f} "
-            f"{r['cpu_us_per_msg']:7.0f} {max(r['rss_connected_mb'], r['rss_end_mb']):7.0f} "
-            f"{per_charger_kb:7.1f} {r['cmd_p50_ms']:7.1f}ms {r['cmd_p99_ms']:7.1f}ms "
-            f"{r['cmd_max_ms']:7.1f}ms {r['cmd_lost']:5d} {r['connect_s']:9.1f} "
-            f"{r['storm_settle_s']:8.1f} {r['log_errors']:6d} {r['gc']['gen2']:7.0f} "
-            f"{r['gc']['gen0_over_20ms'] + r['gc']['gen1_over_20ms'] + r['gc']['gen2_over_20ms']:8.0f}"
+            f"{r['cpu_us_per_msg']:7.0f} {r['rss_connected_mb']:8.0f} {r['rss_end_mb']:9.0f} "
+            f"{r['rss_settled_mb']:9.0f} {per_charger_kb(r):7.1f} {r['cmd_p50_ms']:7.1f}ms "
+            f"{r['cmd_p99_ms']:7.1f}ms {r['cmd_max_ms']:7.1f}ms {r['cmd_lost']:5d} "
+            f"{r['connect_s']:9.1f} {r['storm_settle_s']:8.1f} {r['log_errors']:6d} "
+            f"{r['gc']['gen2']:7.0f} {gc_over_20ms(r):8.0f}"
             f" {r['gc'].get('lag_over_0.02', float('nan')):9.0f}"
             f" {r['gc'].get('lag_over_0.1', float('nan')):10.0f}"
         )
@@ -544,10 +583,52 @@ async def main(ns: argparse.Namespace) -> None:
             inside = spread(r["inside_p50_ms"], r["inside_p99_ms"])
             echo = spread(r["echo_p50_ms"], r["echo_p99_ms"])
             print(f"{r['chargers']:8d} {cmd:>26} {inside:>26} {echo:>26}")
-    print("(RSS: the larger of after connecting and after the storm; KB/chg: RSS added per "
-          "charger connected; errors: error lines or tracebacks in the gateway's log; GC: full "
+    print("(RSS conn: once all chargers are connected; RSS storm: when the reconnect storm has "
+          f"settled; RSS after: {ns.after_storm:g} s later; KB/chg: RSS added per charger "
+          "connected; errors: error lines or tracebacks in the gateway's log; GC: full "
           "collections and collections longer than 20 ms during the steady window; lag: wake-ups of a "
           "100 ms timer in the gateway that ran more than 20 / 100 ms late, same window)")  # fmt: skip
+    if ns.repeat > 1:
+        print_medians(rows)
+    for r in rows:
+        if "profile" in r:
+            print(f"py-spy profile of the steady window ({r['chargers']} chargers): {r['profile']}")
+
+
+def per_charger_kb(r: dict[str, Any]) -> float:
+    return float((r["rss_connected_mb"] - r["rss_idle_mb"]) * 1024 / r["chargers"])
+
+
+def gc_over_20ms(r: dict[str, Any]) -> float:
+    return float(sum(r["gc"][f"gen{g}_over_20ms"] for g in "012"))
+
+
+MEDIAN_FIGURES = (
+    ("RSS conn MB", "rss_connected_mb"), ("RSS storm MB", "rss_end_mb"),
+    ("RSS after MB", "rss_settled_mb"), ("CPU %", "cpu_pct"), ("cmd p50 ms", "cmd_p50_ms"),
+    ("cmd p99 ms", "cmd_p99_ms"), ("inside p99 ms", "inside_p99_ms"),
+    ("echo p99 ms", "echo_p99_ms"), ("storm s", "storm_settle_s"),
+)  # fmt: skip
+
+
+def print_medians(rows: list[dict[str, Any]]) -> None:
+    """Per fleet size: the median of the repeated runs, and the lowest and highest."""
+    print("\nmedian (lowest-highest) over the runs of each size")
+    sizes = sorted({r["chargers"] for r in rows if "failed" not in r})
+    print(f"{'chargers':>8} {'runs':>4} " + " ".join(f"{name:>22}" for name, _ in MEDIAN_FIGURES)
+          + f" {'lag >20ms':>14} {'errors':>6}")  # fmt: skip
+    for n in sizes:
+        done = [r for r in rows if r["chargers"] == n and "failed" not in r]
+        cells = []
+        for _, key in (*MEDIAN_FIGURES, ("lag", "lag")):
+            values = [
+                float(r["gc"].get("lag_over_0.02", float("nan"))) if key == "lag" else float(r[key])
+                for r in done
+            ]
+            cells.append(f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})")
+        errors = sum(r["log_errors"] for r in done)
+        print(f"{n:8d} {len(done):4d} " + " ".join(f"{c:>22}" for c in cells[:-1])
+              + f" {cells[-1]:>14} {errors:6d}")  # fmt: skip
 
 
 if __name__ == "__main__":
@@ -560,6 +641,11 @@ if __name__ == "__main__":
     parser.add_argument("--commands", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2, help="load-generator processes")
     parser.add_argument("--nofile", type=int, help="open-file limit (default: the unit's)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per fleet size (medians)")
+    parser.add_argument(
+        "--after-storm", type=float, default=20.0, help="seconds after the storm until RSS is read"
+    )
+    parser.add_argument("--profile", action="store_true", help="py-spy the steady window")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     ns = parser.parse_args()
     if ns.worker:
