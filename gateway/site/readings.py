@@ -26,6 +26,7 @@ from gateway.foundation.model import (
 from gateway.foundation.model.versions import OcppVersion
 from gateway.recorder import OutboxRecorder
 from gateway.site.inputs import GRID_PHASES, ChargerInput, StorageInput
+from gateway.twins import DeviceTwin
 
 __all__ = ["CONTROLLER_SOURCE", "SiteReadings", "usable_capacity_wh"]
 
@@ -49,22 +50,21 @@ class SiteReadings:
 
         One that is offline draws nothing and cannot take a profile; it is planned again
         from the tick after it reconnects (it keeps the profile it had)."""
-        everyone = [*self._configured.values(), *self._admitted_configs()]
-        return [c for c in everyone if self._connected(c.id)]
+        twins = self._twins.of_kind(DeviceKind.CHARGER)
+        online = {
+            t.device_id for t in twins if isinstance(t.state, ChargerState) and t.state.connected
+        }
+        everyone = [*self._configured.values(), *self._admitted_configs(twins)]
+        return [c for c in everyone if c.id in online]
 
-    def _admitted_configs(self) -> list[ChargerConfig]:
+    def _admitted_configs(self, twins: list[DeviceTwin]) -> list[ChargerConfig]:
         """Twins are never removed, so a new admitted charger shows as a longer list."""
         configured = self._configured
-        twins = self._twins.of_kind(DeviceKind.CHARGER)
         ids = [t.device_id for t in twins if t.device_id not in configured]
         if len(ids) != len(self._admitted):
             known = {c.id: c for c in self._admitted}
             self._admitted = [known.get(i) or ChargerConfig(id=i) for i in sorted(ids)]
         return self._admitted
-
-    def _connected(self, charger_id: str) -> bool:
-        twin = self._twins.get(DeviceKind.CHARGER, charger_id)
-        return twin is not None and isinstance(twin.state, ChargerState) and twin.state.connected
 
     def charger(
         self,
