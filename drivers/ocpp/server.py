@@ -30,7 +30,7 @@ from websockets.typing import Subprotocol
 from drivers.ocpp.core.auth import check_basic, check_client_certificate, effective_profile
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.takeover import admit_duplicate
-from drivers.ocpp.ws_cycles import free_when_lost
+from drivers.ocpp.ws_cycles import drop_handshake_headers, free_when_lost
 from gateway.foundation.model.versions import OcppVersion
 from gateway.foundation.throttled_log import ThrottledLog
 
@@ -234,5 +234,6 @@ class OcppServer:
         assert connection.request is not None
         charger_id = charger_id_from_path(connection.request.path)
         assert charger_id is not None
+        drop_handshake_headers(connection)
         version = SUBPROTOCOLS.get(connection.subprotocol or "ocpp1.6", OcppVersion.V16)
         await self._on_session(connection, charger_id, version)

@@ -1,4 +1,5 @@
-"""A charger's closed connection and session are freed by reference counting alone.
+"""A charger's closed connection and session are freed by reference counting alone, and an
+open connection keeps no handshake headers.
 
 After a reconnect storm, connections left in reference cycles wait for a full collection
 (about a second at 5,000 chargers, rare under the gateway's thresholds) and hold the
@@ -68,3 +69,18 @@ async def test_a_closed_connection_is_freed_without_the_cyclic_collector(
                 while cid in site.driver.hub.sessions:
                     await asyncio.sleep(0.01)
         assert await freed(refs), [type(r()).__name__ for r in refs if r() is not None]
+
+
+async def test_an_open_connection_keeps_no_handshake_headers(
+    config_factory: Callable[..., Config],
+) -> None:
+    async with (
+        running_driver(config_factory(allow_unknown_chargers=True)) as site,
+        charger(site.port, "CP-7", "2.0.1") as cp,
+    ):
+        assert (await cp.boot())["status"] == "Accepted"
+        ws: Any = site.driver.hub.sessions["CP-7"].ws
+        assert ws.request.path == "/ocpp/CP-7"
+        assert not ws.request.headers
+        assert ws.response is None
+        assert ws.subprotocol == "ocpp2.0.1"
