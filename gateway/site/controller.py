@@ -43,9 +43,12 @@ __all__ = ["SiteController"]
 log = structlog.get_logger("gateway.site")
 
 _SOURCE = CommandSource.CONTROLLER
-_SLICE_S = 0.004
+_SLICE_S = 0.002
 """Longest stretch of a tick's charger reading before other work gets the event loop (a
 count of chargers per slice took 15-60 ms on a busy machine: the loop's worst stalls)."""
+_PAUSE_S = 0.002
+"""The loop's time between two slices: a command takes several turns of the loop (charger
+answer, store, result), and with no pause each of its turns waited for a whole slice."""
 
 
 class SiteController:
@@ -154,7 +157,7 @@ class SiteController:
             if time.perf_counter() > slice_end:
                 # Thousands of chargers: reading them all at once held the event loop for
                 # 100+ ms every tick; sessions and commands run between slices.
-                await asyncio.sleep(0)
+                await asyncio.sleep(_PAUSE_S)
                 slice_end = time.perf_counter() + _SLICE_S
             if cfg.id not in self._shares:
                 self._shares[cfg.id] = self._readings.stored_share(cfg.id)
