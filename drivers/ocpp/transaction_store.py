@@ -88,6 +88,8 @@ CREATE TABLE IF NOT EXISTS charging_profiles (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 _KEEP_ENDED_S = 7 * 86_400
+_FLUSH_ROWS = 250
+"""Transactions written per commit by `flush`."""
 """Ended transactions stay known this long: late StopTransaction retries and MeterValues."""
 
 
@@ -280,16 +282,21 @@ class TransactionStore:
         self._dirty.add((tx.charger_id, tx.transaction_id))
 
     async def flush(self) -> None:
+        """Write the latest readings, `_FLUSH_ROWS` rows per commit: at thousands of chargers
+        one commit of every open transaction held the event loop while its rows were built,
+        and every durable write (a command's limit, a transaction started) waited behind it."""
         if not self._dirty or self._db is None:
             return
-        rows = []
-        for key in self._dirty:
-            tx = self._by_id.get(key)
-            if tx is not None:
-                rows.append(tuple(getattr(tx, name) for name in _COLUMNS))
+        dirty = list(self._dirty)
         self._dirty.clear()
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._save_sync, rows, self._next_id)
+        for start in range(0, len(dirty), _FLUSH_ROWS):
+            rows = []
+            for key in dirty[start : start + _FLUSH_ROWS]:
+                tx = self._by_id.get(key)
+                if tx is not None:
+                    rows.append(tuple(getattr(tx, name) for name in _COLUMNS))
+            await loop.run_in_executor(self._executor, self._save_sync, rows, self._next_id)
 
     async def save_identity(self, charger_id: str, identity_json: str) -> None:
         if self._identities.get(charger_id) == identity_json:

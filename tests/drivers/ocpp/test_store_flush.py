@@ -1,0 +1,51 @@
+"""The store's periodic flush writes every reading noted since the last one, in commits of a
+bounded number of rows, and durable writes made while it runs are kept too."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from drivers.ocpp.core.transactions import StoredTransaction
+from drivers.ocpp.transaction_store import TransactionStore
+
+
+async def flushed(count: int, noted: set[int], path: Path) -> dict[str, float | None]:
+    store = TransactionStore(path)
+    await store.open()
+    txs = [StoredTransaction(f"CP-{i}", str(i), 1, meter_start_wh=0.0) for i in range(count)]
+    await asyncio.gather(*(store.save(tx) for tx in txs))
+    for i in noted:
+        store.note_meter(txs[i], 1000.0 + i)
+    late = StoredTransaction("CP-late", "late", 1, meter_start_wh=5.0)
+    await asyncio.gather(store.flush(), store.save(late))  # a durable write during the flush
+    await store.close()
+    again = TransactionStore(path)
+    await again.open()
+    try:
+        stored = {f"CP-{i}": _last(again, f"CP-{i}", str(i)) for i in range(count)}
+        stored["CP-late"] = _last(again, "CP-late", "late")
+    finally:
+        await again.close()
+    return stored
+
+
+def _last(store: TransactionStore, charger_id: str, tx_id: str) -> float | None:
+    tx = store.get(charger_id, tx_id)
+    assert tx is not None
+    return tx.meter_last_wh
+
+
+@settings(max_examples=8, deadline=None)
+@given(data=st.data(), count=st.integers(0, 700))
+def test_every_noted_reading_is_stored(data: st.DataObject, count: int) -> None:
+    noted = data.draw(st.sets(st.integers(0, count - 1))) if count else set()
+    with tempfile.TemporaryDirectory() as tmp:
+        stored = asyncio.run(flushed(count, noted, Path(tmp) / "tx.sqlite"))
+    for i in range(count):
+        assert stored[f"CP-{i}"] == (1000.0 + i if i in noted else None)
+    assert "CP-late" in stored
