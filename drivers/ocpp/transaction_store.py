@@ -22,6 +22,7 @@ import structlog
 
 from drivers.ocpp.core.caps import SourceLimit
 from drivers.ocpp.core.transactions import StoredTransaction
+from drivers.ocpp.group_commit import GroupCommit
 from drivers.ocpp.id_reserve import BLOCK, read_reserve, write_reserve
 from drivers.ocpp.stored_rows import (
     Skipped,
@@ -150,6 +151,8 @@ class TransactionStore:
         self._reserve_path = path.with_name(path.stem + ".ids")
         self._reserved = 0
         """Ids below this are on record in `_reserve_path` (id_reserve.py)."""
+        self._commits: GroupCommit[tuple[Any, ...]] = GroupCommit(self._commit)
+        """Transaction rows saved together share a commit (a reconnect storm's starts)."""
         self._dirty: set[tuple[str, str]] = set()
         self.stored_limits: list[StoredLimit] = []
         self.stored_profiles: list[StoredProfile] = []
@@ -272,9 +275,7 @@ class TransactionStore:
         """Insert or update `tx`; returns when the row is committed to disk."""
         self._index(tx)
         self._dirty.discard((tx.charger_id, tx.transaction_id))
-        row = tuple(getattr(tx, name) for name in _COLUMNS)
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._save_sync, [row], self._next_id)
+        await self._commits.add([tuple(getattr(tx, name) for name in _COLUMNS)])
 
     def note_meter(self, tx: StoredTransaction, meter_wh: float) -> None:
         """Remember the latest reading; written with the next save or flush."""
@@ -289,14 +290,17 @@ class TransactionStore:
             return
         dirty = list(self._dirty)
         self._dirty.clear()
-        loop = asyncio.get_running_loop()
         for start in range(0, len(dirty), _FLUSH_ROWS):
             rows = []
             for key in dirty[start : start + _FLUSH_ROWS]:
                 tx = self._by_id.get(key)
                 if tx is not None:
                     rows.append(tuple(getattr(tx, name) for name in _COLUMNS))
-            await loop.run_in_executor(self._executor, self._save_sync, rows, self._next_id)
+            await self._commits.add(rows)
+
+    async def _commit(self, rows: list[tuple[Any, ...]]) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._save_sync, rows, self._next_id)
 
     async def save_identity(self, charger_id: str, identity_json: str) -> None:
         if self._identities.get(charger_id) == identity_json:
