@@ -15,7 +15,9 @@ target (the import limit less the margin, or the control centre's power target):
    priority, equal current, per phase.
 
 Batteries are credited only with what they deliver (the larger of setpoint and measured
-power), so chargers get power back as the battery takes over, not before. Shares change only
+power), so chargers get power back as the battery takes over, not before. An idle charger is
+left unlimited only while a start at its full power fits; otherwise it is held to what is left
+(at least its minimum), so an EV arriving between two ticks does not push the site over. Shares change only
 by more than the hysteresis, raises at most every `min_change_interval_s` per charger; a
 charger is lowered at once whenever the plan would otherwise leave the site over a limit.
 Without the grid reading the fail-safe applies (`failsafe_plan`).
@@ -144,11 +146,9 @@ def plan(inputs: SiteInputs) -> SitePlan:
             shares[c.charger_id] = share
             reasons[c.charger_id] = _why(c, share, demand[c.charger_id], room_a)
             budget_w -= share
-    for c in inputs.chargers:  # idle chargers keep their share unless a full start fits
+    for c in inputs.chargers:  # idle: lifted when a full start fits, else held for a start
         if c.charger_id not in shares:
-            lift = c.share_w is not None and budget_w >= c.max_power_w
-            shares[c.charger_id] = None if lift else c.share_w
-            reasons[c.charger_id] = "idle"
+            shares[c.charger_id], reasons[c.charger_id] = _idle_share(c, budget_w)
 
     changes = _charger_changes(inputs, shares, force=False)
     if _over_after(inputs, base_w, changes, demand, credit, target):
@@ -167,6 +167,18 @@ def plan(inputs: SiteInputs) -> SitePlan:
         for sid, w in storage_changes.items()
     ]
     return SitePlan(changes, storage_changes, target, tuple(decisions))
+
+
+def _idle_share(c: ChargerInput, budget_w: float) -> tuple[float | None, str]:
+    """An idle charger's share: none when a start at full power fits what is left; else what is
+    left (at least its minimum), so an EV that arrives between two ticks cannot push the site
+    over its limit by more than that (the next tick plans it like any other)."""
+    if budget_w >= c.max_power_w:
+        return None, "idle"
+    held = float(round(max(c.min_power_w, budget_w)))
+    if c.share_w is not None and c.share_w <= held:
+        return c.share_w, "idle"
+    return held, "idle_held_for_a_start"
 
 
 def failsafe_plan(inputs: SiteInputs) -> SitePlan:

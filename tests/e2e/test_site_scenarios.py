@@ -19,7 +19,7 @@ from gateway.foundation.model import (
     StorageState,
     TransactionEvent,
 )
-from simulators.charger import OcppVersion
+from simulators.charger import EvSpec, OcppVersion
 
 FOUR = [SimCharger(f"CP-{i}", OcppVersion.V16 if i % 2 else OcppVersion.V201) for i in range(1, 5)]
 
@@ -236,3 +236,23 @@ def _battery_part(loop: Loop) -> FlexibilityPart | None:
             part = next((p for p in record.parts if p.kind == "storage"), None)
             return part if part is not None and part.shed_for_s is not None else None
     return None
+
+
+async def test_an_ev_arriving_at_an_idle_charger_cannot_push_the_site_far_over(
+    tmp_path: Path,
+) -> None:
+    two = [SimCharger("CP-1"), SimCharger("CP-2", OcppVersion.V16)]
+    # An empty battery; 20 kW base + CP-1's 11 kW against 35 kW: 3 kW left for CP-2's start.
+    async with site_loop(tmp_path, two, soc_pct=8.0, site={"grid_import_limit_w": 35_000}) as loop:
+        await loop.sim("CP-2").unplug(1)
+        # CP-2 is held to its minimum (6 A x 3 x 230 V) for a start, CP-1 gets the rest.
+        await loop.settle(lambda: loop.sim("CP-2").limit_w(1) == 4140)
+        await loop.settle(lambda: loop.meter.power_w <= 35_000)
+        ev = EvSpec(capacity_kwh=80, initial_soc_pct=20, max_charge_w=11_000)
+        await loop.sim("CP-2").plug_in(1, ev=ev, id_tag="TAG")
+        worst = 0.0
+        for _ in range(40):  # four seconds: eight controller ticks
+            worst = max(worst, loop.meter.power_w)
+            await asyncio.sleep(0.1)
+        assert worst <= 35_000 + 4140  # not 11 kW over: the EV started at its minimum
+        await loop.settle(lambda: loop.meter.power_w <= 35_000)

@@ -70,7 +70,19 @@ def test_an_empty_battery_leaves_it_to_the_chargers_in_equal_shares() -> None:
     chargers = (charger("a", 22000), charger("b", 22000), charger("idle", 0))
     decided = plan(site(110_000, chargers=chargers, storage=(battery(soc=10),)))
     assert decided.storage_setpoints_w == {}
-    assert decided.charger_limits_w == {"a": 16500, "b": 16500}
+    # The idle charger is held to its minimum: an EV arriving there cannot push the site over.
+    assert decided.charger_limits_w == {"a": 16500, "b": 16500, "idle": 4140}
+
+
+def test_an_idle_charger_is_left_free_only_while_a_full_start_fits() -> None:
+    chargers = (charger("a", 11000), charger("idle", 0))
+    roomy = plan(site(60_000, chargers=chargers))  # 60 + 11 of 100 kW: 22 kW would fit
+    assert roomy.charger_limits_w == {}
+    tight = plan(site(80_000, chargers=chargers))  # 80 + 11: 8 kW left (less the margin)
+    assert tight.charger_limits_w == {"idle": 8000}
+    assert [d.reason for d in tight.reasons] == ["idle_held_for_a_start"]
+    held = (charger("a", 11000), replace(charger("idle", 0), share_w=8000))
+    assert plan(site(60_000, chargers=held)).charger_limits_w == {"idle": None}
 
 
 def test_headroom_recharges_the_battery_once_chargers_are_free() -> None:
