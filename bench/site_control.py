@@ -8,9 +8,11 @@ through a sequence; the grid reading is sampled every 0.1 s. Per step: the worst
 above the import limit, how long the grid stayed above it, and the settling time (from the
 step until the grid is back under the limit for the rest of the step).
 
-Runs: `battery` (60 % SoC, in auto), `no battery` (empty: chargers alone), and the baseline
-measured in the same run: the same steps with no import limit (nobody controlling), which
-is what the site would draw. Prints a table; asserts nothing.
+Runs: `battery` (60 % SoC, in auto), `no battery` (empty: chargers alone), `explicit` (no
+battery, and the control centre has sent every charger an explicit `charger_max` of 40 kW at
+stack level 2, above the controller's shares), and the baseline measured in the same run: the
+same steps with no import limit (nobody controlling), which is what the site would draw.
+Prints a table; asserts nothing.
 
     .venv/bin/python -m bench.site_control [--hold 12]
 """
@@ -45,7 +47,9 @@ class StepFigures:
     settle_s: float | None
 
 
-async def run(soc_pct: float, limit_w: float | None, hold_s: float) -> list[StepFigures]:
+async def run(
+    soc_pct: float, limit_w: float | None, hold_s: float, explicit_w: float | None = None
+) -> list[StepFigures]:
     site = {"grid_import_limit_w": limit_w}
     figures = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,6 +57,10 @@ async def run(soc_pct: float, limit_w: float | None, hold_s: float) -> list[Step
             Path(tmp), CHARGERS, soc_pct=soc_pct, base_w=STEPS_W[0], site=site
         ) as loop:
             await loop.settle(lambda: loop.chargers_w() > 40_000, 60)
+            if explicit_w is not None:
+                for sim in loop.fleet:
+                    body = {"purpose": "charger_max", "power_w": explicit_w}
+                    await loop.command("charger", sim.config.charger_id, "limit", body)
             for base in STEPS_W:
                 loop.meter.meter.site.base_load = base
                 samples: list[tuple[float, float]] = []
@@ -106,6 +114,7 @@ async def main() -> None:
     _print("baseline", await run(60.0, None, args.hold))
     _print("battery", await run(60.0, LIMIT_W, args.hold))
     _print("no battery", await run(8.0, LIMIT_W, args.hold))
+    _print("explicit", await run(8.0, LIMIT_W, args.hold, explicit_w=40_000.0))
 
 
 if __name__ == "__main__":
