@@ -24,7 +24,7 @@ async def raw_handler(ws: ServerConnection) -> None:
 
 
 async def main(port: int) -> None:
-    subprotocols = ["ocpp1.6", "ocpp2.0.1"]
+    subprotocols = ["ocpp1.6", "ocpp2.0.1", "ocpp2.1"]
     async with serve(raw_handler, "127.0.0.1", port, subprotocols=subprotocols, ping_interval=None):  # type: ignore[arg-type]
         print("ready", flush=True)
         await asyncio.Future()

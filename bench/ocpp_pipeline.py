@@ -1,9 +1,9 @@
 """The charging path: one charger message in -> its MQTT records out, CPU per message.
 
 What a charging site lives on: every charger has a transaction open and sends meter values
-(10 sampled values: energy, power, current and voltage per phase, SoC) -- OCPP 1.6
-`MeterValues` with the transaction id, OCPP 2.0.1 `TransactionEvent(Updated)` with a
-meterValue. Each becomes two records (telemetry and the transaction's `updated` event).
+(9 sampled values: energy, power, SoC, current and voltage per phase) -- OCPP 1.6
+`MeterValues` with the transaction id, OCPP 2.0.1 and 2.1 `TransactionEvent(Updated)` with
+a meterValue. Each becomes two records (telemetry and the transaction's `updated` event).
 
 Two central systems run as separate processes on loopback, fed the same frames by K charge
 points sending one after the other, as real chargers do:
@@ -118,10 +118,12 @@ def v2_message(tx_id: Any, i: int) -> str:
 VERSIONS: dict[str, tuple[str, Callable[[str], list[str]], Callable[[Any, int], str]]] = {
     "1.6": ("ocpp1.6", v16_open, v16_message),
     "2.0.1": ("ocpp2.0.1", v2_open, v2_message),
+    "2.1": ("ocpp2.1", v2_open, v2_message),
 }
 WHAT = {
     "1.6": "1.6 MeterValues in a transaction",
     "2.0.1": "2.0.1 TransactionEvent(Updated)",
+    "2.1": "2.1 TransactionEvent(Updated)",
 }
 
 
@@ -283,6 +285,6 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--chargers", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--versions", default="1.6,2.0.1")
+    parser.add_argument("--versions", default="1.6,2.0.1,2.1")
     ns = parser.parse_args()
     asyncio.run(main(ns.messages, ns.chargers, ns.repeat, ns.versions.split(",")))

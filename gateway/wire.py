@@ -115,12 +115,29 @@ def _small(value: Any) -> Any:
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
+_GOOD_TOPICS: set[str] = set()
+"""Topic names already found publishable: a site has a few per device, each checked for
+every record (when it is put and again when it is sent). Bounded: cleared when full."""
+_GOOD_TOPICS_CAP = 50_000
+
+
 def valid_topic_name(topic: str) -> str | None:
     """None if `topic` is a publishable MQTT topic name, else what is wrong with it.
 
     MQTT 5 §4.7: UTF-8 (no lone surrogates), no wildcards, no NUL, at most 65,535 bytes;
     control characters are refused too (§1.5.4: Mosquitto disconnects a client on them).
     """
+    if topic in _GOOD_TOPICS:
+        return None
+    problem = _topic_problem(topic)
+    if problem is None and len(topic) <= 1024:
+        if len(_GOOD_TOPICS) >= _GOOD_TOPICS_CAP:
+            _GOOD_TOPICS.clear()
+        _GOOD_TOPICS.add(topic)
+    return problem
+
+
+def _topic_problem(topic: str) -> str | None:
     if not topic:
         return "empty topic"
     if "+" in topic or "#" in topic:

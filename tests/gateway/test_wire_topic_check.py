@@ -30,3 +30,10 @@ def test_any_text_gets_the_rules_verdict(topic: str) -> None:
 def test_edges_of_the_control_ranges(chars: list[str]) -> None:
     topic = "p/" + "".join(chars)
     assert (valid_topic_name(topic) is None) == by_the_rules(topic)
+
+
+@given(st.lists(st.text(max_size=12), max_size=6))
+def test_a_verdict_asked_again_is_the_same(topics: list[str]) -> None:
+    first = [valid_topic_name(t) for t in topics]  # good ones are remembered
+    assert [valid_topic_name(t) for t in reversed(topics)] == first[::-1]
+    assert [valid_topic_name(t) is None for t in topics] == [by_the_rules(t) for t in topics]
