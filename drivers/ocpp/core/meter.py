@@ -165,17 +165,18 @@ def _telemetry(
             if "power_export_w" in values:
                 power = (power or 0.0) - values["power_export_w"]
             per_phase[name] = PhaseValues(power, *map(values.get, _PHASE_REST))
+        lines = [v for p, v in phases.items() if p != "N"]
         for name in ("power_w", "power_export_w", "energy_wh", "energy_export_wh"):
             if name not in totals:
-                parts = [v[name] for p, v in phases.items() if name in v and p != "N"]
+                parts = [v[name] for v in lines if name in v]
                 if parts:
                     totals[name] = sum(parts)
         if "current_a" not in totals:
-            currents = [v["current_a"] for p, v in phases.items() if "current_a" in v and p != "N"]
+            currents = [v["current_a"] for v in lines if "current_a" in v]
             if currents:
                 totals["current_a"] = max(currents)
         if "voltage_v" not in totals:
-            volts = [v["voltage_v"] for p, v in phases.items() if "voltage_v" in v and p != "N"]
+            volts = [v["voltage_v"] for v in lines if "voltage_v" in v]
             if volts:
                 totals["voltage_v"] = sum(volts) / len(volts)
     export = totals.pop(_EXPORT, None)
