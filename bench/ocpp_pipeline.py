@@ -145,8 +145,11 @@ async def charger(url: str, cid: str, version: str, count: int, offset: int) -> 
 
 
 async def load(url: str, version: str, chargers: int, per_charger: int, offset: int) -> None:
+    # Chargers of each version are their own (CP16-0, CP201-0, ...): a charger that came back
+    # speaking another version would bring the last case's open transaction along.
+    prefix = "CP" + version.replace(".", "")
     await asyncio.gather(
-        *(charger(url, f"CP-{k}", version, per_charger, offset) for k in range(chargers))
+        *(charger(url, f"{prefix}-{k}", version, per_charger, offset) for k in range(chargers))
     )
 
 
