@@ -18,7 +18,10 @@ charge of the connection and of its own bookkeeping:
   wrapped around paho's socket, one `recv()` takes whatever the broker sent (a whole
   batch of PUBACKs) and hands it out in paho's small reads. It reports what it holds
   through `pending()`, the call aiomqtt already makes to drain a TLS socket's buffer, so
-  nothing read ahead waits for the next readable event.
+  nothing read ahead waits for the next readable event. A whole successful PUBACK of a
+  claimed mid found there is settled by `PubackShortcut` without paho's packet reader
+  (which allocates a packet record and takes two locks per packet); anything else, or a
+  packet split across reads, goes through paho's reader.
 
 Written against paho-mqtt 2.x internals (`_out_packet`, `_out_messages`, `_in_packet`,
 `_inflight_messages`, `_handle_pubackcomp`); tests/gateway/test_paho_shortcuts.py pins them.
@@ -26,6 +29,7 @@ Written against paho-mqtt 2.x internals (`_out_packet`, `_out_messages`, `_in_pa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -87,7 +91,9 @@ class PubackShortcut:
         self._on_ack = on_ack
         self._v5 = client._protocol == MQTTProtocolVersion.MQTTv5
         self._original: Callable[[Any], MQTTErrorCode] = client._handle_pubackcomp
+        self._read_original: Callable[[], MQTTErrorCode] = client._packet_read
         client._handle_pubackcomp = self._handle  # type: ignore[method-assign]
+        client._packet_read = self._packet_read  # type: ignore[method-assign]
 
     def _handle(self, cmd: Any) -> MQTTErrorCode:
         client = self._client
@@ -100,6 +106,23 @@ class PubackShortcut:
         mid = (packet[0] << 8) | packet[1]
         if not self._claimed(mid):
             return self._original(cmd)
+        return self._settle(mid)
+
+    def _packet_read(self) -> MQTTErrorCode:
+        """paho's packet reader, except for a whole successful PUBACK of a claimed mid
+        already read ahead: settled without paho's reader."""
+        client = self._client
+        sock = client._sock
+        if type(sock) is ReadAhead and client._in_packet["command"] == 0:
+            mid = sock.take_puback(self._claimed, self._v5)
+            if mid is not None:
+                with client._msgtime_mutex:
+                    client._last_bytes_received = time.monotonic()  # paho's keepalive clock
+                return self._settle(mid)
+        return self._read_original()
+
+    def _settle(self, mid: int) -> MQTTErrorCode:
+        client = self._client
         with client._out_message_mutex:
             message = client._out_messages.pop(mid, None)
             if message is None:  # a duplicate: paho tells nobody either
@@ -134,6 +157,28 @@ class ReadAhead:
         end = min(at + size, len(buffer))
         self._at = end
         return buffer[at:end]
+
+    def take_puback(self, claimed: Callable[[int], bool], v5: bool) -> int | None:
+        """The mid of a successful PUBACK at the head of what was read ahead, if
+        `claimed(mid)`: then it is consumed. Otherwise None (paho reads it).
+
+        `40 02 mid` (MQTT 3.1.1 and 5), or in MQTT 5 `40 03 mid rc` with a success code
+        (below 0x80, e.g. 0x10 "no matching subscribers", which Mosquitto sends so).
+        """
+        buffer, at = self._buffer, self._at
+        if len(buffer) - at < 4 or buffer[at] != 0x40:
+            return None
+        size = buffer[at + 1]
+        if size == 3 and v5:
+            if len(buffer) - at < 5 or buffer[at + 4] >= 0x80:
+                return None
+        elif size != 2:
+            return None
+        mid = (buffer[at + 2] << 8) | buffer[at + 3]
+        if not claimed(mid):
+            return None
+        self._at = at + 2 + size
+        return mid
 
     def pending(self) -> int:
         """Bytes read ahead and not handed out yet (plus a TLS socket's own)."""

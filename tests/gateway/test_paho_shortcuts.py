@@ -229,3 +229,99 @@ def test_read_ahead_hands_out_the_stream_unchanged(chunks: list[bytes], reads: l
     assert got == b"".join(chunks)
     ahead.close()
     assert ahead._sock.closed
+
+
+def packet_bytes(mid: int, form: str) -> bytes:
+    """A PUBACK (or a PINGRESP) as a broker writes it."""
+    m = mid.to_bytes(2, "big")
+    return {
+        "puback": b"\x40\x02" + m,
+        "puback_rc0": b"\x40\x03" + m + b"\x00",
+        "puback_rc10": b"\x40\x03" + m + b"\x10",
+        "puback_rc87": b"\x40\x03" + m + b"\x87",
+        "puback_rc10_props": b"\x40\x04" + m + b"\x10\x00",
+        "puback_refused": b"\x40\x04" + m + b"\x87\x00",
+        "pingresp": b"\xd0\x00",
+    }[form]
+
+
+@pytest.mark.parametrize("protocol", [MQTTProtocolVersion.MQTTv5, MQTTProtocolVersion.MQTTv311])
+@given(
+    count=st.integers(1, 10),
+    window=st.integers(1, 6),
+    claimed=st.sets(st.integers(0, 9)),
+    sequence=st.lists(
+        st.tuples(
+            st.integers(0, 10),
+            st.sampled_from(
+                [
+                    "puback",
+                    "puback_rc0",
+                    "puback_rc10",
+                    "puback_rc87",
+                    "puback_rc10_props",
+                    "puback_refused",
+                    "pingresp",
+                ]
+            ),
+        ),
+        max_size=16,
+    ),
+    cuts=st.lists(st.integers(1, 200), max_size=6),
+)
+def test_pubacks_read_ahead_are_settled_as_paho_settles_them(
+    protocol: MQTTProtocolVersion,
+    count: int,
+    window: int,
+    claimed: set[int],
+    sequence: list[Any],
+    cuts: list[int],
+) -> None:
+    v5 = protocol == MQTTProtocolVersion.MQTTv5
+    plain, fast = offline_client(protocol, window), offline_client(protocol, window)
+    told_plain: list[tuple[int, bool]] = []
+    told_fast: list[tuple[int, bool]] = []
+    plain.on_publish = lambda c, u, mid, rc, p: told_plain.append((mid, rc.is_failure))
+    fast.on_publish = lambda c, u, mid, rc, p: told_fast.append((mid, rc.is_failure))
+    mids = [plain.publish(f"t/{i}", b"x", qos=1).mid for i in range(count)]
+    assert [fast.publish(f"t/{i}", b"x", qos=1).mid for i in range(count)] == mids
+    ours = {mids[i] for i in claimed if i < count}
+    PubackShortcut(fast, ours.__contains__, lambda mid: told_fast.append((mid, False)))
+    stream = b"".join(
+        packet_bytes(mids[i] if i < count else 4242, form if v5 else "puback")
+        if form != "pingresp"
+        else packet_bytes(0, form)
+        for i, form in sequence
+    )
+    points = sorted({c for c in cuts if c < len(stream)})
+    chunks = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
+    plain._sock = Chunks([c for c in chunks if c])  # type: ignore[assignment]
+    fast._sock = ReadAhead(Chunks([c for c in chunks if c]))
+    for _ in range(len(sequence) + len(chunks) + 2):
+        plain.loop_read()
+        fast.loop_read()
+    assert state(fast) == state(plain)
+    assert sorted(told_fast) == sorted(told_plain)
+
+
+async def test_the_broker_s_pubacks_take_the_short_cut(mosquitto: PrivateMosquitto) -> None:
+    async with aiomqtt.Client(
+        mosquitto.host, mosquitto.port, protocol=aiomqtt.ProtocolVersion.V5
+    ) as client:
+        publisher = BatchPublisher(client)
+        sock = client._client._sock
+        assert isinstance(sock, ReadAhead)
+        taken: list[int] = []
+        take = sock.take_puback
+
+        def counting(claimed: Any, v5: bool) -> int | None:
+            mid = take(claimed, v5)
+            if mid is not None:
+                taken.append(mid)
+            return mid
+
+        sock.take_puback = counting  # type: ignore[method-assign]
+        rows = [OutboxRow(i, "fast/t", b"{}", False, True) for i in range(1, 101)]
+        assert await asyncio.wait_for(publisher.publish(rows), 30) == [None] * 100
+    # Mosquitto acknowledges these (no subscriber) as `40 03 mid 10`: read without paho's reader
+    assert taken
