@@ -213,7 +213,7 @@ CHARGER_STATE = record(
         "limit_in_force": {
             "type": "object",
             "propertyNames": {"pattern": "^[0-9]+$"},
-            "description": "Per EVSE, the lowest of `limits`: what the charger was told",
+            "description": "Per EVSE, what holds: the lowest of the sources' limits, or an explicit one-value profile where it is lower",
             "additionalProperties": obj(
                 {
                     "power_w": num("Power limit, W (negative: discharge)"),
