@@ -21,6 +21,7 @@ from drivers.registry import check_config as check_driver_config
 from gateway import __version__
 from gateway.app import Gateway
 from gateway.config import ConfigError, load_config
+from gateway.foundation.charger_credentials import credential_warnings
 from gateway.foundation.config import Config
 from gateway.foundation.errors import StateFileDamaged
 from gateway.foundation.logs import configure_logging
@@ -95,7 +96,10 @@ def _parser(words: Sequence[str]) -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_cmd_run)
 
-    check = sub.add_parser("check-config", help="validate a config file (exit 1 on any problem)")
+    check = sub.add_parser(
+        "check-config",
+        help="validate a config file (exit 1 on any problem; warnings keep exit 0)",
+    )
     check.add_argument("file", type=Path)
     check.set_defaults(handler=_cmd_check_config)
 
@@ -162,11 +166,15 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
             print(f"{args.file}: {problem}", file=sys.stderr)
         print(f"{args.file}: {len(exc.problems)} problem(s)", file=sys.stderr)
         return 1
+    warnings = credential_warnings(config.ocpp)  # the ones `run`, /healthz and `status` give
+    for warning in warnings:
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
+    noted = f", {len(warnings)} warning(s)" if warnings else ""
     print(
         f"{args.file}: OK (site {config.site.id}, {len(config.ocpp.chargers)} charger(s), "
-        f"{len(config.modbus.devices)} Modbus device(s))"
+        f"{len(config.modbus.devices)} Modbus device(s){noted})"
     )
-    return 0
+    return 0  # warnings do not fail the check: the unit runs it before every start
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
