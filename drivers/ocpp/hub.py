@@ -15,6 +15,7 @@ from websockets.asyncio.server import ServerConnection
 from drivers.ocpp.core.authorize import TagAuthorizer
 from drivers.ocpp.core.profiles import ChargerRating
 from drivers.ocpp.reports import ReportWaiters
+from drivers.ocpp.start_records import StartRecords
 from drivers.ocpp.state import ChargerBook
 from drivers.ocpp.tag_store import TagStore
 from drivers.ocpp.transaction_store import TransactionStore
@@ -76,6 +77,8 @@ class Hub:
     books: dict[str, ChargerBook] = field(default_factory=dict)
     sessions: dict[str, SessionHandle] = field(default_factory=dict)
     reports: ReportWaiters = field(default_factory=ReportWaiters)
+    start_records: StartRecords = field(default_factory=StartRecords)
+    """1.6 transactions saved without a durable `started` record (made when resent)."""
     request_ids: Iterator[int] = field(
         default_factory=lambda: itertools.count(int(time.time()) % 1_000_000_000)
     )

@@ -2,7 +2,8 @@
 
 Transactions (§4.8 StartTransaction, §4.10 StopTransaction) are written to the durable store
 and their MQTT records made durable before the charger gets its answer. Field quirks: a
-StartTransaction resent for the same session gets the same transactionId; a StopTransaction
+StartTransaction resent for the same session gets the same transactionId (and its `started`
+record then, if the outbox could not take it the first time: start_records.py); a StopTransaction
 for an unknown id is answered (the charger would otherwise retry forever) and published; the
 ids 0 and -1 some chargers use mean "the open transaction on this charger".
 """
@@ -10,6 +11,7 @@ ids 0 and -1 some chargers use mean "the open transaction on this charger".
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from drivers.ocpp.authorization import decide, id_tag_info
@@ -101,8 +103,7 @@ async def start_transaction(s: ChargerSession, p: dict[str, Any]) -> dict[str, A
     key = v16_start_key(p)
     existing = store.by_start_key(s.charger_id, key)
     if existing is not None:
-        s.log.warning("duplicate_start_transaction", transaction_id=existing.transaction_id)
-        return {"transactionId": int(existing.transaction_id), "idTagInfo": info}
+        return await _start_resent(s, p, existing, info)
     meter_start = float(p["meterStart"])
     tx = StoredTransaction(
         s.charger_id,
@@ -114,12 +115,38 @@ async def start_transaction(s: ChargerSession, p: dict[str, Any]) -> dict[str, A
         started_at=event_time(p["timestamp"], s.now_s()).timestamp(),
         start_key=key,
     )
-    await asyncio.gather(store.save(tx), s.hub.recorder.record(transaction_event("started", tx)))
+    started = s.hub.start_records.track(tx, s.hub.recorder.record(transaction_event("started", tx)))
+    await asyncio.gather(store.save(tx), started)
+    return await _started(s, p, tx, info)
+
+
+async def _start_resent(
+    s: ChargerSession, p: dict[str, Any], tx: StoredTransaction, info: dict[str, Any]
+) -> dict[str, Any]:
+    """The same StartTransaction again: the same transactionId, and its `started` record made
+    now if the outbox did not take it the first time (the charger was told to retry)."""
+    records = s.hub.start_records
+    running = records.running(tx)
+    if running is not None:  # the first one is still being recorded: its outcome is ours
+        await asyncio.shield(running)
+    elif records.missing(tx):
+        as_started = replace(tx, meter_last_wh=tx.meter_start_wh, export_last_wh=tx.export_start_wh)
+        await records.track(tx, s.hub.recorder.record(transaction_event("started", as_started)))
+        s.log.info("transaction_start_recorded_on_resend", transaction_id=tx.transaction_id)
+        return await _started(s, p, tx, info)
+    s.log.warning("duplicate_start_transaction", transaction_id=tx.transaction_id)
+    return {"transactionId": int(tx.transaction_id), "idTagInfo": info}
+
+
+async def _started(
+    s: ChargerSession, p: dict[str, Any], tx: StoredTransaction, info: dict[str, Any]
+) -> dict[str, Any]:
+    """What follows a start whose row and `started` record are durable."""
     if p.get("reservationId") is not None:
         reservation_ended(s.hub, s.charger_id, p["reservationId"], "Used")
-    s.last_energy_wh[tx.evse] = EnergyReference(meter_start, s.now_s(), tx.started_at)
+    s.last_energy_wh[tx.evse] = EnergyReference(float(p["meterStart"]), s.now_s(), tx.started_at)
     s.log.info("transaction_started", transaction_id=tx.transaction_id, evse=tx.evse)
-    await attach_start_profile(s.hub, s.charger_id, tx.evse, tx.transaction_id, id_tag)
+    await attach_start_profile(s.hub, s.charger_id, tx.evse, tx.transaction_id, tx.id_tag)
     s.publish_state()
     return {"transactionId": int(tx.transaction_id), "idTagInfo": info}
 
