@@ -29,16 +29,23 @@ settings.register_profile("long", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
-@pytest.fixture
-async def mosquitto() -> AsyncIterator[PrivateMosquitto]:
-    """A real Mosquitto on a free loopback port; tests may stop and restart it."""
-    broker = PrivateMosquitto()
+@asynccontextmanager
+async def private_mosquitto(*extra_config: str) -> AsyncIterator[PrivateMosquitto]:
+    """A real Mosquitto on a free loopback port, with `extra_config` lines; removed after."""
+    broker = PrivateMosquitto(extra_config=extra_config)
     await broker.start()
     try:
         yield broker
     finally:
         await broker.stop()
         broker.cleanup()
+
+
+@pytest.fixture
+async def mosquitto() -> AsyncIterator[PrivateMosquitto]:
+    """A real Mosquitto on a free loopback port; tests may stop and restart it."""
+    async with private_mosquitto() as broker:
+        yield broker
 
 
 class Collector:

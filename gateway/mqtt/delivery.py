@@ -7,7 +7,11 @@
 - A row on which the broker drops the connection for a packet fault (DISCONNECT with
   Malformed Packet, Packet Too Large, Topic Name Invalid, ...) is sent alone next time; after
   `MAX_ATTEMPTS` such drops it goes to dead letters. A plain connection loss (broker restart,
-  network) never counts against a row.
+  network) never counts against a row on MQTT 5. MQTT 3.1.1 has no DISCONNECT from the
+  broker (Mosquitto just closes the socket on a packet too large): there every loss with rows
+  in flight sends them alone next time, and counts against a row that was alone in flight, so
+  a row the broker cannot take is buried after `MAX_ATTEMPTS` drops in a row instead of
+  blocking the queue; a row that goes through after a loss is forgiven.
 """
 
 from __future__ import annotations
@@ -112,4 +116,5 @@ class Suspect:
 
     row: OutboxRow
     attempts: int = 1
-    reason: int = 0
+    reason: int | None = 0
+    """The DISCONNECT reason code; None on MQTT 3.1.1 (the broker gives none)."""

@@ -145,7 +145,7 @@ class MqttLink:
                     await self._session(client, probe)
                     return  # a session only ends without error when we are stopping
             except aiomqtt.MqttError as exc:
-                self._blame(probe)
+                self._blame(probe, mqtt5=broker.mqtt5)
                 if not established and _refuses_protocol(exc) and rotation.refused_protocol():
                     # A warning the first time; the other nodes of the same cluster say the
                     # same, which is no news.
@@ -194,11 +194,16 @@ class MqttLink:
             for listener in self._listeners:
                 listener(client is not None)
 
-    def _blame(self, probe: ConnackProbe) -> None:
-        """The broker dropped us for a packet fault: count it against the oldest row in flight."""
+    def _blame(self, probe: ConnackProbe, *, mqtt5: bool) -> None:
+        """The broker dropped us for a packet fault: count it against the oldest row in flight.
+
+        MQTT 3.1.1 has no DISCONNECT from the broker: Mosquitto closes the socket on a packet
+        over its `max_packet_size` (and advertises no maximum to a 3.1.1 client), so there any
+        loss with rows in flight is taken as a possible fault (delivery.py)."""
         rows, reason = self._in_flight, probe.disconnect_reason
-        if not rows or reason not in PACKET_FAULTS:
+        if not rows or (mqtt5 and reason not in PACKET_FAULTS):
             return
+        reason = reason if mqtt5 else None
         self._careful_until = max(self._careful_until, rows[-1].seq)
         if len(rows) > 1:
             log.warning("mqtt_packet_fault", reason_code=reason, rows_in_flight=len(rows))
@@ -208,7 +213,7 @@ class MqttLink:
             self._suspect.attempts += 1
         else:
             self._suspect = Suspect(row)
-        self._suspect.reason = reason or 0
+        self._suspect.reason = reason
         log.warning(
             "mqtt_record_suspect",
             topic=row.topic[:200],
@@ -278,10 +283,11 @@ class MqttLink:
                 and rows[0].seq == suspect.row.seq
                 and suspect.attempts >= MAX_ATTEMPTS
             ):
+                code = suspect.reason
+                cause = "MQTT 3.1.1: no reason given" if code is None else f"reason code {code:#x}"
                 self._outbox.dead_letter(
                     rows[0],
-                    f"the broker dropped the connection on it {suspect.attempts} times "
-                    f"(reason code {suspect.reason:#x})",
+                    f"the broker dropped the connection on it {suspect.attempts} times ({cause})",
                 )
                 self._suspect = None
                 cursor = rows[0].seq
