@@ -70,3 +70,6 @@ def test_the_rewrites_apply_to_the_charging_path() -> None:
     leaned = lean(code)
     assert "format(**locals())" in code and "format(**locals())" not in leaned
     assert "data in ('" in leaned and ", str) and data == '" not in leaned
+    # the measurand of every sampled value is tested in place, not by a call
+    assert "validate___definitions_measurandenumtype(data__measurand" not in leaned
+    assert "isinstance(data__measurand, str) and data__measurand in ('Current.Export'" in leaned
