@@ -94,18 +94,21 @@ class OcppCommands:
         """`start`, with the TxProfile inside the remote start when it carries a `limit`."""
         session = online_session(self._hub, request.device_id)
         action, payload, detail = self._start(session.version, args)
-        plan = None
+        plan = sent = None
         if args.limit is not None:
             built = self.profiles.start_profile(request.device_id, session.version, args)
-            payload["chargingProfile"], plan = built
-            detail = {**detail, "limit": plan.detail()}
+            payload["chargingProfile"], plan, sent, held = built
+            held_to = held.pop("held_to", None)
+            detail = {**detail, "limit": held}
+            if held_to is not None:
+                detail["held_to"] = held_to
         if action == "RequestStartTransaction" and self._hub.tag_store is not None:
             # the Central token the charger will present back: only issued ones pass
             await self._hub.tag_store.remember_issued(args.id_tag, self._hub.clock.time())
         answer = await call_charger(self._hub, session, action, payload)
         result = judge(action, answer, **detail)
-        if plan is not None and result.status.value == "accepted":
-            await self.profiles.started_with(request.device_id, plan, lease, args.id_tag)
+        if plan is not None and sent is not None and result.status.value == "accepted":
+            await self.profiles.started_with(request.device_id, plan, sent, lease, args.id_tag)
         return result
 
     # -- commands: (version, args) -> (action, payload, detail) ----------------------------

@@ -14,8 +14,9 @@ An explicit profile outranks the plain caps within its purpose (stack level 2 ov
 is held to the limit in force from the other sources on its EVSE (the control centre's plain
 cap, the site controller's share, the rating; on an EVSE also the whole charger's) when it is
 sent, and sent again when that limit changes (`recap`): the charger follows the lowest,
-whatever the stack levels say (core/profile_cap.py). Its `state.limits` entry shows what was
-asked; `limit_in_force` what holds.
+whatever the stack levels say (core/profile_cap.py). So is the TxProfile of a `start` naming
+its EVSE (it outranks the caps' TxDefault): re-sent bound to its transaction once that runs.
+Its `state.limits` entry shows what was asked; `limit_in_force` what holds.
 """
 
 from __future__ import annotations
@@ -170,16 +171,17 @@ class ProfileLimits:
         sent, held_to = self._held(charger_id, plan)
         payload = set_profile_payload(sent, session.version)
         answer = await call_charger(self._hub, session, "SetChargingProfile", payload)
-        detail = sent.detail()
-        if held_to is not None:
-            detail["held_to"] = {"power_w": held_to[0], "source": held_to[1]}
-        result = judge("SetChargingProfile", answer, **detail)
+        result = judge("SetChargingProfile", answer, **_held_detail(sent, held_to))
         if result.status.value == "accepted":
-            key = (charger_id, plan.evse, plan.purpose)
-            self._asked[key] = plan
-            self._told[key] = sent_values(sent)
+            self._follow(charger_id, plan, sent)
             await self._hold(plan, charger_id, lease)
         return result
+
+    def _follow(self, charger_id: str, plan: ProfilePlan, sent: ProfilePlan) -> None:
+        """`plan` was accepted as `sent`: `recap` keeps it held to the caps from now on."""
+        key = (charger_id, plan.evse, plan.purpose)
+        self._asked[key] = plan
+        self._told[key] = sent_values(sent)
 
     def _held(
         self, charger_id: str, plan: ProfilePlan
@@ -216,6 +218,14 @@ class ProfileLimits:
                 continue
             if plan.valid_to_s is not None and plan.valid_to_s <= now:
                 continue  # the charger dropped it; its lease clears the entry
+            if plan.purpose == "tx" and plan.transaction_id is None:
+                # A start's TxProfile: re-sent bound to its transaction, once that has begun.
+                tx_id = book.profiles[(plan.evse, plan.purpose)].transaction_id
+                if tx_id is None:
+                    continue
+                if session.version == OcppVersion.V16 and not tx_id.isdigit():
+                    tx_id = None
+                plan = dataclasses.replace(plan, transaction_id=tx_id)
             sent, held_to = self._held(charger_id, plan)
             if self._told.get(key) == sent_values(sent):
                 continue
@@ -363,8 +373,10 @@ class ProfileLimits:
 
     def start_profile(
         self, charger_id: str, version: OcppVersion, args: StartCommand
-    ) -> tuple[dict[str, Any], ProfilePlan]:
-        """The TxProfile for a remote start (no transaction id yet), or the rejection."""
+    ) -> tuple[dict[str, Any], ProfilePlan, ProfilePlan, dict[str, Any]]:
+        """The TxProfile for a remote start (no transaction id yet), or the rejection: the
+        profile sent, the plan as asked, as sent (held to the caps on its EVSE, as an explicit
+        profile is: a TxProfile outranks the plain caps' TxDefault) and the result's detail."""
         assert args.limit is not None
         spec = args.limit
         command = LimitCommand(
@@ -387,15 +399,23 @@ class ProfileLimits:
         )
         if isinstance(plan, str):
             raise CommandRejected(plan)
-        return charging_profile(plan, version), plan
+        sent, held_to = self._held(charger_id, plan)
+        return charging_profile(sent, version), plan, sent, _held_detail(sent, held_to)
 
     async def started_with(
-        self, charger_id: str, plan: ProfilePlan, lease: LeaseTerms, id_tag: str
+        self,
+        charger_id: str,
+        plan: ProfilePlan,
+        sent: ProfilePlan,
+        lease: LeaseTerms,
+        id_tag: str,
     ) -> None:
-        """The charger accepted a start with a TxProfile: show it on its EVSE now when the
-        start named one (held under the start's lease, no TTL), else once the transaction
-        starts (`attach_start_profile`)."""
+        """The charger accepted a start with a TxProfile (`plan` as asked, `sent` as held):
+        show it on its EVSE now when the start named one (held under the start's lease, no
+        TTL) and keep it held to the caps while its transaction runs (`recap`), else show it
+        once the transaction starts (`attach_start_profile`)."""
         if plan.evse:
+            self._follow(charger_id, plan, sent)
             await self._hold(plan, charger_id, lease)
         else:
             pending = self._hub.book(charger_id).pending_start_profiles
@@ -412,3 +432,11 @@ class ProfileLimits:
             return judge("GetCompositeSchedule", answer)
         detail = composite_result(answer, session.version, self._hub.rating(request.device_id))
         return CommandResult.accepted(charger_status=status, **detail)
+
+
+def _held_detail(sent: ProfilePlan, held_to: tuple[float, str] | None) -> dict[str, Any]:
+    """A result's detail for an explicit profile: what was sent, and the limit that held it."""
+    detail = sent.detail()
+    if held_to is not None:
+        detail["held_to"] = {"power_w": held_to[0], "source": held_to[1]}
+    return detail
