@@ -6,12 +6,25 @@ simulator as the charger (it obeys profiles as OCPP stacks them: TxProfile over 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from drivers.ocpp.core.profile_cap import cap_plan
+from drivers.ocpp.core.profile_plan import (
+    ProfilePlan,
+    charging_profile,
+    plan_profile,
+    set_profile_payload,
+)
+from drivers.ocpp.core.profiles import ChargerRating
 from gateway.demo.broker import PrivateMosquitto
+from gateway.foundation.commands.schemas import LimitCommand
 from gateway.foundation.config import Config
+from gateway.foundation.model.versions import OcppVersion
 from simulators.charger import ChargerSim
 from simulators.charger.profiles import Purpose
 from tests.conftest import running_gateway
@@ -74,3 +87,53 @@ async def test_a_start_profile_is_held_to_the_evse_cap(
             await command(mosquitto, gateway, cid, "limit", {"evse": 1, "power_w": 5000})
             await until(lambda: sim.limit_w(1) == 5000)
             assert tx_profile_w(sim) == 5000
+
+
+def _start_plan(
+    values: list[float], given_as: str, unit: str | None, version: OcppVersion
+) -> ProfilePlan:
+    schedule = [{"offset_s": 600 * n, given_as: v} for n, v in enumerate(values)]
+    args = LimitCommand.model_validate(
+        {"schedule": schedule, "purpose": "tx", "kind": "relative", "evse": 1}
+    )
+    rating = ChargerRating(22_000, 3, 230.0, unit, False)  # type: ignore[arg-type]
+    made = plan_profile(
+        args, version=version, rating=rating, now_s=1e9, stack_level=2, remote_start=True
+    )
+    assert isinstance(made, ProfilePlan), made
+    return made
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.floats(0, 40_000), min_size=1, max_size=4),
+    given_as=st.sampled_from(["power_w", "current_a"]),
+    unit=st.sampled_from([None, "W", "A"]),
+    version=st.sampled_from([OcppVersion.V16, OcppVersion.V201]),
+    cap=st.floats(0, 40_000),
+)
+def test_a_held_start_profile_and_its_resend_stay_under_the_cap(
+    values: list[float], given_as: str, unit: str | None, version: OcppVersion, cap: float
+) -> None:
+    """What the start carries, and what is sent again bound to the transaction, never exceeds
+    the cap in the profile's own unit, and keeps the start's timing."""
+    if given_as == "current_a":
+        values = [v / 690 for v in values]
+    plan = _start_plan(values, given_as, unit, version)
+    held = cap_plan(plan, cap, 230.0)
+    in_start = charging_profile(held, version)
+    bound = dataclasses.replace(held, transaction_id="42")
+    resent = set_profile_payload(bound, version)
+    again = resent["csChargingProfiles" if version == OcppVersion.V16 else "chargingProfile"]
+    assert "transactionId" not in in_start and str(again["transactionId"]) == "42"
+    cap_sent = cap if plan.unit == "W" else cap / 690
+    for profile in (in_start, again):
+        schedule = profile["chargingSchedule"]
+        schedule = schedule if version == OcppVersion.V16 else schedule[0]
+        periods = schedule["chargingSchedulePeriod"]
+        assert profile["chargingProfilePurpose"] == "TxProfile"
+        assert profile["chargingProfileKind"] == "Relative"
+        assert [p["startPeriod"] for p in periods] == [p.offset_s for p in plan.periods]
+        for period, asked in zip(periods, plan.periods, strict=True):
+            assert period["limit"] <= cap_sent + 1e-9
+            assert period["limit"] <= asked.sent
