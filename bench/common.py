@@ -1,15 +1,34 @@
-"""Helpers shared by the benchmarks: CPU time of a process, a counting MQTT subscriber."""
+"""Helpers shared by the benchmarks: CPU time of a process, a counting MQTT subscriber, a
+Python process started from a checkout, and `pilebridge run` on a config of the bench's own."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import sys
+import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import aiomqtt
+import yaml
 
-__all__ = ["CountingSubscriber", "ExternalSubscriber", "process_cpu_s"]
+from gateway.demo.broker import free_port
+
+__all__ = [
+    "ROOT",
+    "CountingSubscriber",
+    "ExternalSubscriber",
+    "GatewayDaemon",
+    "process_cpu_s",
+    "spawn_python",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+"""This checkout."""
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -90,3 +109,56 @@ class ExternalSubscriber:
     async def wait(self, timeout_s: float = 300) -> None:
         assert self._proc is not None
         await asyncio.wait_for(self._proc.wait(), timeout_s)
+
+
+async def spawn_python(
+    *args: str, root: Path = ROOT, stdout: int = asyncio.subprocess.PIPE
+) -> asyncio.subprocess.Process:
+    """`python ARGS` run from the checkout `root` (its code first on the path)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, *args, cwd=root, env=env, stdout=stdout, stderr=asyncio.subprocess.DEVNULL
+    )
+
+
+class GatewayDaemon(ABC):
+    """`pilebridge run` in its own process on a config written to a fresh state directory.
+
+    A bench builds the config in `__init__` (after this one: `state`, the two ports) and says
+    in `ready()` when the daemon answers; `start()` polls it `start_tries` times, 50 ms apart.
+    """
+
+    start_tries = 400
+
+    def __init__(
+        self, prefix: str, *, root: Path = ROOT, stdout: int = asyncio.subprocess.PIPE
+    ) -> None:
+        self.root, self._stdout = root, stdout
+        self.state = Path(tempfile.mkdtemp(prefix=prefix))
+        self.ocpp_port, self.http_port = free_port(), free_port()
+        self.path = self.state / "bench.yaml"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        self.path.write_text(yaml.safe_dump(config))
+
+    @abstractmethod
+    async def ready(self) -> None:
+        """Return once the daemon answers; raise OSError while it does not."""
+
+    async def start(self) -> None:
+        self.proc = await spawn_python(
+            "-m", "gateway", "run", "-c", str(self.path), root=self.root, stdout=self._stdout
+        )
+        for _ in range(self.start_tries):
+            try:
+                await self.ready()
+                return
+            except OSError:
+                await asyncio.sleep(0.05)
+        raise RuntimeError("gateway did not start")
+
+    async def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+        await self.proc.wait()

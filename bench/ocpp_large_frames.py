@@ -25,21 +25,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-import yaml
 from websockets.asyncio.client import ClientConnection, connect
 
-from gateway.demo.broker import free_port
+from bench.common import GatewayDaemon
 
 TS = "2026-03-01T08:00:00Z"
 
@@ -60,42 +56,30 @@ def frames() -> dict[str, str]:
     return {k: json.dumps([2, "big", a, p], separators=(",", ":")) for k, (a, p) in cases.items()}
 
 
-class Daemon:
+class Daemon(GatewayDaemon):
+    start_tries = 600
+
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.state = Path(tempfile.mkdtemp(prefix="pb-bench-frames-"))
-        self.ocpp_port, self.http_port = free_port(), free_port()
-        config = {
-            "site": {"id": "bench"},
-            "state_dir": str(self.state),
-            "http": {"host": "127.0.0.1", "port": self.http_port},
-            "mqtt": {"enabled": False},
-            "ocpp": {"host": "127.0.0.1", "port": self.ocpp_port, "allow_unknown_chargers": True},
-            "logging": {"level": "warning"},
-        }
-        self.path = self.state / "bench.yaml"
-        self.path.write_text(yaml.safe_dump(config))
-        self.proc: asyncio.subprocess.Process | None = None
+        super().__init__("pb-bench-frames-", root=root, stdout=asyncio.subprocess.DEVNULL)
+        self.write_config(
+            {
+                "site": {"id": "bench"},
+                "state_dir": str(self.state),
+                "http": {"host": "127.0.0.1", "port": self.http_port},
+                "mqtt": {"enabled": False},
+                "ocpp": {
+                    "host": "127.0.0.1",
+                    "port": self.ocpp_port,
+                    "allow_unknown_chargers": True,
+                },
+                "logging": {"level": "warning"},
+            }
+        )
 
-    async def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(self.root)}
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gateway", "run", "-c", str(self.path), cwd=self.root, env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(600):
-            with contextlib.suppress(OSError):
-                self.metrics()
-                _, writer = await asyncio.open_connection("127.0.0.1", self.ocpp_port)
-                writer.close()
-                return
-            await asyncio.sleep(0.05)
-        raise RuntimeError("gateway did not start")
-
-    async def stop(self) -> None:
-        assert self.proc is not None
-        self.proc.terminate()
-        await self.proc.wait()
+    async def ready(self) -> None:
+        self.metrics()
+        _, writer = await asyncio.open_connection("127.0.0.1", self.ocpp_port)
+        writer.close()
 
     def metrics(self) -> str:
         url = f"http://127.0.0.1:{self.http_port}/metrics"

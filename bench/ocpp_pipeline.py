@@ -26,22 +26,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import yaml
 from websockets.asyncio.client import connect
 
-from bench.common import process_cpu_s
+from bench.common import GatewayDaemon, process_cpu_s, spawn_python
 from gateway.demo.broker import PrivateMosquitto, free_port
 
-ROOT = Path(__file__).resolve().parents[1]
 TS = "2026-03-01T08:00:00Z"
 
 
@@ -153,17 +148,9 @@ async def load(url: str, version: str, chargers: int, per_charger: int, offset: 
     )
 
 
-async def spawn(*args: str) -> asyncio.subprocess.Process:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return await asyncio.create_subprocess_exec(
-        sys.executable, *args, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-
-
 async def measure_raw(version: str, chargers: int, per_charger: int) -> float:
     port = free_port()
-    proc = await spawn("-m", "bench.baselines", "raw", str(port))
+    proc = await spawn_python("-m", "bench.baselines", "raw", str(port))
     assert proc.stdout is not None
     await proc.stdout.readline()  # "ready"
     url = f"ws://127.0.0.1:{port}"
@@ -182,13 +169,12 @@ def health(port: int) -> dict[str, Any]:
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
-class Gateway:
+class Gateway(GatewayDaemon):
     """`pilebridge run` with the shipped defaults, plus what a bench needs to reach it."""
 
     def __init__(self, broker: PrivateMosquitto) -> None:
-        self.state = Path(tempfile.mkdtemp(prefix="pb-bench-ocpp-"))
-        self.ocpp_port, self.http_port = free_port(), free_port()
-        config = {
+        super().__init__("pb-bench-ocpp-")
+        self.write_config({
             "site": {"id": "bench"},
             "state_dir": str(self.state),
             "http": {"host": "127.0.0.1", "port": self.http_port},
@@ -199,25 +185,10 @@ class Gateway:
                      "authorize": {"accept_all": True},
                      "rate_limit": {"messages_per_s": 1e6, "bytes_per_s": 1e9}},
             "logging": {"format": "json"},
-        }  # fmt: skip
-        self.path = self.state / "bench.yaml"
-        self.path.write_text(yaml.safe_dump(config))
-        self.proc: asyncio.subprocess.Process | None = None
+        })  # fmt: skip
 
-    async def start(self) -> None:
-        self.proc = await spawn("-m", "gateway", "run", "-c", str(self.path))
-        for _ in range(400):
-            try:
-                health(self.http_port)
-                return
-            except OSError:
-                await asyncio.sleep(0.05)
-        raise RuntimeError("gateway did not start")
-
-    async def stop(self) -> None:
-        assert self.proc is not None
-        self.proc.terminate()
-        await self.proc.wait()
+    async def ready(self) -> None:
+        health(self.http_port)
 
     async def measure(
         self, version: str, chargers: int, per_charger: int, offset: int
