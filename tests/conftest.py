@@ -132,6 +132,18 @@ class Collector:
                 await self._changed.wait()
 
 
+def open_ocpp(port: int, **extra: Any) -> dict[str, Any]:
+    """An `ocpp` config section on loopback that lets any charger and any tag in."""
+    return {
+        "enabled": True,
+        "host": "127.0.0.1",
+        "port": port,
+        "allow_unknown_chargers": True,
+        "authorize": {"accept_all": True},
+        **extra,
+    }
+
+
 @pytest.fixture
 def make_config(tmp_path: Path) -> Callable[..., Config]:
     def factory(broker: PrivateMosquitto | None = None, **sections: Any) -> Config:

@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.conftest import Collector
 
-__all__ = ["assert_no_gap", "deduped"]
+__all__ = ["assert_no_gap", "deduped", "seq_arrived"]
 
 
 def deduped(collector: Collector, *, in_order: bool = True) -> list[tuple[str, dict[str, Any]]]:
@@ -46,3 +46,15 @@ def assert_no_gap(records: list[tuple[str, dict[str, Any]]], last_seq: int) -> N
     missing = sorted(set(range(1, last_seq + 1)) - set(seqs))
     assert not missing, f"{len(missing)} seqs never arrived, first {missing[:10]}"
     assert seqs == list(range(1, last_seq + 1))
+
+
+async def seq_arrived(collector: Collector, seq: int, timeout_s: float = 60.0) -> None:
+    """Until the record with this seq reached the subscriber."""
+    marker = b'{"seq":%d,' % seq
+    await collector.wait_for(
+        lambda: any(
+            isinstance(m.payload, bytes) and m.payload.startswith(marker)
+            for m in collector.messages
+        ),
+        timeout_s,
+    )

@@ -28,8 +28,8 @@ from gateway.demo.broker import PrivateMosquitto, free_port
 from gateway.foundation.config import Config
 from simulators.charger import ChargerConfig, ChargerFleet, ChargerSim, EvSpec, OcppVersion
 from simulators.charger.dialect import StopReason
-from tests.conftest import Collector
-from tests.seq_check import assert_no_gap, deduped
+from tests.conftest import Collector, open_ocpp
+from tests.seq_check import assert_no_gap, deduped, seq_arrived
 
 ROOT = Path(__file__).resolve().parents[2]
 TIME_SCALE = 60.0  # one simulated minute per real second
@@ -110,14 +110,7 @@ async def rig(
     config = make_config(
         mosquitto,
         http={"host": "127.0.0.1", "port": http_port},
-        ocpp={
-            "enabled": True,
-            "host": "127.0.0.1",
-            "port": ocpp_port,
-            "allow_unknown_chargers": True,
-            "authorize": {"accept_all": True},
-            "heartbeat_interval_s": 60,
-        },
+        ocpp=open_ocpp(ocpp_port, heartbeat_interval_s=60),
     )
     raw = json.loads(config.model_dump_json())
     raw["logging"] = {"level": "info", "format": "json"}
@@ -255,20 +248,8 @@ async def stop_and_collect(rig: Rig) -> int:
     closed = rig.daemon.closed_outbox()
     assert closed["depth"] == 0, closed
     last_seq = int(closed["last_seq"])
-    await wait_for_seq(rig.collector, last_seq)
+    await seq_arrived(rig.collector, last_seq)
     return last_seq
-
-
-async def wait_for_seq(collector: Collector, seq: int, timeout_s: float = 20.0) -> None:
-    """Until the subscriber has the record numbered `seq`."""
-    marker = b'{"seq":%d,' % seq
-    await collector.wait_for(
-        lambda: any(
-            isinstance(m.payload, bytes) and m.payload.startswith(marker)
-            for m in collector.messages
-        ),
-        timeout_s,
-    )
 
 
 # -- the tests ----------------------------------------------------------------------------------

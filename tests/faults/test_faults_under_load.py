@@ -36,9 +36,9 @@ from tests.e2e.test_crash_recovery import (
     deduped,
     rig,
     stop_and_collect,
-    wait_for_seq,
 )
 from tests.gateway.test_outbox_faults import fill_disk, free_disk
+from tests.seq_check import seq_arrived
 
 __all__ = ["rig"]  # the fixture, shared with the crash-recovery tests
 
@@ -144,7 +144,7 @@ async def finish_live(rig: Rig, gateway: Gateway) -> None:
         while gateway.outbox.depth:
             await asyncio.sleep(0.05)
     last_seq = gateway.outbox.last_seq
-    await wait_for_seq(rig.collector, last_seq, 30)
+    await seq_arrived(rig.collector, last_seq, 30)
     records = deduped(rig.collector)
     assert_no_gap(records, last_seq)
     assert_sessions_complete(rig, records, sessions=None)

@@ -20,7 +20,7 @@ import pytest
 from gateway.demo.broker import PrivateMosquitto, free_port
 from gateway.foundation.config import Config
 from simulators.charger import ChargerConfig, ChargerFleet, EvSpec, OcppVersion
-from tests.conftest import Collector, running_gateway
+from tests.conftest import Collector, open_ocpp, running_gateway
 from tests.fleet.tcp_link import CuttableLink
 from tests.fleet.waits import drained, seq_arrived, wait_until
 from tests.seq_check import assert_no_gap, deduped
@@ -64,13 +64,7 @@ async def test_uplink_cut_and_restored_loses_nothing(
     config = make_config(
         site_broker,
         mqtt={"topic_prefix": "fleettest"},
-        ocpp={
-            "enabled": True,
-            "host": "127.0.0.1",
-            "port": ocpp_port,
-            "allow_unknown_chargers": True,
-            "authorize": {"accept_all": True},
-        },
+        ocpp=open_ocpp(ocpp_port),
     )
     assert tree == f"{config.mqtt.topic_prefix}/{config.site.id}"
     await site_broker.start()

@@ -20,7 +20,7 @@ import structlog
 from gateway.demo.broker import free_port
 from gateway.foundation.config import Config
 from simulators.charger import ChargerConfig, ChargerFleet, EvSpec, OcppVersion
-from tests.conftest import Collector, running_gateway
+from tests.conftest import Collector, open_ocpp, running_gateway
 from tests.fleet.nats_cluster import NatsCluster, nats_binary
 from tests.fleet.waits import drained, seq_arrived, wait_until
 from tests.seq_check import assert_no_gap, deduped
@@ -45,13 +45,7 @@ async def cluster() -> AsyncIterator[NatsCluster]:
 def site_config(make_config: Callable[..., Config], cluster: NatsCluster, ocpp_port: int) -> Config:
     config = make_config(
         None,
-        ocpp={
-            "enabled": True,
-            "host": "127.0.0.1",
-            "port": ocpp_port,
-            "allow_unknown_chargers": True,
-            "authorize": {"accept_all": True},
-        },
+        ocpp=open_ocpp(ocpp_port),
     )
     raw = json.loads(config.model_dump_json(exclude_none=True))
     del raw["mqtt"]["host"], raw["mqtt"]["port"]

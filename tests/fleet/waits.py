@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 from gateway.app import Gateway
-from tests.conftest import Collector
+from tests.seq_check import seq_arrived
 
 __all__ = ["drained", "seq_arrived", "wait_until"]
 
@@ -21,15 +21,3 @@ async def drained(gateway: Gateway, timeout_s: float = 30.0) -> int:
     """Until the gateway's outbox is empty; the last seq it wrote."""
     await wait_until(lambda: gateway.outbox.depth == 0, timeout_s)
     return gateway.outbox.last_seq
-
-
-async def seq_arrived(collector: Collector, seq: int, timeout_s: float = 60.0) -> None:
-    """Until the record with this seq reached the subscriber."""
-    marker = b'{"seq":%d,' % seq
-    await collector.wait_for(
-        lambda: any(
-            isinstance(m.payload, bytes) and m.payload.startswith(marker)
-            for m in collector.messages
-        ),
-        timeout_s,
-    )

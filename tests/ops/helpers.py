@@ -12,20 +12,27 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.app import Gateway
 from tests.conftest import running_gateway
 
-__all__ = ["get", "health", "metric", "running_gateway", "wait_until"]
+__all__ = ["get", "health", "metric", "request", "running_gateway", "wait_until"]
 
 
-async def get(port: int, path: str) -> tuple[int, str, bytes]:
-    """(status, content type, body) of a GET on loopback."""
+async def request(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """One raw request on its own connection (the request asks to close it)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+    writer.write(raw)
     await writer.drain()
     data = await asyncio.wait_for(reader.read(), 10)
     writer.close()
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:])}
-    return int(lines[0].split(" ")[1]), headers.get("content-type", ""), body
+    return int(lines[0].split(" ")[1]), headers, body
+
+
+async def get(port: int, path: str) -> tuple[int, str, bytes]:
+    """(status, content type, body) of a GET on loopback."""
+    raw = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+    status, headers, body = await request(port, raw)
+    return status, headers.get("content-type", ""), body
 
 
 async def health(gateway: Gateway) -> tuple[int, dict[str, Any]]:

@@ -10,19 +10,7 @@ import pytest
 from aiohttp import web
 
 from gateway.http.server import HttpServer
-
-
-async def request(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:
-    """One raw request on its own connection (the request asks to close it)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(raw)
-    await writer.drain()
-    data = await asyncio.wait_for(reader.read(), 10)
-    writer.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:])}
-    return int(lines[0].split(" ")[1]), headers, body
+from tests.ops.helpers import request
 
 
 def app_with(**routes: web.RouteDef) -> web.Application:
