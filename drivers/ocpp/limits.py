@@ -50,7 +50,9 @@ class LimitCommands:
         self._profiles = profiles
         profiles.after_clear = self._reassert
         profiles.caps = self
-        self._entries: dict[tuple[str, int], dict[str, SourceLimit]] = {}
+        self._entries: dict[str, dict[int, dict[str, SourceLimit]]] = {}
+        """Each charger's limits per EVSE and source (by charger: a change on one charger
+        never walks the others')."""
         self._sent: dict[tuple[str, int], tuple[str, float] | None] = {}
         """What the charger holds per EVSE without a TTL: (unit, limit); None: cleared. A
         share that does not change is not resent (a profile with a TTL always is: renewed)."""
@@ -72,7 +74,7 @@ class LimitCommands:
 
     def cap_w(self, charger_id: str, evse: int) -> tuple[float, str] | None:
         """The sources' lowest plain limit on the EVSE, the rating included (W), and whose."""
-        entries = self._entries.get((charger_id, evse))
+        entries = self._entries.get(charger_id, {}).get(evse)
         if not entries:
             return None
         rating = self._hub.rating(charger_id)
@@ -89,7 +91,7 @@ class LimitCommands:
         source = CommandSource(request.source).value  # filed per source: command, controller, ui
         session = online_session(self._hub, charger_id)
         evse = args.evse or 0
-        entries = dict(self._entries.get((charger_id, evse), {}))
+        entries = dict(self._entries.get(charger_id, {}).get(evse, {}))
         if args.clears:
             lease.end(_lease_key(charger_id, evse, source))
             if entries.pop(source, None) is None and not entries:
@@ -191,8 +193,8 @@ class LimitCommands:
         charger_id = session.charger_id
         rating = self._hub.rating(charger_id)
         watts_per_amp = rating.phases * rating.voltage_v
-        for (cid, evse), entries in list(self._entries.items()):
-            if cid != charger_id or not entries or args.evse not in (None, evse):
+        for evse, entries in list(self._entries.get(charger_id, {}).items()):
+            if not entries or args.evse not in (None, evse):
                 continue
             lowest = in_force(entries.values(), rating.max_power_w, watts_per_amp)
             negative = lowest is not None and lowest.watts(watts_per_amp) < 0
@@ -220,10 +222,13 @@ class LimitCommands:
         reason: str | None,
     ) -> None:
         """Keep, show and store the EVSE's limits after a change by `changed`."""
+        by_evse = self._entries.setdefault(charger_id, {})
         if entries:
-            self._entries[(charger_id, evse)] = dict(entries)
+            by_evse[evse] = dict(entries)
         else:
-            self._entries.pop((charger_id, evse), None)
+            by_evse.pop(evse, None)
+            if not by_evse:
+                del self._entries[charger_id]
         self._show(charger_id)
         self._hub.publish_state(charger_id, reason)
         await self._hub.store.save_limit(charger_id, evse, entries.get(changed), changed)
@@ -236,9 +241,7 @@ class LimitCommands:
         book = self._hub.book(charger_id)
         book.limits.clear()
         book.in_force.clear()
-        for (cid, evse), entries in self._entries.items():
-            if cid != charger_id:
-                continue
+        for evse, entries in self._entries.get(charger_id, {}).items():
             for entry in entries.values():
                 book.limits[(evse, entry.source)] = _shown(entry)
             lowest = in_force(entries.values(), rating.max_power_w, watts_per_amp)
@@ -257,7 +260,8 @@ class LimitCommands:
                 # charger, so only the record goes.
                 await self._hub.store.save_limit(limit.charger_id, limit.evse, None, limit.source)
                 continue
-            self._entries.setdefault((limit.charger_id, limit.evse), {})[limit.source] = limit
+            by_evse = self._entries.setdefault(limit.charger_id, {})
+            by_evse.setdefault(limit.evse, {})[limit.source] = limit
             self._hub.leases.resume(
                 _lease_key(limit.charger_id, limit.evse, limit.source),
                 limit.expires_at,
@@ -272,7 +276,7 @@ class LimitCommands:
     async def _lapse(self, charger_id: str, evse: int, source: str, reason: str) -> None:
         """A TTL'd limit was not renewed (or MQTT was lost): withdraw that source's limit."""
         log.info("limit_lapsed", charger_id=charger_id, evse=evse, source=source, reason=reason)
-        entries = dict(self._entries.get((charger_id, evse), {}))
+        entries = dict(self._entries.get(charger_id, {}).get(evse, {}))
         entries.pop(source, None)
         session = self._hub.sessions.get(charger_id)
         if session is not None and not session.closed.is_set():

@@ -82,8 +82,8 @@ class PlainCaps(Protocol):
         ...
 
 
-_Key = tuple[str, int, str]
-"""(charger id, EVSE, purpose) of an explicit profile."""
+_Key = tuple[int, str]
+"""(EVSE, purpose) of an explicit profile on a charger."""
 
 
 def _lease_key(charger_id: str, evse: int, purpose: str) -> tuple[str, str, int, str]:
@@ -135,10 +135,11 @@ class ProfileLimits:
         """Called after a clear by criteria (which may have removed the plain caps' profile
         too: limits.py sends it again)."""
         self.caps: PlainCaps | None = None
-        self._asked: dict[_Key, ProfilePlan] = {}
-        """Each explicit profile as the command asked it (before holding it to the caps)."""
-        self._told: dict[_Key, tuple[tuple[float, float | None], ...]] = {}
-        """What the charger was sent for it, period by period (absent: not known)."""
+        self._asked: dict[str, dict[_Key, ProfilePlan]] = {}
+        """Each charger's explicit profiles as the commands asked them (before holding them to
+        the caps); by charger, so a change on one never walks the others'."""
+        self._told: dict[str, dict[_Key, tuple[tuple[float, float | None], ...]]] = {}
+        """What each charger was sent for them, period by period (absent: not known)."""
 
     # -- limit --------------------------------------------------------------------------
 
@@ -179,9 +180,9 @@ class ProfileLimits:
 
     def _follow(self, charger_id: str, plan: ProfilePlan, sent: ProfilePlan) -> None:
         """`plan` was accepted as `sent`: `recap` keeps it held to the caps from now on."""
-        key = (charger_id, plan.evse, plan.purpose)
-        self._asked[key] = plan
-        self._told[key] = sent_values(sent)
+        key = (plan.evse, plan.purpose)
+        self._asked.setdefault(charger_id, {})[key] = plan
+        self._told.setdefault(charger_id, {})[key] = sent_values(sent)
 
     def _held(
         self, charger_id: str, plan: ProfilePlan
@@ -209,12 +210,14 @@ class ProfileLimits:
             return
         book = self._hub.book(charger_id)
         now = self._hub.clock.time()
-        for key, plan in list(self._asked.items()):
-            if key[0] != charger_id:
-                continue
-            if (plan.evse, plan.purpose) not in book.profiles:
-                self._asked.pop(key, None)
-                self._told.pop(key, None)
+        asked = self._asked.get(charger_id)
+        if not asked:
+            return
+        told = self._told.setdefault(charger_id, {})
+        for key, plan in list(asked.items()):
+            if key not in book.profiles:
+                asked.pop(key, None)
+                told.pop(key, None)
                 continue
             if plan.valid_to_s is not None and plan.valid_to_s <= now:
                 continue  # the charger dropped it; its lease clears the entry
@@ -227,7 +230,7 @@ class ProfileLimits:
                     tx_id = None
                 plan = dataclasses.replace(plan, transaction_id=tx_id)
             sent, held_to = self._held(charger_id, plan)
-            if self._told.get(key) == sent_values(sent):
+            if told.get(key) == sent_values(sent):
                 continue
             payload = set_profile_payload(sent, session.version)
             try:
@@ -242,9 +245,9 @@ class ProfileLimits:
                     purpose=plan.purpose,
                     reason=exc.reason,
                 )
-                self._told.pop(key, None)
+                told.pop(key, None)
                 continue
-            self._told[key] = sent_values(sent)
+            told[key] = sent_values(sent)
             log.info(
                 "explicit_profile_held",
                 charger_id=charger_id,
@@ -313,7 +316,7 @@ class ProfileLimits:
             )
             plan = plan_from_json(stored.body)
             if plan is not None:  # held to the caps again at their next change
-                self._asked[(stored.charger_id, plan.evse, plan.purpose)] = plan
+                self._asked.setdefault(stored.charger_id, {})[(plan.evse, plan.purpose)] = plan
             await self._show(stored.charger_id, limit, store=False)
 
     # -- clearing -----------------------------------------------------------------------
