@@ -43,6 +43,17 @@ def offline_client(protocol: MQTTProtocolVersion, max_inflight: int) -> paho.Cli
     return client
 
 
+Told = list[tuple[int, bool]]
+
+
+def told_client(protocol: MQTTProtocolVersion, max_inflight: int) -> tuple[paho.Client, Told]:
+    """An offline client and the (mid, failed) of every publish paho reports as settled."""
+    client = offline_client(protocol, max_inflight)
+    told: Told = []
+    client.on_publish = lambda c, u, mid, rc, p: told.append((mid, rc.is_failure))
+    return client, told
+
+
 def feed_puback(client: paho.Client, body: bytes) -> None:
     client._in_packet = {
         "command": PUBACK,
@@ -93,11 +104,10 @@ def test_puback_shortcut_keeps_paho_bookkeeping_exactly(
     protocol: MQTTProtocolVersion, count: int, window: int, claimed: set[int], sequence: list[Any]
 ) -> None:
     v5 = protocol == MQTTProtocolVersion.MQTTv5
-    plain, fast = offline_client(protocol, window), offline_client(protocol, window)
-    told_plain: list[tuple[int, bool]] = []
-    told_fast: list[tuple[int, bool]] = []
-    plain.on_publish = lambda c, u, mid, rc, p: told_plain.append((mid, rc.is_failure))
-    fast.on_publish = lambda c, u, mid, rc, p: told_fast.append((mid, rc.is_failure))
+    (plain, told_plain), (fast, told_fast) = (
+        told_client(protocol, window),
+        told_client(protocol, window),
+    )
     mids = []
     for i in range(count):
         mids.append(plain.publish(f"t/{i}", b"x" * i, qos=1).mid)
@@ -278,11 +288,10 @@ def test_pubacks_read_ahead_are_settled_as_paho_settles_them(
     cuts: list[int],
 ) -> None:
     v5 = protocol == MQTTProtocolVersion.MQTTv5
-    plain, fast = offline_client(protocol, window), offline_client(protocol, window)
-    told_plain: list[tuple[int, bool]] = []
-    told_fast: list[tuple[int, bool]] = []
-    plain.on_publish = lambda c, u, mid, rc, p: told_plain.append((mid, rc.is_failure))
-    fast.on_publish = lambda c, u, mid, rc, p: told_fast.append((mid, rc.is_failure))
+    (plain, told_plain), (fast, told_fast) = (
+        told_client(protocol, window),
+        told_client(protocol, window),
+    )
     mids = [plain.publish(f"t/{i}", b"x", qos=1).mid for i in range(count)]
     assert [fast.publish(f"t/{i}", b"x", qos=1).mid for i in range(count)] == mids
     ours = {mids[i] for i in claimed if i < count}
