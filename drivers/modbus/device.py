@@ -84,6 +84,8 @@ class ModbusDevice:
         self.failures = 0
         self._stopped = False
         self.polls = 0
+        self.sessions = 0
+        """Connections made (each one may follow a reboot that dropped what was written)."""
         self.last_error: str | None = None
         self.on_poll: Callable[[], Awaitable[None]] | None = None
         """Called after every good poll (the storage control refreshes its setpoint here)."""
@@ -152,6 +154,7 @@ class ModbusDevice:
             regs = await self._read(block.unit_id, block.address, block.count)
             image.update({(block.unit_id, block.address + i): v for i, v in enumerate(regs)})
         self.identity = {k: str(v) for k, v in decode_signals(image, profile.identity).items()}
+        self.sessions += 1
 
     async def poll_once(self) -> None:
         """One complete poll: every block, then decode and publish. Raises on failure."""

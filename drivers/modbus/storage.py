@@ -68,6 +68,7 @@ class StorageControl:
         self._applied_w: float | None = None
         self._clamped_w: float | None = None
         self._written_at = float("-inf")
+        self._written_session = 0
         self._lease_key = (DeviceKind.STORAGE, config.id)
         device.on_poll = self.refresh
         device.on_state = self._connection_changed
@@ -179,6 +180,7 @@ class StorageControl:
         await self.device.apply(plan)
         self._held, self._applied_w, self._clamped_w = held, plan.applied_power_w, clamp.applied_w
         self._written_at = self.clock.monotonic()
+        self._written_session = self.device.sessions
         self.device.log.info(
             "storage_setpoint_written",
             requested_w=held.power_w,
@@ -206,7 +208,11 @@ class StorageControl:
         held = self._held
         if held is None:
             return
-        due = self.clock.monotonic() - self._written_at >= self._refresh_interval_s()
+        # A new connection may follow a reboot too short to show the device offline.
+        reconnected = self._written_session != self.device.sessions
+        due = reconnected or (
+            self.clock.monotonic() - self._written_at >= self._refresh_interval_s()
+        )
         moved = self._clamp(held.power_w).applied_w != self._clamped_w
         if not (due or moved):
             return
