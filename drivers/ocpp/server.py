@@ -31,6 +31,7 @@ from drivers.ocpp.core.auth import check_basic, check_client_certificate, effect
 from drivers.ocpp.hub import Hub
 from drivers.ocpp.takeover import admit_duplicate
 from drivers.ocpp.ws_cycles import drop_handshake_headers, free_when_lost
+from drivers.ocpp.ws_fast import FastConnection
 from gateway.foundation.model.versions import OcppVersion
 from gateway.foundation.throttled_log import ThrottledLog
 
@@ -113,6 +114,7 @@ class OcppServer:
                 write_limit=WRITE_LIMIT,
                 compression="deflate" if cfg.compression else None,
                 server_header="PileBridge",
+                create_connection=FastConnection,
             )
         except OSError as exc:
             reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)

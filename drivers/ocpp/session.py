@@ -27,6 +27,7 @@ import structlog
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from drivers.ocpp import ws_fast
 from drivers.ocpp.core.energy import EnergyReference
 from drivers.ocpp.errors import CallRefused, ChargerOffline, QueueFull
 from drivers.ocpp.flood import FloodBudget
@@ -104,7 +105,7 @@ class ChargerSession:
         """Serve the connection until it closes."""
         try:
             while True:
-                raw = await self.ws.recv()
+                raw = await ws_fast.recv(self.ws)
                 reply = await self.handle_frame(raw)
                 if reply is not None:
                     await self._send(reply)
@@ -233,9 +234,9 @@ class ChargerSession:
         else:
             fut.set_result(payload)
 
-    async def _send(self, text: str) -> None:
+    def _send(self, text: str) -> Awaitable[None]:
         _OUT.inc()
-        await self.ws.send(text)
+        return ws_fast.send_text(self.ws, text)
 
     # -- outgoing (commands) ------------------------------------------------------------
 
