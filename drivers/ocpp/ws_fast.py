@@ -28,7 +28,7 @@ from typing import Any
 from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import BINARY, TEXT, Frame
-from websockets.protocol import OPEN, Protocol
+from websockets.protocol import OPEN, SERVER, Protocol
 from websockets.streams import StreamReader
 from websockets.typing import Data
 
@@ -37,7 +37,7 @@ try:
 except ImportError:  # pragma: no cover - a build without the C extension
     from websockets.utils import apply_mask
 
-__all__ = ["FastConnection", "recv", "send_text", "split_frames", "take_message"]
+__all__ = ["FastConnection", "recv", "send_text", "split_frames", "take_message", "text_frame"]
 
 
 def take_message(connection: Connection) -> Data | None:
@@ -93,6 +93,19 @@ async def recv(connection: Connection) -> Data:
     return await connection.recv()
 
 
+_SHORT_TEXT_HEADERS = [bytes((0x81, n)) for n in range(126)]
+
+
+def text_frame(payload: bytes) -> bytes:
+    """`payload` as an unmasked, final text frame without extensions, as a server sends it."""
+    length = len(payload)
+    if length < 126:
+        return _SHORT_TEXT_HEADERS[length] + payload
+    if length < 65536:
+        return b"\x81\x7e" + length.to_bytes(2, "big") + payload
+    return b"\x81\x7f" + length.to_bytes(8, "big") + payload
+
+
 async def send_text(connection: Connection, text: str) -> None:
     """`connection.send(text)`: one text frame, waiting while the charger's reading lags."""
     protocol = connection.protocol
@@ -106,9 +119,13 @@ async def send_text(connection: Connection, text: str) -> None:
     ):
         await connection.send(text)
         return
-    protocol.send_text(text.encode())
+    payload = text.encode()
     try:
-        connection.send_data()
+        if protocol.writes or protocol.extensions or protocol.debug or protocol.side is not SERVER:
+            protocol.send_text(payload)
+            connection.send_data()
+        else:  # what send_text() and send_data() come to: one unmasked final text frame
+            transport.write(text_frame(payload))
         if connection.paused or transport.is_closing():
             await connection.drain()  # waits while the charger's reading lags
     except Exception as exc:  # as send_context(): the connection is done for

@@ -327,6 +327,35 @@ def test_whole_data_frames_are_split_by_the_fast_parser() -> None:
     assert ws_fast.split_frames(protocol, data[:-1]) is None  # the last one is not whole
 
 
+@given(
+    text=st.text(max_size=200),
+    padding=st.sampled_from([0, 1, 124, 125, 126, 65_534, 65_535, 65_536, 70_000]),
+)
+def test_a_reply_is_framed_as_the_protocol_frames_it(text: str, padding: int) -> None:
+    payload = text.encode() + b"p" * padding
+    assert ws_fast.text_frame(payload) == Frame(TEXT, payload).serialize(mask=False)
+
+
+async def test_the_everyday_exchange_takes_the_short_cuts() -> None:
+    """A charger's message in and the reply out never reach websockets' own parser, recv()
+    or send() (the figures in bench/ws_io.py depend on it)."""
+    async with one_connection() as (ws, peer):
+        assert isinstance(ws, ws_fast.FastConnection)
+
+        def not_taken(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("the short cut was not taken")
+
+        ws.protocol.receive_data = not_taken  # type: ignore[method-assign]
+        ws.recv = not_taken  # type: ignore[method-assign]
+        ws.send = not_taken  # type: ignore[method-assign]
+        for n in range(5):
+            await peer.send(f'[2,"{n}","Heartbeat",{{}}]')
+            message = await ws_fast.recv(ws)
+            await ws_fast.send_text(ws, f'[3,"{n}",{{}}]')
+            assert message == f'[2,"{n}","Heartbeat",{{}}]'
+            assert await peer.recv() == f'[3,"{n}",{{}}]'
+
+
 # -- what the short cuts must keep -----------------------------------------------------------
 
 
