@@ -4,8 +4,10 @@
 A property drives the same generated conversation (texts of every size, binary frames,
 fragmented messages, bursts past the receive queue, pings, invalid UTF-8, a close or a dropped
 TCP connection) once through the reference and once through the short cuts: the server must
-see the same messages and the same end, the peer the same replies and the same close. Then
-what the short cuts must keep: a peer that stops reading blocks the sender with the write
+see the same messages and the same end, the peer the same replies and the same close. A
+second property feeds the same bytes (every kind of client frame, cut anywhere) to a
+connection reading with websockets' parser and to one splitting frames itself: each read must
+leave both in the same state. Then what the short cuts must keep: a peer that stops reading blocks the sender with the write
 buffer bounded, a close during a blocked send raises ConnectionClosed, concurrent senders keep
 their order, a cancelled receive loses nothing. Last, the websockets internals they rely on
 are pinned: a websockets release that changes them fails here.
