@@ -4,9 +4,12 @@ aiomqtt's `publish()` awaits each PUBACK with its own Event, context manager and
 and a batch needs a task per row to overlap them: about 30 µs of CPU per message on top of
 paho's own ~35 µs (bench/outbox_throughput.py). The outbox publishes in batches, so it talks
 to the paho client under aiomqtt directly and keeps aiomqtt's own PUBACK bookkeeping intact
-by chaining its `on_publish` callback. A batch leaves in one socket write, and its successful
-PUBACKs are settled without paho's per-packet objects (paho_shortcuts.py). The rest of the
-connection (connect, subscribe, receive, disconnect) stays with aiomqtt.
+by chaining its `on_publish` callback. A batch is registered in paho's session and written
+in one socket write as it is handed over, and its successful PUBACKs are settled in runs,
+without paho's per-message objects (paho_shortcuts.py `send_batch`); a batch that path does
+not take (no room in the in-flight window, a row paho must judge) goes through paho's own
+`publish()`, one row at a time. The rest of the connection (connect, subscribe, receive,
+disconnect) stays with aiomqtt.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 import aiomqtt
 import paho.mqtt.client as paho
 
-from gateway.mqtt.paho_shortcuts import PubackShortcut, coalesce, read_ahead
+from gateway.mqtt.paho_shortcuts import PubackShortcut, coalesce, read_ahead, send_batch
 from gateway.outbox import OutboxRow
 
 __all__ = ["BatchPublisher", "PublishRefused"]
@@ -46,7 +49,7 @@ class BatchPublisher:
                 chained(client, userdata, mid, reason, props)
 
         self._paho.on_publish = on_publish
-        PubackShortcut(self._paho, self._waiting.__contains__, self._on_success)
+        PubackShortcut(self._paho, self._waiting, self._on_success)
         read_ahead(self._paho)
 
     async def publish(self, rows: Sequence[OutboxRow]) -> list[BaseException | None]:
@@ -55,6 +58,18 @@ class BatchPublisher:
         self._done = loop.create_future()
         self._outcomes = [None] * len(rows)
         self._waiting.clear()
+        mids = send_batch(self._paho, rows)
+        if mids is None:
+            self._publish_each(rows)
+        else:
+            self._waiting.update(zip(mids, range(len(rows)), strict=True))
+        if self._waiting:
+            await self._done
+        self._done = None
+        return self._outcomes
+
+    def _publish_each(self, rows: Sequence[OutboxRow]) -> None:
+        """The reference path: paho's own `publish()` per row (queued past the window)."""
         failed_from = len(rows)
         self._sending = True
         try:
@@ -73,10 +88,6 @@ class BatchPublisher:
             coalesce(self._paho, self._waiting)
         for index in range(failed_from, len(rows)):
             self._outcomes[index] = aiomqtt.MqttError("not sent: connection lost")
-        if self._waiting:
-            await self._done
-        self._done = None
-        return self._outcomes
 
     def _on_puback(self, mid: int, reason: Any) -> None:
         index = self._waiting.pop(mid, None)
@@ -88,10 +99,12 @@ class BatchPublisher:
         if not self._waiting and self._done is not None and not self._done.done():
             self._done.set_result(None)
 
-    def _on_success(self, mid: int) -> None:
-        """A successful PUBACK settled by the short cut (outcome stays None)."""
-        del self._waiting[mid]
-        if not self._waiting and self._done is not None and not self._done.done():
+    def _on_success(self, mids: list[int]) -> None:
+        """Successful PUBACKs settled by the short cut (their outcomes stay None)."""
+        waiting = self._waiting
+        for mid in mids:
+            waiting.pop(mid, None)
+        if not waiting and self._done is not None and not self._done.done():
             self._done.set_result(None)
 
 

@@ -113,7 +113,7 @@ def test_puback_shortcut_keeps_paho_bookkeeping_exactly(
         mids.append(plain.publish(f"t/{i}", b"x" * i, qos=1).mid)
         assert fast.publish(f"t/{i}", b"x" * i, qos=1).mid == mids[-1]
     ours = {mids[i] for i in claimed if i < count}
-    PubackShortcut(fast, ours.__contains__, lambda mid: told_fast.append((mid, False)))
+    PubackShortcut(fast, ours, lambda acked: told_fast.extend((m, False) for m in acked))
     for index, reason in sequence:
         mid = mids[index] if index < count else 4242
         feed_puback(plain, puback_body(mid, reason, v5))
@@ -202,14 +202,20 @@ async def test_a_refused_row_is_reported_and_the_rest_acknowledged() -> None:
 
 
 class Chunks:
-    """A non-blocking socket that has received `chunks` so far."""
+    """A non-blocking socket that has received `chunks` so far, and then has nothing more
+    (`ending` None), meets the end of the stream ("eof") or a reset ("reset")."""
 
-    def __init__(self, chunks: list[bytes]) -> None:
+    def __init__(self, chunks: list[bytes], ending: str | None = None) -> None:
         self.chunks = list(chunks)
+        self.ending = ending
         self.closed = False
 
     def recv(self, size: int) -> bytes:
         if not self.chunks:
+            if self.ending == "eof":
+                return b""
+            if self.ending == "reset":
+                raise ConnectionResetError
             raise BlockingIOError
         head = self.chunks.pop(0)
         if len(head) > size:
@@ -278,6 +284,7 @@ def packet_bytes(mid: int, form: str) -> bytes:
         max_size=16,
     ),
     cuts=st.lists(st.integers(1, 200), max_size=6),
+    ending=st.sampled_from([None, "eof", "reset"]),
 )
 def test_pubacks_read_ahead_are_settled_as_paho_settles_them(
     protocol: MQTTProtocolVersion,
@@ -286,7 +293,9 @@ def test_pubacks_read_ahead_are_settled_as_paho_settles_them(
     claimed: set[int],
     sequence: list[Any],
     cuts: list[int],
+    ending: str | None,
 ) -> None:
+    """... and the end of the stream, or an error, reaches paho as it would unread."""
     v5 = protocol == MQTTProtocolVersion.MQTTv5
     (plain, told_plain), (fast, told_fast) = (
         told_client(protocol, window),
@@ -295,7 +304,7 @@ def test_pubacks_read_ahead_are_settled_as_paho_settles_them(
     mids = [plain.publish(f"t/{i}", b"x", qos=1).mid for i in range(count)]
     assert [fast.publish(f"t/{i}", b"x", qos=1).mid for i in range(count)] == mids
     ours = {mids[i] for i in claimed if i < count}
-    PubackShortcut(fast, ours.__contains__, lambda mid: told_fast.append((mid, False)))
+    PubackShortcut(fast, ours, lambda acked: told_fast.extend((m, False) for m in acked))
     stream = b"".join(
         packet_bytes(mids[i] if i < count else 4242, form if v5 else "puback")
         if form != "pingresp"
@@ -304,13 +313,17 @@ def test_pubacks_read_ahead_are_settled_as_paho_settles_them(
     )
     points = sorted({c for c in cuts if c < len(stream)})
     chunks = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
-    plain._sock = Chunks([c for c in chunks if c])  # type: ignore[assignment]
-    fast._sock = ReadAhead(Chunks([c for c in chunks if c]))
+    plain._sock = Chunks([c for c in chunks if c], ending)  # type: ignore[assignment]
+    fast._sock = ReadAhead(Chunks([c for c in chunks if c], ending))
+    results: tuple[set[int], set[int]] = set(), set()
     for _ in range(len(sequence) + len(chunks) + 2):
-        plain.loop_read()
-        fast.loop_read()
+        results[0].add(plain.loop_read())
+        results[1].add(fast.loop_read())
     assert state(fast) == state(plain)
     assert sorted(told_fast) == sorted(told_plain)
+    lost = paho.MQTT_ERR_CONN_LOST
+    assert (lost in results[1]) == (lost in results[0]) == (ending is not None)
+    assert (fast._sock is None) == (plain._sock is None) == (ending is not None)
 
 
 async def test_the_broker_s_pubacks_take_the_short_cut(mosquitto: PrivateMosquitto) -> None:
@@ -321,16 +334,15 @@ async def test_the_broker_s_pubacks_take_the_short_cut(mosquitto: PrivateMosquit
         sock = client._client._sock
         assert isinstance(sock, ReadAhead)
         taken: list[int] = []
-        take = sock.take_puback
+        take = sock.take_pubacks
 
-        def counting(claimed: Any, v5: bool) -> int | None:
-            mid = take(claimed, v5)
-            if mid is not None:
-                taken.append(mid)
-            return mid
+        def counting(claimed: Any, v5: bool, limit: int = 0) -> list[int]:
+            mids = take(claimed, v5, limit)
+            taken.extend(mids)
+            return mids
 
-        sock.take_puback = counting  # type: ignore[method-assign]
+        sock.take_pubacks = counting  # type: ignore[method-assign]
         rows = [OutboxRow(i, "fast/t", b"{}", False, True) for i in range(1, 101)]
         assert await asyncio.wait_for(publisher.publish(rows), 30) == [None] * 100
     # Mosquitto acknowledges these (no subscriber) as `40 03 mid 10`: read without paho's reader
-    assert taken
+    assert sorted(taken) == sorted(set(taken)) and len(taken) == 100
