@@ -33,9 +33,10 @@ import contextlib
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -272,8 +273,7 @@ class Outbox:
             while recent and recent[0].seq <= after_seq:
                 recent.popleft()
             if recent and recent[0].seq == after_seq + 1:
-                n = min(limit, len(recent))
-                return [recent[i] for i in range(n)]
+                return list(islice(recent, limit))
             if recent or self._table.rows > len(self._acked_in_table):
                 # (Rows in the table that are all acknowledged, their DELETE not committed
                 # yet, are not read back: nothing there to hand out.)
@@ -288,11 +288,11 @@ class Outbox:
 
     def ack(self, seqs: Iterable[int]) -> None:
         """The broker has these rows; delete them in the next write transaction."""
-        acked = [s for s in seqs if s not in self._acked_in_table]
+        in_table = self._acked_in_table
+        acked = [s for s in seqs if s not in in_table]
         self._acks.extend(acked)
-        self._acked_in_table.update(acked)
-        self._note_acked_sizes(acked)
-        self._forget_recent(acked)
+        in_table.update(acked)
+        self._forget_recent(acked, self._note_acked_size)
         if self.depth <= 0:
             self._empty.set()
         self._wake.set()
@@ -315,26 +315,35 @@ class Outbox:
             self._empty.set()
         self._wake.set()
 
-    def _note_acked_sizes(self, acked: list[int]) -> None:
-        """Payload bytes of acknowledged rows still in the table (their DELETE waits for the
+    def _note_acked_size(self, row: OutboxRow) -> None:
+        """Payload bytes of an acknowledged row still in the table (its DELETE waits for the
         next commit), so `bytes` counts only what the broker does not have yet."""
-        if not acked or not self._recent:
-            return
-        gone = set(acked)
-        for row in self._recent:
-            if row.seq in gone:
-                self._acked_sizes[row.seq] = len(row.payload)
-                self._acked_bytes += len(row.payload)
+        self._acked_sizes[row.seq] = len(row.payload)
+        self._acked_bytes += len(row.payload)
 
-    def _forget_recent(self, acked: list[int]) -> None:
-        if not acked or not self._recent:
+    def _forget_recent(
+        self, acked: list[int], note: Callable[[OutboxRow], None] | None = None
+    ) -> None:
+        """Take these rows out of the ones kept in memory, each told to `note` if given.
+
+        Rows are acknowledged in order, so they are the oldest kept: taken from the front,
+        without a walk over everything kept behind them (a backlog after an outage)."""
+        recent = self._recent
+        if not acked or not recent:
             return
         gone = set(acked)
-        recent = self._recent
         while recent and recent[0].seq in gone:
-            recent.popleft()
+            row = recent.popleft()
+            if note is not None:
+                note(row)
         if recent and max(gone) >= recent[0].seq:  # acknowledged out of order: rare
-            self._recent = deque(r for r in recent if r.seq not in gone)
+            kept: deque[OutboxRow] = deque()
+            for row in recent:
+                if row.seq not in gone:
+                    kept.append(row)
+                elif note is not None:
+                    note(row)
+            self._recent = kept
 
     @property
     def depth(self) -> int:

@@ -57,8 +57,9 @@ def fit_rows(
         if problem is not None:
             outbox.dead_letter(row, problem)
             continue
-        overhead = packet_size(row.topic, b"")
-        limit = min(max_record, max_packet - overhead if max_packet else max_record)
+        limit = (
+            min(max_record, max_packet - packet_size(row.topic, b"")) if max_packet else max_record
+        )
         if len(row.payload) <= limit:
             out.append(row)
             continue

@@ -274,6 +274,7 @@ class MqttLink:
         # one alone as a PUBACK frees a slot, instead of the whole batch in one write.
         batch = min(self._config.outbox.batch_size, self._config.max_inflight)
         cursor = 0  # a new session starts again at the oldest row not acknowledged
+        sent_out = MESSAGES.labels("mqtt", "out")
         while True:
             careful = cursor < self._careful_until
             rows = await self._outbox.fetch(cursor, 1 if careful else batch)
@@ -303,7 +304,7 @@ class MqttLink:
             done = settle(sendable, outcomes, self._outbox)
             self.delivered += done
             OUTBOX_DELIVERED.inc(done)
-            MESSAGES.labels("mqtt", "out").inc(done)
+            sent_out.inc(done)
             if done < len(sendable):
                 self._in_flight = sendable[done:]
                 raise aiomqtt.MqttError(f"publish failed: {outcomes[done]}")
