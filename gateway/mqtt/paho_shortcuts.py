@@ -56,6 +56,8 @@ __all__ = [
 
 _PUBLISH = 0x30
 _PUBACK = 0x40
+_MIDS = 65535
+"""Packet ids there are (1..65535)."""
 
 
 class _NoWaiter:
@@ -106,8 +108,8 @@ def send_batch(client: paho.Client, rows: Sequence[OutboxRow]) -> list[int] | No
     """Publish `rows` at QoS 1 in paho's session, written in one go; their mids in order.
 
     None, with nothing done, where paho's own `publish()` must take the batch: not connected,
-    not enough room in the in-flight window (paho would queue the rest), a row `packets.py`
-    does not take.
+    not enough room in the in-flight window (paho would queue the rest) or in its queue
+    bound, a row `packets.py` does not take.
     """
     count = len(rows)
     if client._sock is None or not count:
@@ -116,6 +118,9 @@ def send_batch(client: paho.Client, rows: Sequence[OutboxRow]) -> list[int] | No
     if window and client._inflight_messages + count > window:
         return None
     out: Any = client._out_messages
+    bound = client._max_queued_messages
+    if len(out) + count > (min(bound, _MIDS) if bound > 0 else _MIDS):
+        return None
     with client._mid_generate_mutex:
         mids = _next_mids(client._last_mid, count, out)
         data = encode_publishes(rows, mids, mqtt5=client._protocol == MQTTProtocolVersion.MQTTv5)
@@ -136,7 +141,7 @@ def _next_mids(last: int, count: int, taken: Container[int]) -> list[int]:
     (1..65535, wrapping), passing over any still in use."""
     mids: list[int] = []
     while len(mids) < count:
-        last = last + 1 if last < 65535 else 1
+        last = last + 1 if last < _MIDS else 1
         if last not in taken:
             mids.append(last)
     return mids

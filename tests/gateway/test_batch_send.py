@@ -162,6 +162,7 @@ def test_what_paho_refuses_is_not_taken() -> None:
     last_mid=st.sampled_from([0, 100, 65530, 65535]),
     room=st.none() | st.integers(0, 200),
     queued_ahead=st.booleans(),
+    bound=st.sampled_from([0, 3, 8]),
 )
 def test_a_batch_sent_at_once_leaves_paho_as_its_publish_does(
     protocol: MQTTProtocolVersion,
@@ -171,26 +172,32 @@ def test_a_batch_sent_at_once_leaves_paho_as_its_publish_does(
     last_mid: int,
     room: int | None,
     queued_ahead: bool,
+    bound: int,
 ) -> None:
     """Same mids, bytes and order on the wire, records in flight and in-flight count; a
-    batch that does not fit the window is left to paho, untouched."""
+    batch that does not fit the window (or paho's queue bound) is left to paho, untouched."""
     rows = as_rows(spec)
     wires = Wire(room), Wire(room)
     plain, fast = (wired_client(protocol, window, w) for w in wires)
     for client in (plain, fast):
+        client.max_queued_messages_set(bound)
         client._last_mid = last_mid
         for i in range(before):  # aiomqtt's own publishes, still in flight (or queued)
             client.publish(f"own/{i}", b"own", qos=1)
         if queued_ahead:  # something of paho's waits to be written: the batch goes after it
             client._packet_queue(0xC0, bytearray(b"\xc0\x00"), 0, 0)
     before_state = session(fast), on_wire(fast, wires[1]), fast._last_mid
+    fits = (window == 0 or fast._inflight_messages + len(rows) <= window) and (
+        bound == 0 or len(fast._out_messages) + len(rows) <= bound
+    )
     mids = send_batch(fast, rows)
-    fits = window == 0 or min(before, window) + len(rows) <= window
     if not fits:
         assert mids is None
         assert (session(fast), on_wire(fast, wires[1]), fast._last_mid) == before_state
         return
-    assert mids == publish_each(plain, rows)
+    infos = [plain.publish(r.topic, r.payload, qos=1, retain=r.retain) for r in rows]
+    assert all(i.rc == paho.MQTT_ERR_SUCCESS for i in infos)
+    assert mids == [i.mid for i in infos]
     assert on_wire(fast, wires[1]) == on_wire(plain, wires[0])
     assert session(fast) == session(plain)
     assert fast._inflight_messages == plain._inflight_messages
