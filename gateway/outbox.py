@@ -189,20 +189,23 @@ class Outbox:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         try:
             data = self._encode(topic, body)
-            self._make_room(len(data), droppable)
+            size = len(data)
+            if not droppable or self._pending_bytes + size > self._max_memory_bytes:
+                self._make_room(size, droppable)
         except RecordRefused as exc:
             self._refuse(future, topic, exc)
             return future
-        deadline = time.monotonic() + self._durable_timeout_s
-        entry = _Pending(topic, data, retain, droppable, future, deadline)
-        self._pending.append(entry)
-        self._pending_live += 1
-        self._pending_bytes += len(data)
         if droppable:
+            entry = _Pending(topic, data, retain, droppable, future, 0.0)
             self._pending_droppable.append(entry)
         else:
+            deadline = time.monotonic() + self._durable_timeout_s
+            entry = _Pending(topic, data, retain, droppable, future, deadline)
             self._pending_fixed[0] += 1
-            self._pending_fixed[1] += len(data)
+            self._pending_fixed[1] += size
+        self._pending.append(entry)
+        self._pending_live += 1
+        self._pending_bytes += size
         self._empty.clear()
         self._rows_put.set()
         self._wake.set()
@@ -212,14 +215,17 @@ class Outbox:
         problem = wire.valid_topic_name(topic)
         if problem is not None:
             raise RecordRefused(problem)
-        stamped = {"ts": format_ts(self._clock.time()), **body}
-        try:
-            data = wire.dumps(stamped)
-        except (ValueError, TypeError, RecursionError) as exc:
-            raise RecordRefused(f"not strict JSON: {type(exc).__name__}: {exc}"[:200]) from None
+        ts = format_ts(self._clock.time())
+        data = None if "ts" in body else _stamped_dumps(ts, body)
+        if data is None:  # refused, or a body with its own `ts`: the whole record once more
+            stamped = {"ts": ts, **body}
+            try:
+                data = wire.dumps(stamped)
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise RecordRefused(f"not strict JSON: {type(exc).__name__}: {exc}"[:200]) from None
         room = self._max_record_bytes - 24  # the seq field added at commit
         if len(data) > room:
-            fitted = wire.fit_data(stamped, room, len(data))
+            fitted = wire.fit_data({"ts": ts, **body}, room, len(data))
             if fitted is None:
                 raise RecordRefused(f"record of {len(data)} bytes exceeds max_record_bytes")
             data = wire.dumps(fitted)
@@ -540,6 +546,18 @@ class Outbox:
         self._pending_bytes = self._pending_live = 0
         self._pending_fixed = [0, 0]
         self._pending_droppable.clear()
+
+
+def _stamped_dumps(ts: str, body: dict[str, Any]) -> bytes | None:
+    """`{"ts": ts, **body}` as `wire.dumps` writes it, without copying the body; None when
+    the body is not strict JSON (the caller serialises the whole record for the error)."""
+    try:
+        data = wire.dumps(body)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    if data == b"{}":
+        return b'{"ts":"%s"}' % ts.encode()
+    return b'{"ts":"%s",%s' % (ts.encode(), data[1:])
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

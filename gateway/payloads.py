@@ -10,7 +10,7 @@ import dataclasses
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway.foundation.clock import format_ts
@@ -52,8 +52,23 @@ class MqttMessage:
     """True for telemetry: may be dropped (oldest first) when the outbox is full."""
 
 
+_TIMES: dict[datetime, str] = {}
+"""UTC times already formatted: a transaction's start comes with each of its records."""
+_TIMES_CAP = 4096
+
+
 def _dt(value: datetime | None) -> str | None:
-    return None if value is None else format_ts(value.timestamp())
+    if value is None:
+        return None
+    if value.tzinfo is not UTC or type(value) is not datetime:
+        return format_ts(value.timestamp())  # (equal local times may differ by their fold)
+    text = _TIMES.get(value)
+    if text is None:
+        text = format_ts(value.timestamp())
+        if len(_TIMES) >= _TIMES_CAP:
+            _TIMES.clear()
+        _TIMES[value] = text
+    return text
 
 
 def _compact(**fields: Any) -> dict[str, Any]:
@@ -69,7 +84,6 @@ _CHARGER_BODY = tuple(
 )
 """The charger telemetry body's keys in the record's order (the charger id is in the topic)."""
 _charger_body = operator.attrgetter(*_CHARGER_BODY)
-_PHASES_AT, _SAMPLED_AT = _CHARGER_BODY.index("phases"), _CHARGER_BODY.index("sampled_at")
 
 
 def _phases(phases: Mapping[str, PhaseValues] | None) -> dict[str, Any] | None:
@@ -82,29 +96,43 @@ def _phases(phases: Mapping[str, PhaseValues] | None) -> dict[str, Any] | None:
 
 
 def _charger_telemetry(r: ChargerTelemetry, t: Topics) -> MqttMessage:
-    values = list(_charger_body(r))
-    values[_PHASES_AT] = _phases(r.phases)
-    values[_SAMPLED_AT] = _dt(r.sampled_at)
-    body = {k: v for k, v in zip(_CHARGER_BODY, values, strict=True) if v is not None}
+    # Every value reported, in the record's order; then phases and the time in their place.
+    body = {k: v for k, v in zip(_CHARGER_BODY, _charger_body(r), strict=True) if v is not None}
+    if r.phases is not None:
+        phases = _phases(r.phases)
+        if phases is None:
+            del body["phases"]
+        else:
+            body["phases"] = phases
+    if r.sampled_at is not None:
+        body["sampled_at"] = _dt(r.sampled_at)
     return MqttMessage(
         t.device(DeviceKind.CHARGER, r.charger_id, "telemetry"), body, False, True
     )
 
 
+_TRANSACTION_BODY = (
+    "event",
+    "transaction_id",
+    "evse",
+    "id_tag",
+    "energy_wh",
+    "meter_start_wh",
+    "meter_now_wh",
+    "started_at",
+    "stopped_at",
+    "stop_reason",
+    "energy_export_wh",
+)
+_transaction_body = operator.attrgetter(*_TRANSACTION_BODY)
+
+
 def _transaction(r: TransactionEvent, t: Topics) -> MqttMessage:
-    body = _compact(
-        event=r.event,
-        transaction_id=r.transaction_id,
-        evse=r.evse,
-        id_tag=r.id_tag,
-        energy_wh=r.energy_wh,
-        meter_start_wh=r.meter_start_wh,
-        meter_now_wh=r.meter_now_wh,
-        started_at=_dt(r.started_at),
-        stopped_at=_dt(r.stopped_at),
-        stop_reason=r.stop_reason,
-        energy_export_wh=r.energy_export_wh,
-    )
+    body = {k: v for k, v in zip(_TRANSACTION_BODY, _transaction_body(r), strict=True) if v is not None}
+    if r.started_at is not None:
+        body["started_at"] = _dt(r.started_at)
+    if r.stopped_at is not None:
+        body["stopped_at"] = _dt(r.stopped_at)
     topic = t.device(DeviceKind.CHARGER, r.charger_id, "transaction")
     return MqttMessage(topic, body, False, False)
 

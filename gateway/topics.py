@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
 from gateway.foundation.model.ids import DeviceKind
@@ -11,6 +11,8 @@ __all__ = ["Topics", "decode_id", "encode_id"]
 
 # '/', '+' and '#' cannot stand inside one topic level; '%' is escaped so decoding is exact.
 _UNSAFE = "/+#%"
+_DEVICE_TOPICS_CAP = 50_000
+"""Device topics kept built (a few per device); past this many the cache starts over."""
 
 
 def encode_id(device_id: str) -> str:
@@ -28,6 +30,10 @@ def decode_id(level: str) -> str:
 class Topics:
     prefix: str
     site_id: str
+    _built: dict[tuple[str, str, str], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """Device topics already built: every record asks for one of the same few per device."""
 
     @property
     def base(self) -> str:
@@ -43,6 +49,16 @@ class Topics:
 
     def device(self, kind: DeviceKind, device_id: str, leaf: str) -> str:
         """`P/{kind}/{id}/{leaf}`; for the site, `P/site/{leaf}`."""
+        key = (kind, device_id, leaf)
+        topic = self._built.get(key)
+        if topic is None:
+            topic = self._device(kind, device_id, leaf)
+            if len(self._built) >= _DEVICE_TOPICS_CAP:
+                self._built.clear()
+            self._built[key] = topic
+        return topic
+
+    def _device(self, kind: DeviceKind, device_id: str, leaf: str) -> str:
         if kind is DeviceKind.SITE:
             return f"{self.base}/site/{leaf}"
         return f"{self.base}/{kind.value}/{encode_id(device_id)}/{leaf}"

@@ -72,6 +72,10 @@ _PREFIXES: dict[float, str] = {}
 sample's time, the transaction's start), so a single cached second would be missed on
 almost every call; a few hundred entries hold every time a busy second uses."""
 _PREFIXES_CAP = 512
+_TEXTS: dict[float, str] = {}
+"""Whole texts by millisecond (`whole * 1000 + ms`, exact for every year a datetime holds):
+records put in the same millisecond share their `ts`."""
+_TEXTS_CAP = 4096
 
 
 def format_ts(epoch_s: float) -> str:
@@ -86,10 +90,22 @@ def format_ts(epoch_s: float) -> str:
         whole, micros = whole + 1, micros - 1_000_000
     elif micros < 0:
         whole, micros = whole - 1, micros + 1_000_000
+    millis = micros // 1000
+    key = whole * 1000.0 + millis
+    text = _TEXTS.get(key)
+    if text is None:
+        text = f"{_prefix(whole)}{millis:03d}Z"
+        if len(_TEXTS) >= _TEXTS_CAP:
+            _TEXTS.clear()
+        _TEXTS[key] = text
+    return text
+
+
+def _prefix(whole: float) -> str:
     prefix = _PREFIXES.get(whole)
     if prefix is None:
         if len(_PREFIXES) >= _PREFIXES_CAP:
             _PREFIXES.clear()
         prefix = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
         _PREFIXES[whole] = prefix
-    return f"{prefix}{micros // 1000:03d}Z"
+    return prefix

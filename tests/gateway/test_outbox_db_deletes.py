@@ -1,0 +1,78 @@
+"""Acknowledged rows leave the table in ranges or by list: the same rows go, the counts agree.
+
+Runs of consecutive seqs are deleted with `BETWEEN` and their sizes summed by SQLite; the
+rest by list with each row's size returned. Whatever mix the broker acknowledges (in order,
+out of order, twice, rows already gone), the rows left and the table's stats must be what
+a count of the table says.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from gateway.outbox_db import DeadLetter, OutboxDb, OutboxRow, TableStats, _runs
+
+rows_strategy = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=300), st.booleans()), min_size=0, max_size=60
+)
+acks_strategy = st.lists(
+    st.one_of(
+        st.tuples(st.integers(min_value=1, max_value=70), st.integers(min_value=1, max_value=20)),
+        st.tuples(st.integers(min_value=1, max_value=70), st.just(1)),
+    ),
+    max_size=8,
+)
+
+
+def counted(path: Path) -> tuple[list[int], TableStats]:
+    db = sqlite3.connect(path)
+    try:
+        seqs = [s for (s,) in db.execute("SELECT seq FROM outbox ORDER BY seq")]
+        stats = TableStats()
+        for size, droppable in db.execute("SELECT length(payload), droppable FROM outbox"):
+            stats.add(size, bool(droppable))
+        return seqs, stats
+    finally:
+        db.close()
+
+
+@settings(max_examples=150)
+@given(rows_strategy, acks_strategy, st.booleans())
+@example([(10, True)] * 30 + [(3, False)] * 5, [(1, 20), (33, 1)], False)
+@example([(10, False)] * 12 + [(7, True)] * 12, [(5, 16), (2, 1), (24, 1)], True)
+def test_rows_left_and_stats_match_the_table(
+    shape: list[tuple[int, bool]], runs: list[tuple[int, int]], as_dead: bool
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "o.sqlite"
+        db = OutboxDb(path, "normal")
+        _, _, stats = db.open()
+        rows = [
+            OutboxRow(i + 1, f"t/{i}", b"x" * size, i % 3 == 0, droppable)
+            for i, (size, droppable) in enumerate(shape)
+        ]
+        stats = db.commit(rows, [], [], stats, (10**6, 10**9), {}).stats
+        acks = [start + k for start, length in runs for k in range(length)]
+        acks += acks[:3]  # acknowledged twice
+        dead: list[DeadLetter] = []
+        if as_dead and rows:
+            dead = [DeadLetter(rows[-1], "refused")]
+        stats = db.commit([], acks, dead, stats, (10**6, 10**9), {}).stats
+        db.close()
+        seqs, recount = counted(path)
+        gone = set(acks) | {d.row.seq for d in dead}
+        assert seqs == [r.seq for r in rows if r.seq not in gone]
+        assert stats == recount
+
+
+@given(st.lists(st.integers(min_value=0, max_value=200), max_size=80))
+def test_runs_cover_every_seq_once(seqs: list[int]) -> None:
+    ranges, scattered = _runs(seqs)
+    covered = [s for first, last in ranges for s in range(first, last + 1)] + scattered
+    assert sorted(covered) == sorted(set(seqs))
+    assert all(last - first + 1 >= 8 for first, last in ranges)
