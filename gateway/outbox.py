@@ -262,6 +262,22 @@ class Outbox:
             self._pending_fixed[0] -= 1
             self._pending_fixed[1] -= len(p.body)
 
+    def _forget_committed(self, pending: list[_Pending]) -> None:
+        """`_forget_pending` for every record of a commit, in one pass (two rows a message)."""
+        live = size = fixed_rows = fixed_size = 0
+        for p in pending:
+            if not p.gone:
+                p.gone = True
+                live += 1
+                size += len(p.body)
+                if not p.droppable:
+                    fixed_rows += 1
+                    fixed_size += len(p.body)
+        self._pending_live -= live
+        self._pending_bytes -= size
+        self._pending_fixed[0] -= fixed_rows
+        self._pending_fixed[1] -= fixed_size
+
     def _refuse(self, future: asyncio.Future[None], topic: str, exc: RecordRefused) -> None:
         self.refused += 1
         key = (topic, str(exc)[:40])
@@ -472,14 +488,14 @@ class Outbox:
             log.warning("outbox_recovered", failed_for_s=round(self.failing_for_s(), 1))
             self.failing = self.failing_since = None
         self._next_seq += len(rows)
-        for p in pending:
-            self._forget_pending(p)
+        self._forget_committed(pending)
         self._table = outcome.stats
         self._counters["dropped"] += outcome.dropped
         self._counters["dead_letters"] += len(dead)
         self._acked_in_table.difference_update(acks)
-        for seq in acks:
-            self._acked_bytes -= self._acked_sizes.pop(seq, 0)
+        if acks:
+            sizes = self._acked_sizes
+            self._acked_bytes -= sum([sizes.pop(seq, 0) for seq in acks])
         self._acked_in_table.difference_update(d.row.seq for d in dead)
         if outcome.dropped:
             self._recent.clear()  # the table lost rows that may still be in memory
@@ -488,7 +504,8 @@ class Outbox:
             while len(self._recent) > _RECENT_CAP:
                 self._recent.popleft()
         for p in pending:
-            _settle(p.future, None)
+            if not p.future.done():
+                p.future.set_result(None)
         self._committed.set()
         if self.depth <= 0:
             self._empty.set()

@@ -31,9 +31,9 @@ _FAST = (
     | orjson.OPT_PASSTHROUGH_DATACLASS
 )
 _FAST_SORTED = _FAST | orjson.OPT_SORT_KEYS
-_NOT_AS_REFERENCE = (b"null", b"e-", b"0.0000")
-"""Where orjson's bytes may differ from the reference: `null` may be a NaN (orjson writes
-non-finite floats as null), and floats below 1e-4 are spelled differently (same value)."""
+# Where orjson's bytes may differ from the reference (the markers `dumps` looks for): `null`
+# may be a NaN (orjson writes non-finite floats as null), and floats below 1e-4 are spelled
+# differently (`0.00001`, `2.5e-7`: same value).
 
 
 def dumps(body: Any, *, sort_keys: bool = False) -> bytes:
@@ -48,9 +48,9 @@ def dumps(body: Any, *, sort_keys: bool = False) -> bytes:
         data = orjson.dumps(body, option=_FAST_SORTED if sort_keys else _FAST)
     except TypeError:  # orjson.JSONEncodeError
         return _reference(body, sort_keys)
-    for marker in _NOT_AS_REFERENCE:
-        if marker in data:
-            return _reference(body, sort_keys)
+    text = data.decode()  # (a str finds a marker for a fraction of what `in` costs on bytes)
+    if "null" in text or "e-" in text or "0.0000" in text:
+        return _reference(body, sort_keys)
     return data
 
 
