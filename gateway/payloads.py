@@ -7,7 +7,6 @@ and serialises once. Fields that are None are left out, so "not reported" never 
 from __future__ import annotations
 
 import dataclasses
-import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,29 +74,46 @@ def _compact(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def _omitting_none(names: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
+    """A function `record -> {name: value}` for these attributes, in this order, leaving out
+    the ones that are None.
+
+    Compiled once from the names, as `dataclasses` builds `__init__`: straight-line code
+    reads each attribute and tests it, with no comprehension frame, zip or tuple per call
+    (a third of the cost; a charger message builds five of these bodies).
+    """
+    lines = ["def body(r):", "    d = {}"]
+    for name in names:
+        if not name.isidentifier():
+            raise ValueError(f"not a field name: {name!r}")
+        lines += [f"    v = r.{name}", "    if v is not None:", f"        d[{name!r}] = v"]
+    lines.append("    return d")
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines), namespace)  # the source is field names only
+    built: Callable[[Any], dict[str, Any]] = namespace["body"]
+    return built
+
+
 # Per-message tables, read from the records once at import: a value added to a record is in
 # the payload (and, through gateway.api_spec, in the schema) with no list to edit here.
 _PHASE_VALUES = measured_fields(PhaseValues)
-_phase_values = operator.attrgetter(*_PHASE_VALUES)
+_phase_body = _omitting_none(_PHASE_VALUES)
 _CHARGER_BODY = tuple(
     f.name for f in dataclasses.fields(ChargerTelemetry) if f.name != "charger_id"
 )
 """The charger telemetry body's keys in the record's order (the charger id is in the topic)."""
-_charger_body = operator.attrgetter(*_CHARGER_BODY)
+_charger_body = _omitting_none(_CHARGER_BODY)
 
 
 def _phases(phases: Mapping[str, PhaseValues] | None) -> dict[str, Any] | None:
     if not phases:
         return None
-    return {
-        name: {k: v for k, v in zip(_PHASE_VALUES, _phase_values(p), strict=True) if v is not None}
-        for name, p in phases.items()
-    }
+    return {name: _phase_body(p) for name, p in phases.items()}
 
 
 def _charger_telemetry(r: ChargerTelemetry, t: Topics) -> MqttMessage:
     # Every value reported, in the record's order; then phases and the time in their place.
-    body = {k: v for k, v in zip(_CHARGER_BODY, _charger_body(r), strict=True) if v is not None}
+    body = _charger_body(r)
     if r.phases is not None:
         phases = _phases(r.phases)
         if phases is None:
@@ -111,24 +127,25 @@ def _charger_telemetry(r: ChargerTelemetry, t: Topics) -> MqttMessage:
     )
 
 
-_TRANSACTION_BODY = (
-    "event",
-    "transaction_id",
-    "evse",
-    "id_tag",
-    "energy_wh",
-    "meter_start_wh",
-    "meter_now_wh",
-    "started_at",
-    "stopped_at",
-    "stop_reason",
-    "energy_export_wh",
+_transaction_body = _omitting_none(
+    (
+        "event",
+        "transaction_id",
+        "evse",
+        "id_tag",
+        "energy_wh",
+        "meter_start_wh",
+        "meter_now_wh",
+        "started_at",
+        "stopped_at",
+        "stop_reason",
+        "energy_export_wh",
+    )
 )
-_transaction_body = operator.attrgetter(*_TRANSACTION_BODY)
 
 
 def _transaction(r: TransactionEvent, t: Topics) -> MqttMessage:
-    body = {k: v for k, v in zip(_TRANSACTION_BODY, _transaction_body(r), strict=True) if v is not None}
+    body = _transaction_body(r)
     if r.started_at is not None:
         body["started_at"] = _dt(r.started_at)
     if r.stopped_at is not None:
