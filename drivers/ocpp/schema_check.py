@@ -23,7 +23,7 @@ from typing import Any
 
 import fastjsonschema
 
-__all__ = ["Check", "compile_check", "lean"]
+__all__ = ["Check", "Unsupported", "Verdict", "compile_check", "compile_verdict", "lean"]
 
 Check = Callable[[Any], Any]
 
@@ -104,3 +104,244 @@ def compile_check(schema: dict[str, Any]) -> Check:
     exec(compile(lean(code), "<ocpp schema check>", "exec"), namespace)
     check: Check = namespace[root.group(1)]
     return check
+
+
+Verdict = Callable[[Any], bool]
+"""True when JSON data (as `loads_strict` returns it) satisfies the schema."""
+
+
+class Unsupported(ValueError):
+    """The schema uses a keyword (or a form of one) `compile_verdict` does not translate."""
+
+
+_IGNORED = frozenset(
+    {"description", "javaType", "comment", "title", "$schema", "$id", "id", "default", "format"}
+)
+"""Annotations here: defaults are not filled in and formats not asserted (as in the checks
+above)."""
+_TYPES = {
+    "string": "type({v}) is str",
+    "integer": "type({v}) is int",
+    "number": "(type({v}) is float or type({v}) is int)",
+    "boolean": "type({v}) is bool",
+    "object": "type({v}) is dict",
+    "array": "type({v}) is list",
+    "null": "{v} is None",
+}
+"""Draft 4 types over the only types JSON data has here (no tuples, Decimals or
+subclasses): `bool` is no integer, `1.0` is no integer."""
+_APPLIES: dict[str, frozenset[str]] = {
+    "string": frozenset({"maxLength", "minLength", "pattern"}),
+    "number": frozenset(
+        {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+    ),
+    "array": frozenset({"items", "additionalItems", "minItems", "maxItems", "uniqueItems"}),
+    "object": frozenset(
+        {
+            "properties",
+            "required",
+            "additionalProperties",
+            "patternProperties",
+            "minProperties",
+            "maxProperties",
+            "dependencies",
+        }
+    ),
+}
+"""Draft 4 keywords that test only values of one type (any other value passes them)."""
+_APPLIES["integer"] = _APPLIES["number"]
+_TYPED = frozenset().union(*_APPLIES.values())
+_TRANSLATED = frozenset(
+    {
+        "type",
+        "enum",
+        "$ref",
+        "definitions",
+        "maxLength",
+        "minLength",
+        "minimum",
+        "maximum",
+        "items",
+        "additionalItems",
+        "minItems",
+        "maxItems",
+        "properties",
+        "required",
+        "additionalProperties",
+    }
+)
+_IN_PLACE = frozenset({"string", "integer", "number", "boolean", "null"})
+"""Definitions of these types are tested where they are used, not called."""
+
+
+class _Writer:
+    """Generated Python for one schema: a function per object or array definition, the rest
+    tested in place."""
+
+    def __init__(self, definitions: dict[str, Any]) -> None:
+        self.definitions = definitions
+        self.constants: dict[str, frozenset[str]] = {}
+        self.functions: dict[str, list[str]] = {}
+        self.names: dict[str, str] = {}
+        self.counter = 0
+
+    def constant(self, values: frozenset[str]) -> str:
+        name = f"_S{len(self.constants)}"
+        self.constants[name] = values
+        return name
+
+    def variable(self) -> str:
+        self.counter += 1
+        return f"x{self.counter}"
+
+    def function(self, ref: Any) -> tuple[str | None, Any]:
+        """The function testing a `#/definitions/...` (None: tested in place), and its schema."""
+        if not isinstance(ref, str) or not ref.startswith("#/definitions/"):
+            raise Unsupported(f"$ref {ref!r}")
+        key = ref.removeprefix("#/definitions/")
+        if key not in self.definitions:
+            raise Unsupported(f"$ref {ref!r}")
+        target = self.definitions[key]
+        if isinstance(target, dict) and "$ref" not in target and target.get("type") in _IN_PLACE:
+            return None, target
+        name = self.names.get(key)
+        if name is None:
+            name = self.names[key] = f"_d{len(self.names)}"
+            self.functions[name] = []  # named first: a definition may refer to itself
+            body = self.node(target, "d", 1)
+            self.functions[name] = [f"def {name}(d):", *body, "    return True"]
+        return name, target
+
+    def node(self, node: Any, v: str, depth: int) -> list[str]:
+        """Statements that `return False` unless `v` satisfies `node`."""
+        pad = "    " * depth
+        if not isinstance(node, dict):
+            raise Unsupported("a schema that is not an object")
+        if "$ref" in node:  # as in fastjsonschema: a $ref overrides its siblings
+            name, target = self.function(node["$ref"])
+            if name is None:
+                return self.node(target, v, depth)
+            return [f"{pad}if not {name}({v}):", f"{pad}    return False"]
+        kind = node.get("type")
+        if kind is not None and kind not in _TYPES:
+            raise Unsupported(f"type {kind!r}")
+        applies = _APPLIES.get(kind, frozenset()) if kind is not None else _TYPED
+        for word in node:
+            if word in _IGNORED or (word in _TYPED and word not in applies):
+                continue  # an annotation, or a keyword about values the type already refuses
+            if word not in _TRANSLATED or (kind is None and word in _TYPED):
+                raise Unsupported(f"keyword {word!r}")
+        lines: list[str] = []
+        if "enum" in node:
+            values = node["enum"]
+            if not isinstance(values, list) or not all(type(x) is str for x in values):
+                raise Unsupported("an enum of other than strings")
+            # A str is in the set or not; no other JSON value equals a str, and an unhashable
+            # one raises TypeError, which the entry point answers with False.
+            lines += [
+                f"{pad}if {v} not in {self.constant(frozenset(values))}:",
+                f"{pad}    return False",
+            ]
+        if kind is not None and not (kind == "string" and "enum" in node):  # the set says it
+            lines += [f"{pad}if not {_TYPES[kind].format(v=v)}:", f"{pad}    return False"]
+        if kind == "string":
+            lines += _lengths(node, v, pad, "Length")
+        elif kind in ("integer", "number"):
+            lines += _bounds(node, v, pad)
+        elif kind == "array":
+            lines += _lengths(node, v, pad, "Items") + self.items(node, v, depth)
+        elif kind == "object":
+            lines += self.object(node, v, depth)
+        return lines
+
+    def items(self, node: dict[str, Any], v: str, depth: int) -> list[str]:
+        items = node.get("items", {})
+        if not isinstance(items, dict):  # a schema per position (then additionalItems counts)
+            raise Unsupported("items that are not one schema")
+        item = self.variable()
+        body = self.node(items, item, depth + 1)
+        return [f"{'    ' * depth}for {item} in {v}:", *body] if body else []
+
+    def object(self, node: dict[str, Any], v: str, depth: int) -> list[str]:
+        pad = "    " * depth
+        properties = node.get("properties", {})
+        required = node.get("required", [])
+        extra = node.get("additionalProperties", True)
+        if not isinstance(properties, dict) or not isinstance(required, list):
+            raise Unsupported("properties or required")
+        if extra is not True and extra is not False:
+            raise Unsupported("additionalProperties that is a schema")
+        if not all(type(name) is str for name in required):
+            raise Unsupported("required")
+        lines = []
+        for name in required:
+            lines += [f"{pad}if {name!r} not in {v}:", f"{pad}    return False"]
+        if extra is False:
+            allowed = self.constant(frozenset(properties))
+            lines += [f"{pad}if not {v}.keys() <= {allowed}:", f"{pad}    return False"]
+        for name, sub in properties.items():
+            value = self.variable()
+            body = self.node(sub, value, depth + 1)
+            if not body:
+                continue
+            if name in required:
+                lines += [f"{pad}{value} = {v}[{name!r}]", *(line[4:] for line in body)]
+            else:
+                lines += [f"{pad}if {name!r} in {v}:", f"{pad}    {value} = {v}[{name!r}]", *body]
+        return lines
+
+
+def _lengths(node: dict[str, Any], v: str, pad: str, word: str) -> list[str]:
+    """`maxLength`/`minLength` of a string, `maxItems`/`minItems` of an array."""
+    lines = []
+    for bound, op in ((f"max{word}", ">"), (f"min{word}", "<")):
+        if bound in node:
+            if type(node[bound]) is not int:
+                raise Unsupported(f"{bound} {node[bound]!r}")
+            lines += [f"{pad}if len({v}) {op} {node[bound]}:", f"{pad}    return False"]
+    return lines
+
+
+def _bounds(node: dict[str, Any], v: str, pad: str) -> list[str]:
+    lines = []
+    for bound, op in (("minimum", "<"), ("maximum", ">")):
+        if bound in node:
+            if type(node[bound]) not in (int, float):
+                raise Unsupported(f"{bound} {node[bound]!r}")
+            lines += [f"{pad}if {v} {op} {node[bound]!r}:", f"{pad}    return False"]
+    return lines
+
+
+def compile_verdict(schema: dict[str, Any]) -> Verdict | None:
+    """A yes/no check of JSON data against `schema`; None when it uses what is not translated.
+
+    The verdict of `compile_check` on what `loads_strict` returns (dicts, lists, str, int,
+    float, bool, None), in fewer steps: an object's keys are compared with its properties
+    at once (a set comparison, in C), an enum is a set lookup, nothing is raised on the way.
+    Only what the OCPP schemas use is translated (one `type`, `properties`, `required`,
+    `additionalProperties` true or false, string `enum`, `maxLength`/`minLength`, `items` as
+    one schema, `minItems`/`maxItems`, `minimum`/`maximum`, local `$ref`); a schema with
+    anything else (`multipleOf`, `pattern`, ...) gets None and keeps `compile_check`.
+    """
+    definitions = schema.get("definitions", {})
+    if not isinstance(definitions, dict):
+        return None
+    writer = _Writer(definitions)
+    try:
+        root = writer.node(schema, "d", 1)
+    except Unsupported:
+        return None
+    lines = ["def _root(d):", *root, "    return True"]
+    for body in writer.functions.values():
+        lines += body
+    lines += [
+        "def verdict(d):",
+        "    try:",
+        "        return _root(d)",
+        "    except TypeError:",  # an unhashable value where an enum is
+        "        return False",
+    ]
+    namespace: dict[str, Any] = dict(writer.constants)
+    exec(compile("\n".join(lines) + "\n", "<ocpp verdict>", "exec"), namespace)
+    verdict: Verdict = namespace["verdict"]
+    return verdict

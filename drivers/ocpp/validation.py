@@ -2,9 +2,11 @@
 
 Every schema is read when the driver starts (`preload`), never on first use: a session must
 not depend on opening a file (which fails once the process runs out of descriptors). The
-schemas of handled messages are compiled with `fastjsonschema` (all of Draft 4, generated
-Python, leaned by schema_check.py: a few µs for a typical MeterValues where `jsonschema`
-walks the schema in ~170 µs); it answers "valid" for nearly every message, and only an invalid one is handed to
+schemas of handled messages are compiled to a yes/no check of the parsed JSON
+(schema_check.compile_verdict: a set comparison per object, a set lookup per enum) and with
+`fastjsonschema` (all of Draft 4, generated Python, leaned by schema_check.py: a few µs for a
+typical MeterValues where `jsonschema` walks the schema in ~170 µs). The yes/no check answers
+"valid" for nearly every message; what it refuses goes to the compiled check and then to
 `jsonschema`, which explains it and applies the tolerances below.
 
 Validation runs inline (no executor hop: a thread round trip costs more than the check) and
@@ -37,7 +39,7 @@ from jsonschema.exceptions import ValidationError
 
 from drivers.ocpp.errors import SchemaViolation
 from drivers.ocpp.frames import ErrorKind
-from drivers.ocpp.schema_check import Check, compile_check
+from drivers.ocpp.schema_check import Check, Verdict, compile_check, compile_verdict
 from gateway.foundation.model.versions import OcppVersion
 
 __all__ = [
@@ -128,6 +130,7 @@ def preload(handled: Mapping[OcppVersion, Iterable[str]]) -> int:
             validator = request_validator(version, action)
             if validator is not None:
                 _fast_check(validator)
+                _verdict(validator)
     return loaded
 
 
@@ -182,12 +185,26 @@ def _fast_check(validator: Draft4Validator) -> Check:
     return check
 
 
+_VERDICTS: dict[int, Verdict | None] = {}
+"""Yes/no checks by validator identity, None where the schema is not translated."""
+
+
+def _verdict(validator: Draft4Validator) -> Verdict | None:
+    key = id(validator)
+    if key not in _VERDICTS:
+        _VERDICTS[key] = compile_verdict(validator.schema)
+    return _VERDICTS[key]
+
+
 def violation(validator: Draft4Validator, payload: dict[str, Any]) -> SchemaViolation | None:
     """The first violation that is not tolerated, or None when the payload may be handled.
 
-    The compiled check answers for valid payloads (nearly all); `jsonschema` only explains
-    the invalid ones.
+    The yes/no check (schema_check.compile_verdict) answers for valid payloads (nearly all);
+    what it refuses goes through the compiled check and `jsonschema`, which explains it.
     """
+    verdict = _VERDICTS.get(id(validator)) or _verdict(validator)
+    if verdict is not None and verdict(payload):
+        return _implausible(payload)
     try:
         _fast_check(validator)(payload)
     except fastjsonschema.JsonSchemaValueException:
