@@ -9,17 +9,17 @@ timestamps from an unset clock (dropped, the gateway's receive time is used inst
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from drivers.ocpp.core.measurands import CONTEXTS, MEASURANDS, PHASES, convert
+from drivers.ocpp.core.measurands import CONTEXTS, MEASURANDS, PHASES, UNITS, convert
 from drivers.ocpp.core.timestamps import parse_timestamp
 from gateway.foundation.model import ChargerId, ChargerTelemetry, PhaseValues
 from gateway.foundation.model.fields import measured_fields
 
-__all__ = ["MeterSample", "read_meter_value"]
+__all__ = ["MeterSample", "read_meter_value", "read_meter_value_reference"]
 
 _ENERGY = "Energy.Active.Import.Register"
 _PLAUSIBLE = 1e15
@@ -101,6 +101,44 @@ def _unit_v2(sv: Mapping[str, Any]) -> tuple[str | None, int]:
     )
 
 
+_Plan = tuple[str | None, str, float | None, Callable[[float], float] | None, bool, str | None, str]
+"""How a sampled value of one (measurand, unit, multiplier, phase) is taken, worked out once:
+(record value or None when it is no measurand of ours, text when skipped for its unit,
+power-of-ten factor or None, unit conversion or None, whether the unit fits the measurand,
+phase as published or None (total) or "" (unknown phase), text when skipped for its phase)."""
+_PLANS: dict[tuple[str, str | None, int, str | None], _Plan] = {}
+_MAX_PLANS = 4096
+"""Distinct plans kept; beyond them (a charger making up units) each one is worked out again."""
+
+
+def _plan(measurand: str, unit: str | None, multiplier: int, phase: str | None) -> _Plan:
+    """The reference rules below (`_take`) for one key, as a plan (see `_Plan`)."""
+    entry = MEASURANDS.get(measurand)
+    unit_text = f"{measurand}/{unit}"
+    phase_text = f"{measurand}/{phase}"
+    where = None if phase is None else PHASES.get(phase, "")
+    if entry is None:
+        return None, unit_text, None, None, False, where, phase_text
+    name, base = entry
+    factor = None
+    fits = True
+    if multiplier:
+        if abs(multiplier) <= _MAX_MULTIPLIER:
+            factor = 10.0**multiplier
+        else:
+            fits = False  # the value becomes infinite: never plausible
+    conversion: Callable[[float], float] | None = None
+    if unit is not None and unit != base:
+        known = UNITS.get(unit.casefold())
+        if known is None:
+            fits = fits and base in ("Hz", "Percent") and unit == ""
+        elif known[0] != base:
+            fits = False
+        elif known[1] is not float:  # float() of a float is that float
+            conversion = known[1]
+    return name, unit_text, factor, conversion, fits, where, phase_text
+
+
 def read_meter_value(
     meter_value: Mapping[str, Any],
     *,
@@ -110,43 +148,156 @@ def read_meter_value(
     now_s: float,
     v2: bool,
 ) -> MeterSample:
-    """Translate one meterValue element (1.6 MeterValue / 2.x MeterValueType)."""
-    unit_of = _unit_v2 if v2 else _unit_v16
+    """Translate one meterValue element (1.6 MeterValue / 2.x MeterValueType).
+
+    What `read_meter_value_reference` does, with the rules for each (measurand, unit,
+    multiplier, phase) worked out once (`_plan`); a sampled value of any other shape (not a
+    dict, a measurand, unit or phase that is not text) is taken by the reference rules.
+    """
+    totals: dict[str, float] = {}
+    phases: dict[str, dict[str, float]] = {}
+    context: str | None = None
+    skipped: list[str] = []
+    sampled = meter_value.get("sampledValue")
+    plans = _PLANS
+    for sv in sampled if type(sampled) is list else _values(sampled):
+        if type(sv) is not dict:
+            context = _take(sv, v2, totals, phases, skipped, context)
+            continue
+        measurand = sv.get("measurand", _ENERGY)
+        phase = sv.get("phase")
+        multiplier = 0
+        if v2:
+            uom = sv.get("unitOfMeasure")
+            if type(uom) is dict:
+                unit = uom.get("unit")
+                multiplier = uom.get("multiplier", 0)
+                if type(multiplier) is not int and not isinstance(multiplier, int):
+                    multiplier = 0
+            else:
+                unit = None
+                if uom is not None and isinstance(uom, Mapping):
+                    context = _take(sv, v2, totals, phases, skipped, context)
+                    continue
+        else:
+            unit = sv.get("unit")
+        if type(unit) is not str:
+            unit = None if unit is None or not isinstance(unit, str) else unit
+        if (
+            type(measurand) is not str
+            or (unit is not None and type(unit) is not str)
+            or (phase is not None and type(phase) is not str)
+        ):
+            context = _take(sv, v2, totals, phases, skipped, context)
+            continue
+        key = (measurand, unit, multiplier, phase)
+        plan = plans.get(key)
+        if plan is None:
+            plan = _plan(measurand, unit, multiplier, phase)
+            if len(plans) < _MAX_PLANS:
+                plans[key] = plan
+        name, unit_text, factor, conversion, fits, where, phase_text = plan
+        raw = sv.get("value")
+        if type(raw) is str:
+            try:
+                value: float | None = float(raw)
+            except ValueError:
+                value = _number(raw)
+            else:
+                if not abs(value) <= _PLAUSIBLE:  # type: ignore[arg-type]
+                    value = None
+        else:
+            value = _number(raw)
+        if name is None or value is None or not fits:
+            skipped.append(unit_text)
+            continue
+        if factor is not None:
+            value = value * factor
+        converted = value if conversion is None else conversion(value)
+        if not abs(converted) <= _PLAUSIBLE:
+            skipped.append(unit_text)
+            continue
+        if context is None:
+            ctx = sv.get("context")
+            if ctx in CONTEXTS:
+                context = ctx
+        if where is None:
+            totals[name] = converted
+        elif where:
+            values = phases.get(where)
+            if values is None:
+                values = phases[where] = {}
+            values[name] = converted
+        else:
+            skipped.append(phase_text)
+    sampled_at = parse_timestamp(meter_value.get("timestamp"), now_s)
+    telemetry = _telemetry(totals, phases, charger_id, evse, transaction_id, sampled_at)
+    return MeterSample(telemetry, context, skipped)
+
+
+def _values(sampled: object) -> Any:
+    return sampled if isinstance(sampled, list) else ()
+
+
+def read_meter_value_reference(
+    meter_value: Mapping[str, Any],
+    *,
+    charger_id: ChargerId,
+    evse: int,
+    transaction_id: str | None,
+    now_s: float,
+    v2: bool,
+) -> MeterSample:
+    """The translation rule by rule, one sampled value at a time (`read_meter_value` gives
+    exactly its result)."""
     totals: dict[str, float] = {}
     phases: dict[str, dict[str, float]] = {}
     context: str | None = None
     skipped: list[str] = []
     sampled = meter_value.get("sampledValue")
     for sv in sampled if isinstance(sampled, list) else ():
-        if type(sv) is not dict and not isinstance(sv, Mapping):
-            continue
-        measurand = sv.get("measurand", _ENERGY)
-        entry = MEASURANDS.get(measurand) if isinstance(measurand, str) else None
-        unit, multiplier = unit_of(sv)
-        value = _number(sv.get("value"))
-        if entry is None or value is None:
-            skipped.append(f"{measurand}/{unit}")
-            continue
-        name, base = entry
-        if multiplier:
-            value = value * 10.0**multiplier if abs(multiplier) <= _MAX_MULTIPLIER else math.inf
-        converted = convert(value, unit, base)
-        if converted is None or not abs(converted) <= _PLAUSIBLE:
-            skipped.append(f"{measurand}/{unit}")
-            continue
-        ctx = sv.get("context")
-        if context is None and ctx in CONTEXTS:
-            context = ctx
-        phase = sv.get("phase")
-        if phase is None:
-            totals[name] = converted
-        elif phase in PHASES:
-            phases.setdefault(PHASES[phase], {})[name] = converted
-        else:
-            skipped.append(f"{measurand}/{phase}")
+        context = _take(sv, v2, totals, phases, skipped, context)
     sampled_at = parse_timestamp(meter_value.get("timestamp"), now_s)
     telemetry = _telemetry(totals, phases, charger_id, evse, transaction_id, sampled_at)
     return MeterSample(telemetry, context, skipped)
+
+
+def _take(
+    sv: object,
+    v2: bool,
+    totals: dict[str, float],
+    phases: dict[str, dict[str, float]],
+    skipped: list[str],
+    context: str | None,
+) -> str | None:
+    """One sampled value into `totals` / `phases` (or `skipped`); returns the context so far."""
+    if type(sv) is not dict and not isinstance(sv, Mapping):
+        return context
+    measurand = sv.get("measurand", _ENERGY)
+    entry = MEASURANDS.get(measurand) if isinstance(measurand, str) else None
+    unit, multiplier = (_unit_v2 if v2 else _unit_v16)(sv)
+    value = _number(sv.get("value"))
+    if entry is None or value is None:
+        skipped.append(f"{measurand}/{unit}")
+        return context
+    name, base = entry
+    if multiplier:
+        value = value * 10.0**multiplier if abs(multiplier) <= _MAX_MULTIPLIER else math.inf
+    converted = convert(value, unit, base)
+    if converted is None or not abs(converted) <= _PLAUSIBLE:
+        skipped.append(f"{measurand}/{unit}")
+        return context
+    ctx = sv.get("context")
+    if context is None and ctx in CONTEXTS:
+        context = ctx
+    phase = sv.get("phase")
+    if phase is None:
+        totals[name] = converted
+    elif phase in PHASES:
+        phases.setdefault(PHASES[phase], {})[name] = converted
+    else:
+        skipped.append(f"{measurand}/{phase}")
+    return context
 
 
 def _telemetry(

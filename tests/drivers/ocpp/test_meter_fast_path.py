@@ -1,0 +1,96 @@
+"""The planned meter translation gives exactly what the rule-by-rule reference gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from drivers.ocpp.core import meter
+from drivers.ocpp.core.meter import read_meter_value, read_meter_value_reference
+from gateway.foundation.model import ChargerId
+from tests.drivers.ocpp.meter_strategies import meter_value
+
+NOW = 1_772_352_000.0  # 2026-03-01T08:00:00Z
+
+
+def outcome(read: Any, element: Any, v2: bool) -> tuple[str, Any]:
+    """The sample, or the kind of error: the reference's errors are the fast path's too."""
+    try:
+        sample = read(
+            element, charger_id=ChargerId("CP-1"), evse=2, transaction_id="T-9", now_s=NOW, v2=v2
+        )
+    except Exception as exc:  # compared, not hidden: both must fail alike
+        return "raised", type(exc)
+    return "sample", sample
+
+
+QUIRKS = [
+    (
+        False,
+        {
+            "timestamp": "2026-03-01T08:00:00Z",
+            "sampledValue": [
+                {"value": "12,5", "measurand": "Energy.Active.Import.Register", "unit": "kWh"},
+                {"value": " 230.1 ", "measurand": "Voltage", "phase": "L1-N"},
+                {"value": "NaN", "measurand": "Current.Import", "phase": "L2"},
+                {"value": "7", "measurand": "Power.Active.Import", "unit": "Wh"},
+                {"value": "1", "measurand": "Current.Import", "phase": "L1-L2"},
+                {"value": "55", "measurand": "SoC", "unit": ""},
+            ],
+        },
+    ),
+    (
+        True,
+        {
+            "sampledValue": [
+                {"value": 11.04, "measurand": "Power.Active.Import",
+                 "unitOfMeasure": {"unit": "kW", "multiplier": 3}},
+                {"value": 2, "measurand": "Power.Active.Export", "phase": "L1",
+                 "unitOfMeasure": {"unit": "W", "multiplier": 30}},
+                {"value": 1, "measurand": "SoC", "unitOfMeasure": {"multiplier": True}},
+                {"value": 50, "measurand": "Frequency", "unitOfMeasure": {"unit": ""}},
+                {"value": 70, "measurand": "Temperature", "unitOfMeasure": {"unit": "fahrenheit"}},
+                {"value": 1, "measurand": ["x"], "context": "Trigger"},
+            ],
+        },
+    ),
+]  # fmt: skip
+ELEMENTS = st.booleans().flatmap(lambda v2: st.tuples(st.just(v2), meter_value(v2)))
+
+
+def assert_same(v2: bool, element: Any) -> None:
+    fast = outcome(read_meter_value, element, v2)
+    reference = outcome(read_meter_value_reference, element, v2)
+    assert fast == reference
+    if fast[0] == "sample":  # equal records, and the same values in the same places
+        assert repr(fast[1]) == repr(reference[1])
+
+
+@settings(max_examples=400)
+@given(case=ELEMENTS)
+def test_same_sample_as_the_reference(case: tuple[bool, Any]) -> None:
+    assert_same(*case)
+
+
+@pytest.mark.parametrize(("v2", "element"), QUIRKS)
+def test_same_sample_for_known_quirks(v2: bool, element: Any) -> None:
+    sample = outcome(read_meter_value, element, v2)[1]
+    assert sample.skipped  # some of each are skipped, the rest taken
+    assert sample.telemetry.power_w is not None or sample.telemetry.energy_wh is not None
+    assert_same(v2, element)
+
+
+def test_plans_are_bounded(monkeypatch: Any) -> None:
+    """A charger inventing units cannot grow the plan table without end."""
+    monkeypatch.setattr(meter, "_PLANS", {})
+    monkeypatch.setattr(meter, "_MAX_PLANS", 10)
+    values = [{"value": "1", "measurand": "Voltage", "unit": f"V{n}"} for n in range(50)]
+    sample = read_meter_value(
+        {"sampledValue": values}, charger_id=ChargerId("CP-1"), evse=1, transaction_id=None,
+        now_s=NOW, v2=False,
+    )  # fmt: skip
+    assert len(meter._PLANS) == 10
+    assert sample.skipped == [f"Voltage/V{n}" for n in range(50)]
