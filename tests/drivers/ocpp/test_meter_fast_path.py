@@ -1,4 +1,5 @@
-"""The planned meter translation gives exactly what the rule-by-rule reference gives."""
+"""The planned meter translation gives exactly what the rule-by-rule reference gives, and
+timestamps read once what reading them each time gives."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.ocpp.core import meter
+from drivers.ocpp.core import meter, timestamps
 from drivers.ocpp.core.meter import read_meter_value, read_meter_value_reference
+from drivers.ocpp.core.timestamps import parse_timestamp, parse_timestamp_reference
 from gateway.foundation.model import ChargerId
 from tests.drivers.ocpp.meter_strategies import meter_value
 
@@ -94,3 +96,41 @@ def test_plans_are_bounded(monkeypatch: Any) -> None:
     )  # fmt: skip
     assert len(meter._PLANS) == 10
     assert sample.skipped == [f"Voltage/V{n}" for n in range(50)]
+
+
+TIMESTAMP_TEXTS = st.one_of(
+    st.datetimes(timezones=st.none() | st.timezones()).map(lambda d: d.isoformat()),
+    st.datetimes().map(lambda d: d.isoformat(sep=" ") + "Z"),
+    st.sampled_from(["2026-03-01T08:00:00Z", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00",
+                     "not a time", "", " 2026-03-01T08:00:00Z ", "2026-02-30T00:00:00Z"]),
+    st.text(max_size=30),
+)  # fmt: skip
+
+
+@settings(max_examples=300)
+@given(texts=st.lists(TIMESTAMP_TEXTS, min_size=1, max_size=4), nows=st.lists(
+    st.floats(1.4e9, 4.2e9) | st.sampled_from([NOW, 0.0, 1e12]), min_size=1, max_size=3))  # fmt: skip
+def test_timestamps_read_once_give_what_reading_each_time_gives(
+    texts: list[str], nows: list[float]
+) -> None:
+    for now_s in nows:  # the same text again, against another clock
+        for text in texts:
+            assert read_time(parse_timestamp, text, now_s) == read_time(
+                parse_timestamp_reference, text, now_s
+            )
+
+
+def read_time(parse: Any, text: str, now_s: float) -> Any:
+    """The time, or the kind of error (a clock in year 33658 lets 9999-12-31T23:59:59-14:00
+    in, which is beyond the calendar in UTC)."""
+    try:
+        return parse(text, now_s)
+    except OverflowError as exc:
+        return type(exc)
+
+
+def test_timestamps_read_are_bounded(monkeypatch: Any) -> None:
+    monkeypatch.setattr(timestamps, "_READ", {})
+    for second in range(600):
+        parse_timestamp(f"2026-03-01T08:{second // 60:02d}:{second % 60:02d}Z", NOW)
+    assert 0 < len(timestamps._READ) <= timestamps._MAX_READ
