@@ -54,11 +54,13 @@ from gateway.foundation.clock import format_ts
 from gateway.foundation.metrics import MESSAGES
 from gateway.foundation.model.versions import OcppVersion
 
-__all__ = ["CallRefused", "ChargerOffline", "ChargerSession", "QueueFull"]
+__all__ = ["CallRefused", "ChargerOffline", "ChargerSession", "QueueFull", "result_frame"]
 
 _IN = MESSAGES.labels("ocpp", "in")
 _OUT = MESSAGES.labels("ocpp", "out")
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_STRING: Callable[[str], str] = json.encoder.encode_basestring
+"""How `_DUMPS` writes a string (ensure_ascii=False)."""
 _THREAD_CHECK_CHARS = 64 * 1024
 """A CALL this large has its schema check run in a thread: the detailed (slow) check of an
 invalid payload of thousands of values must not stall every other charger."""
@@ -207,7 +209,7 @@ class ChargerSession:
             self.log.exception("handler_failed", action=action)
             description = f"{type(exc).__name__} while handling {action}"
             return call_error(uid, "internal", self.version, description)
-        return _DUMPS([3, uid, response])
+        return result_frame(uid, response)
 
     def spawn(self, work: Awaitable[None], name: str) -> None:
         """Run `work` in the background for this session; cancelled when it ends."""
@@ -323,6 +325,14 @@ class _Queued:
     deadline: float
     """Monotonic time after which the call is no longer sent (it waited its whole timeout)."""
     future: asyncio.Future[Any]
+
+
+def result_frame(uid: str, response: dict[str, Any]) -> str:
+    """The CALLRESULT `[3, uid, response]`; the empty answer (MeterValues, most
+    TransactionEvents) without a JSON encoder set up for it."""
+    if type(response) is dict and not response:
+        return f"[3,{_STRING(uid)},{{}}]"
+    return _DUMPS([3, uid, response])
 
 
 def _decimal(value: Any) -> Any:
