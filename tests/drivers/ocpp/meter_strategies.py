@@ -112,15 +112,37 @@ def sampled_value(draw: st.DrawFn, v2: bool) -> Any:
 
 
 @st.composite
+def _per_phase(draw: st.DrawFn, v2: bool) -> list[Any]:
+    """What a three-phase meter reports: some measurands per phase, some as totals."""
+    values: list[Any] = []
+    for measurand in draw(st.lists(st.sampled_from(sorted(MEASURANDS)), max_size=4)):
+        phases = draw(st.lists(st.sampled_from(["L1", "L2", "L3", "N", "L1-N", None]), max_size=4))
+        for phase in phases:
+            sv: dict[str, Any] = {"measurand": measurand, "value": draw(_PLAIN)}
+            if not v2:
+                sv["value"] = str(sv["value"])
+            if phase is not None:
+                sv["phase"] = phase
+            values.append(sv)
+    if values and draw(st.booleans()):  # one value with a quirk
+        at = draw(st.integers(0, len(values) - 1))
+        values[at] = draw(one_quirk(values[at], v2))
+    return draw(st.permutations(values))
+
+
+@st.composite
 def meter_value(draw: st.DrawFn, v2: bool) -> dict[str, Any]:
     """One meterValue element: a timestamp (or not) and its sampled values (or not a list)."""
     element: dict[str, Any] = {}
     if draw(st.integers(0, 9)):
         element["timestamp"] = draw(_TIMESTAMPS)
-    if draw(st.integers(0, 19)):
-        element["sampledValue"] = draw(st.lists(sampled_value(v2), max_size=12))
-    else:
+    kind = draw(st.integers(0, 19))
+    if kind == 0:
         element["sampledValue"] = draw(JUNK)
+    elif kind < 10:
+        element["sampledValue"] = draw(_per_phase(v2))
+    else:
+        element["sampledValue"] = draw(st.lists(sampled_value(v2), max_size=12))
     return element
 
 
