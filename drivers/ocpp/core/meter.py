@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from drivers.ocpp.core.measurands import CONTEXTS, MEASURANDS, PHASES, UNITS, convert
-from drivers.ocpp.core.timestamps import parse_timestamp
+from drivers.ocpp.core.timestamps import parse_timestamp, parse_timestamp_reference
 from gateway.foundation.model import ChargerId, ChargerTelemetry, PhaseValues
 from gateway.foundation.model.fields import measured_fields
 
@@ -32,6 +32,8 @@ _EXPORT = "power_export_w"
 """Power.Active.Export: no value of its own, subtracted from `power_w` (load convention)."""
 _PHASE_REST = measured_fields(PhaseValues)[1:]
 """A phase's values after `power_w`, in the record's order (taken as measured)."""
+_SUMMED = ("power_w", "power_export_w", "energy_wh", "energy_export_wh")
+"""Totals that are the sum of the lines' values when the charger sends none."""
 
 
 def _check_tables() -> None:
@@ -257,8 +259,8 @@ def read_meter_value_reference(
     sampled = meter_value.get("sampledValue")
     for sv in sampled if isinstance(sampled, list) else ():
         context = _take(sv, v2, totals, phases, skipped, context)
-    sampled_at = parse_timestamp(meter_value.get("timestamp"), now_s)
-    telemetry = _telemetry(totals, phases, charger_id, evse, transaction_id, sampled_at)
+    sampled_at = parse_timestamp_reference(meter_value.get("timestamp"), now_s)
+    telemetry = _telemetry_reference(totals, phases, charger_id, evse, transaction_id, sampled_at)
     return MeterSample(telemetry, context, skipped)
 
 
@@ -308,6 +310,63 @@ def _telemetry(
     transaction_id: str | None,
     sampled_at: datetime | None,
 ) -> ChargerTelemetry:
+    """`_telemetry_reference` with the line values gathered in one pass (same order, so the
+    same sums, maxima and means)."""
+    per_phase: dict[str, PhaseValues] | None = None
+    most_export = None
+    if phases:
+        per_phase = {}
+        for name, values in sorted(phases.items()):
+            power = values.get("power_w")
+            if "power_export_w" in values:
+                power = (power or 0.0) - values["power_export_w"]
+            per_phase[name] = PhaseValues(power, *map(values.get, _PHASE_REST))
+        lines: dict[str, list[float]] = {}
+        for phase, values in phases.items():
+            if phase != "N":
+                for name, value in values.items():
+                    seen = lines.get(name)
+                    if seen is None:
+                        lines[name] = [value]
+                    else:
+                        seen.append(value)
+        for name in _SUMMED:
+            if name not in totals and name in lines:
+                totals[name] = sum(lines[name])
+        if "current_a" not in totals and "current_a" in lines:
+            totals["current_a"] = max(lines["current_a"])
+        if "voltage_v" not in totals and "voltage_v" in lines:
+            volts = lines["voltage_v"]
+            totals["voltage_v"] = sum(volts) / len(volts)
+        if "current_export_a" in lines:
+            most_export = max(lines["current_export_a"])
+    export = totals.pop(_EXPORT, None)
+    if export is not None:
+        totals["power_w"] = (totals.get("power_w") or 0.0) - export
+    if not totals.get("current_export_a"):
+        if most_export is None:
+            totals.pop("current_export_a", None)
+        else:
+            totals["current_export_a"] = most_export
+    # The totals are named after the record's values (MEASURANDS, checked at import).
+    return ChargerTelemetry(
+        charger_id,
+        evse,
+        phases=per_phase,
+        transaction_id=transaction_id,
+        sampled_at=sampled_at,
+        **totals,
+    )
+
+
+def _telemetry_reference(
+    totals: dict[str, float],
+    phases: dict[str, dict[str, float]],
+    charger_id: ChargerId,
+    evse: int,
+    transaction_id: str | None,
+    sampled_at: datetime | None,
+) -> ChargerTelemetry:
     per_phase: dict[str, PhaseValues] | None = None
     if phases:
         per_phase = {}
@@ -317,7 +376,7 @@ def _telemetry(
                 power = (power or 0.0) - values["power_export_w"]
             per_phase[name] = PhaseValues(power, *map(values.get, _PHASE_REST))
         lines = [v for p, v in phases.items() if p != "N"]
-        for name in ("power_w", "power_export_w", "energy_wh", "energy_export_wh"):
+        for name in _SUMMED:
             if name not in totals:
                 parts = [v[name] for v in lines if name in v]
                 if parts:
