@@ -199,8 +199,9 @@ def read_meter_value(
             if len(plans) < _MAX_PLANS:
                 plans[key] = plan
         name, unit_text, factor, conversion, fits, where, phase_text = plan
-        raw = sv.get("value")
-        if type(raw) is str:
+        raw: Any = sv.get("value")  # as _number reads it, its common cases in place
+        kind = type(raw)
+        if kind is str or kind is float or kind is int:
             try:
                 value: float | None = float(raw)
             except ValueError:
