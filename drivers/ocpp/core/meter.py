@@ -341,23 +341,7 @@ def _telemetry(
             totals["voltage_v"] = sum(volts) / len(volts)
         if "current_export_a" in lines:
             most_export = max(lines["current_export_a"])
-    export = totals.pop(_EXPORT, None)
-    if export is not None:
-        totals["power_w"] = (totals.get("power_w") or 0.0) - export
-    if not totals.get("current_export_a"):
-        if most_export is None:
-            totals.pop("current_export_a", None)
-        else:
-            totals["current_export_a"] = most_export
-    # The totals are named after the record's values (MEASURANDS, checked at import).
-    return ChargerTelemetry(
-        charger_id,
-        evse,
-        phases=per_phase,
-        transaction_id=transaction_id,
-        sampled_at=sampled_at,
-        **totals,
-    )
+    return _record(totals, most_export, per_phase, charger_id, evse, transaction_id, sampled_at)
 
 
 def _telemetry_reference(
@@ -390,15 +374,29 @@ def _telemetry_reference(
             volts = [v["voltage_v"] for v in lines if "voltage_v" in v]
             if volts:
                 totals["voltage_v"] = sum(volts) / len(volts)
+    most_export = _most(phases, "current_export_a")
+    return _record(totals, most_export, per_phase, charger_id, evse, transaction_id, sampled_at)
+
+
+def _record(
+    totals: dict[str, float],
+    most_export: float | None,
+    per_phase: dict[str, PhaseValues] | None,
+    charger_id: ChargerId,
+    evse: int,
+    transaction_id: str | None,
+    sampled_at: datetime | None,
+) -> ChargerTelemetry:
+    """The record from the totals: export power taken off import (load convention), the
+    export current the phases' largest when no total was given."""
     export = totals.pop(_EXPORT, None)
     if export is not None:
         totals["power_w"] = (totals.get("power_w") or 0.0) - export
     if not totals.get("current_export_a"):
-        most = _most(phases, "current_export_a")
-        if most is None:
+        if most_export is None:
             totals.pop("current_export_a", None)
         else:
-            totals["current_export_a"] = most
+            totals["current_export_a"] = most_export
     # The totals are named after the record's values (MEASURANDS, checked at import).
     return ChargerTelemetry(
         charger_id,
