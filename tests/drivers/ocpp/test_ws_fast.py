@@ -379,7 +379,9 @@ async def one_connection(
             sock = socket.socket()
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             sock.connect(("127.0.0.1", int(url.split(":")[2].split("/")[0])))
-        async with connect(url, sock=sock, compression=None, ping_interval=None) as peer:
+        async with connect(
+            url, sock=sock, compression=None, ping_interval=None, close_timeout=1
+        ) as peer:
             ws = await ready
             try:
                 yield ws, peer
