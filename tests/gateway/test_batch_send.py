@@ -28,6 +28,7 @@ from gateway.mqtt.batch_publisher import BatchPublisher
 from gateway.mqtt.packets import MAX_REMAINING, encode_publishes, remaining_length, topic_field
 from gateway.mqtt.paho_shortcuts import OutboxMessage, PubackShortcut, send_batch
 from gateway.outbox import OutboxRow
+from tests.gateway.paho_packets import feed_packet
 
 PROTOCOLS = [MQTTProtocolVersion.MQTTv5, MQTTProtocolVersion.MQTTv311]
 
@@ -223,17 +224,7 @@ def connack(client: paho.Client) -> None:
     """The broker's CONNACK (session present) to a reconnect of this same client."""
     v5 = client._protocol == MQTTProtocolVersion.MQTTv5
     body = b"\x01\x00\x00" if v5 else b"\x01\x00"
-    client._in_packet = {
-        "command": 0x20,
-        "have_remaining": 1,
-        "remaining_count": [len(body)],
-        "remaining_mult": 1,
-        "remaining_length": len(body),
-        "packet": bytearray(body),
-        "to_process": 0,
-        "pos": 0,
-    }
-    assert client._packet_handle() == paho.MQTT_ERR_SUCCESS
+    assert feed_packet(client, 0x20, body) == paho.MQTT_ERR_SUCCESS
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

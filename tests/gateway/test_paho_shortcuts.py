@@ -23,6 +23,7 @@ from gateway.demo.broker import PrivateMosquitto
 from gateway.mqtt.batch_publisher import BatchPublisher, PublishRefused
 from gateway.mqtt.paho_shortcuts import PubackShortcut, ReadAhead, coalesce
 from gateway.outbox import OutboxRow
+from tests.gateway.paho_packets import feed_packet
 
 PUBACK = 0x40
 
@@ -55,17 +56,7 @@ def told_client(protocol: MQTTProtocolVersion, max_inflight: int) -> tuple[paho.
 
 
 def feed_puback(client: paho.Client, body: bytes) -> None:
-    client._in_packet = {
-        "command": PUBACK,
-        "have_remaining": 1,
-        "remaining_count": [len(body)],
-        "remaining_mult": 1,
-        "remaining_length": len(body),
-        "packet": bytearray(body),
-        "to_process": 0,
-        "pos": 0,
-    }
-    client._packet_handle()
+    feed_packet(client, PUBACK, body)
 
 
 def puback_body(mid: int, reason: int | None, v5: bool) -> bytes:
