@@ -13,14 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.ocpp.core.profile_cap import cap_plan, sent_values
-from drivers.ocpp.core.profile_plan import ProfilePlan, plan_profile
-from drivers.ocpp.core.profiles import ChargerRating
 from gateway.demo.broker import free_port
-from gateway.foundation.commands.schemas import LimitCommand
 from gateway.foundation.config import Config
 from gateway.foundation.model import ChargerState, CommandStatus
-from gateway.foundation.model.versions import OcppVersion
 from tests.drivers.ocpp.conftest import Site, running_driver
+from tests.drivers.ocpp.schedule_plans import schedule_plan
 from tests.drivers.ocpp.sims import CHARGER, simulated
 from tests.drivers.ocpp.test_limit_sources import controller
 
@@ -132,17 +129,6 @@ async def _stopped(site: Site) -> AsyncIterator[None]:
     yield
 
 
-def _plan(values: list[float], given: str, purpose: str, unit: str | None) -> ProfilePlan:
-    schedule = [{"offset_s": 600 * n, given: v} for n, v in enumerate(values)]
-    args = LimitCommand.model_validate(
-        {"schedule": schedule, "purpose": purpose, "evse": 0 if purpose == "charger_max" else 1}
-    )
-    rating = ChargerRating(22_000, 3, 230.0, unit, False)  # type: ignore[arg-type]
-    made = plan_profile(args, version=OcppVersion.V201, rating=rating, now_s=1e9, stack_level=2)
-    assert isinstance(made, ProfilePlan), made
-    return made
-
-
 @settings(max_examples=200, deadline=None)
 @given(
     values=st.lists(st.floats(0, 40_000), min_size=1, max_size=4),
@@ -156,7 +142,8 @@ def test_a_held_plan_is_never_above_the_cap_and_keeps_what_is_below(
 ) -> None:
     if given_as == "current_a":
         values = [v / 690 for v in values]
-    plan = _plan(values, given_as, purpose, unit)
+    evse = 0 if purpose == "charger_max" else 1
+    plan = schedule_plan(values, given_as, unit, {"purpose": purpose, "evse": evse})
     held = cap_plan(plan, cap, 230.0)
     if cap is None:
         assert held is plan

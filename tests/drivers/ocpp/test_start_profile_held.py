@@ -15,19 +15,16 @@ from hypothesis import strategies as st
 
 from drivers.ocpp.core.profile_cap import cap_plan
 from drivers.ocpp.core.profile_plan import (
-    ProfilePlan,
     charging_profile,
-    plan_profile,
     set_profile_payload,
 )
-from drivers.ocpp.core.profiles import ChargerRating
 from gateway.demo.broker import PrivateMosquitto
-from gateway.foundation.commands.schemas import LimitCommand
 from gateway.foundation.config import Config
 from gateway.foundation.model.versions import OcppVersion
 from simulators.charger import ChargerSim
 from simulators.charger.profiles import Purpose
 from tests.conftest import running_gateway
+from tests.drivers.ocpp.schedule_plans import schedule_plan
 from tests.drivers.ocpp.sims import CHARGER, simulated
 from tests.drivers.ocpp.test_e2e import command, ocpp_port, wait_mqtt
 
@@ -89,21 +86,6 @@ async def test_a_start_profile_is_held_to_the_evse_cap(
             assert tx_profile_w(sim) == 5000
 
 
-def _start_plan(
-    values: list[float], given_as: str, unit: str | None, version: OcppVersion
-) -> ProfilePlan:
-    schedule = [{"offset_s": 600 * n, given_as: v} for n, v in enumerate(values)]
-    args = LimitCommand.model_validate(
-        {"schedule": schedule, "purpose": "tx", "kind": "relative", "evse": 1}
-    )
-    rating = ChargerRating(22_000, 3, 230.0, unit, False)  # type: ignore[arg-type]
-    made = plan_profile(
-        args, version=version, rating=rating, now_s=1e9, stack_level=2, remote_start=True
-    )
-    assert isinstance(made, ProfilePlan), made
-    return made
-
-
 @settings(max_examples=200, deadline=None)
 @given(
     values=st.lists(st.floats(0, 40_000), min_size=1, max_size=4),
@@ -119,7 +101,8 @@ def test_a_held_start_profile_and_its_resend_stay_under_the_cap(
     the cap in the profile's own unit, and keeps the start's timing."""
     if given_as == "current_a":
         values = [v / 690 for v in values]
-    plan = _start_plan(values, given_as, unit, version)
+    tx = {"purpose": "tx", "kind": "relative", "evse": 1}
+    plan = schedule_plan(values, given_as, unit, tx, version=version, remote_start=True)
     held = cap_plan(plan, cap, 230.0)
     in_start = charging_profile(held, version)
     bound = dataclasses.replace(held, transaction_id="42")
