@@ -87,10 +87,12 @@ class OcppDriver:
         await self.commands.profiles.restore_profiles()
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
+        while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_FLUSH_EVERY_S):
                     await self._stopping.wait()
+            if self._stopping.is_set():
+                return  # stop() closes the store, which writes the last readings itself
             await self.store.flush()
 
     async def stop(self) -> None:

@@ -32,6 +32,12 @@ class GroupCommit(Generic[T]):
             self._writer.add_done_callback(self._drained)
         await done
 
+    async def settled(self) -> None:
+        """Return once nothing is waiting or being written (before the database is closed:
+        a commit still queued behind the close failed, and its rows were lost)."""
+        while self._writer is not None:
+            await asyncio.wait({self._writer})
+
     def _drained(self, writer: asyncio.Task[None]) -> None:
         """A writer cancelled (the loop is stopping) leaves no caller waiting for ever."""
         if not writer.cancelled():

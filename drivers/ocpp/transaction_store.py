@@ -141,6 +141,8 @@ class TransactionStore:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._db: sqlite3.Connection | None = None
+        self._closing = False
+        """Set when close() begins: writes asked for after it are not queued behind the close."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocpp-tx-db")
         self._by_id: dict[tuple[str, str], StoredTransaction] = {}
         self._open: dict[str, dict[str, StoredTransaction]] = {}
@@ -225,6 +227,8 @@ class TransactionStore:
     async def close(self) -> None:
         if self._db is not None:
             await self.flush()
+            self._closing = True
+            await self._commits.settled()
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._executor, self._db.close)
             self._db = None
@@ -303,7 +307,7 @@ class TransactionStore:
         await loop.run_in_executor(self._executor, self._save_sync, rows, self._next_id)
 
     async def save_identity(self, charger_id: str, identity_json: str) -> None:
-        if self._identities.get(charger_id) == identity_json:
+        if self._identities.get(charger_id) == identity_json or self._closing:
             return
         self._identities[charger_id] = identity_json
         loop = asyncio.get_running_loop()
@@ -335,7 +339,7 @@ class TransactionStore:
         After close (the gateway is stopping, MQTT going away lapses TTL leases) nothing is
         written: the stored limit is restored, with its TTL, by the next start.
         """
-        if self._db is None:
+        if self._db is None or self._closing:
             return
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(
@@ -375,7 +379,7 @@ class TransactionStore:
     ) -> None:
         """Remember the explicit profile of `purpose` on `evse` (None: there is none); after
         close nothing is written (as for save_limit)."""
-        if self._db is None:
+        if self._db is None or self._closing:
             return
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(

@@ -49,3 +49,32 @@ def test_every_noted_reading_is_stored(data: st.DataObject, count: int) -> None:
     for i in range(count):
         assert stored[f"CP-{i}"] == (1000.0 + i if i in noted else None)
     assert "CP-late" in stored
+
+
+async def closed_during_a_flush(path: Path) -> tuple[BaseException | None, float | None]:
+    store = TransactionStore(path)
+    await store.open()
+    tx = StoredTransaction("CP-1", "1", 1, meter_start_wh=0.0)
+    await store.save(tx)
+    store.note_meter(tx, 4321.0)
+    periodic = asyncio.create_task(store.flush())  # the driver's timer fired as it stopped
+    await asyncio.sleep(0)
+    await store.close()
+    error = (await asyncio.gather(periodic, return_exceptions=True))[0]
+    again = TransactionStore(path)
+    await again.open()
+    try:
+        return (error if isinstance(error, BaseException) else None), _last(again, "CP-1", "1")
+    finally:
+        await again.close()
+
+
+def test_a_flush_under_way_when_the_store_closes_is_written_before_the_close(
+    tmp_path: Path,
+) -> None:
+    """Stopping the gateway: the periodic flush had taken the readings and queued its commit
+    when close() closed the database ("Cannot operate on a closed database": the readings were
+    lost and the OCPP component logged a crash while the gateway stopped)."""
+    error, stored = asyncio.run(closed_during_a_flush(tmp_path / "tx.sqlite"))
+    assert error is None
+    assert stored == 4321.0
