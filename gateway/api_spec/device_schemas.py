@@ -421,7 +421,7 @@ SITE_TELEMETRY = record(
         },
         "charger_shares_w": {
             "type": "object",
-            "description": "The controller's share per charger, W: null = not limited by the controller, 0 = paused (no power for its minimum current); negative = V2G discharge",
+            "description": "The controller's share per charger, W: null = not limited by the controller, 0 = paused (no power for its minimum current); negative = V2G discharge. Present while the controller limits a charger, follows a target or holds the fail-safe: every connected charger, and any other it still limits",
             "additionalProperties": {"type": ["number", "null"]},
         },
         "storage_setpoints_w": {

@@ -12,7 +12,9 @@ the next tick, and `P/site/event` says so.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -20,7 +22,7 @@ import structlog
 from gateway.foundation.clock import Clock
 from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.commands.schemas import LimitCommand, SetpointCommand
-from gateway.foundation.config import Config
+from gateway.foundation.config import ChargerConfig, Config
 from gateway.foundation.metrics import CONTROLLER_IMPORT_W, CONTROLLER_LIMIT_W
 from gateway.foundation.model import (
     CommandRequest,
@@ -34,7 +36,7 @@ from gateway.foundation.model import (
 from gateway.recorder import OutboxRecorder
 from gateway.site.dispatch import InForce, SiteDispatch
 from gateway.site.flexibility import flexibility
-from gateway.site.inputs import SiteInputs, SitePlan
+from gateway.site.inputs import ChargerInput, SiteInputs, SitePlan
 from gateway.site.planner import plan
 from gateway.site.readings import SiteReadings, phase_currents_a
 
@@ -66,7 +68,10 @@ class SiteController:
         self._interval = config.site.controller_interval_s
         self.dispatch = SiteDispatch(config, recorder, router, clock)
         self._readings = SiteReadings(config, recorder)
-        self._shares: dict[str, float | None] = {}
+        self._shares: dict[str, float] = {}
+        """The controller's share per charger (none: not limited by the controller)."""
+        self._known: set[str] = set()
+        self._known_of: list[ChargerConfig] | None = None
         self._changed_at: dict[str, float] = {}
         self._turn_at: dict[str, float] = {}
         self._setpoints: dict[str, float] = {}
@@ -151,24 +156,7 @@ class SiteController:
         self, in_force: InForce, grid: MeterTelemetry | None, now: float
     ) -> SiteInputs:
         site = self._config.site
-        chargers = []
-        slice_end = time.perf_counter() + _SLICE_S
-        for cfg in self._readings.chargers():
-            if time.perf_counter() > slice_end:
-                # Thousands of chargers: reading them all at once held the event loop for
-                # 100+ ms every tick; sessions and commands run between slices.
-                await asyncio.sleep(_PAUSE_S)
-                slice_end = time.perf_counter() + _SLICE_S
-            if cfg.id not in self._shares:
-                self._shares[cfg.id] = self._readings.stored_share(cfg.id)
-            chargers.append(
-                self._readings.charger(
-                    cfg,
-                    self._shares[cfg.id],
-                    since_change_s=now - self._changed_at.get(cfg.id, -1e9),
-                    since_turn_s=now - self._turn_at.get(cfg.id, -1e9),
-                )
-            )
+        chargers = await self._with_shares(self._readings.charger_inputs(), now)
         return SiteInputs(
             grid_power_w=grid.power_w if grid is not None else None,
             import_limit_w=in_force.import_w,
@@ -181,9 +169,45 @@ class SiteController:
             min_change_interval_s=site.min_change_interval_s,
             turn_s=site.pause_turn_s,
             failsafe_charger_power_w=site.failsafe_charger_power_w,
-            chargers=tuple(chargers),
+            chargers=chargers,
             storage=tuple(self._readings.storage(self._setpoints, auto_only=True)),
         )
+
+    async def _with_shares(
+        self, derived: list[ChargerInput], now: float
+    ) -> tuple[ChargerInput, ...]:
+        """The chargers as their twins show them, with the controller's own share and timing
+        where it has any: work in proportion to the chargers it controls, not to all of them."""
+        online = self._readings.chargers()
+        if online is not self._known_of:
+            for cfg in online:
+                if cfg.id not in self._known:  # first seen: its share after a restart
+                    self._known.add(cfg.id)
+                    share = self._readings.stored_share(cfg.id)
+                    if share is not None:
+                        self._shares[cfg.id] = share
+            self._known_of = online
+        own = self._shares.keys() | self._changed_at.keys() | self._turn_at.keys()
+        if not own:
+            return tuple(derived)
+        index = self._readings.index  # positions in `derived`
+        chargers = list(derived)
+        slice_end = time.perf_counter() + _SLICE_S
+        for n, charger_id in enumerate(own):
+            at = index.get(charger_id)
+            if at is None:
+                continue  # offline
+            if n % 64 == 63 and time.perf_counter() > slice_end:
+                # Thousands of shares: other work gets the event loop between slices.
+                await asyncio.sleep(_PAUSE_S)
+                slice_end = time.perf_counter() + _SLICE_S
+            chargers[at] = replace(
+                chargers[at],
+                share_w=self._shares.get(charger_id),
+                since_change_s=now - self._changed_at.get(charger_id, -math.inf),
+                since_turn_s=now - self._turn_at.get(charger_id, -math.inf),
+            )
+        return tuple(chargers)
 
     def _grid_lost(self) -> None:
         if self._meter_lost:
@@ -234,7 +258,10 @@ class SiteController:
             if sent is None:
                 continue
             before = self._shares.get(charger_id)
-            self._shares[charger_id] = share
+            if share is None:
+                self._shares.pop(charger_id, None)
+            else:
+                self._shares[charger_id] = share
             self._changed_at[charger_id] = now
             if (before == 0) != (share == 0):
                 self._turn_at[charger_id] = now
@@ -276,7 +303,12 @@ class SiteController:
                 else None,
                 import_limit_a=inputs.import_limit_a,
                 phase_current_a=inputs.grid_current_a,
-                charger_shares_w=dict(self._shares) if controlled else None,
+                charger_shares_w={
+                    **dict.fromkeys(c.charger_id for c in inputs.chargers),
+                    **self._shares,
+                }
+                if controlled
+                else None,
                 storage_setpoints_w={
                     s.device_id: self._setpoints.get(s.device_id, 0.0) for s in inputs.storage
                 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 
 from gateway.foundation.config import ChargerConfig, Config, ModbusDeviceConfig
 from gateway.foundation.model import (
@@ -34,6 +35,7 @@ CONTROLLER_SOURCE = CommandSource.CONTROLLER.value
 """The `source` of the controller's share in `state.limits` (and of its battery setpoints)."""
 
 _NOT_CAPS = frozenset({CONTROLLER_SOURCE, "rating"})
+_INF = math.inf
 
 
 class SiteReadings:
@@ -44,18 +46,61 @@ class SiteReadings:
         self._admitted: list[ChargerConfig] = []
         """Default configs of the chargers admitted as unknown, by id, built once each: a
         tick that built thousands of them held the event loop for tens of milliseconds."""
+        self._online: list[ChargerConfig] = []
+        self._online_at = -1
+        """The chargers' membership version `_online` was built at."""
+        self._derived: dict[str, tuple[int, ChargerConfig, ChargerInput]] = {}
+        """Per charger, what its twin gave at a version: at thousands of chargers deriving
+        every one each tick was most of the controller's time, and few change between ticks."""
+        self._inputs: list[ChargerInput] = []
+        self._inputs_of: list[ChargerConfig] | None = None
+        self._inputs_at = -1
+        self._index: dict[str, int] = {}
 
     def chargers(self) -> list[ChargerConfig]:
         """Connected chargers: configured ones, then those admitted as unknown (defaults).
 
         One that is offline draws nothing and cannot take a profile; it is planned again
-        from the tick after it reconnects (it keeps the profile it had)."""
-        twins = self._twins.of_kind(DeviceKind.CHARGER)
-        online = {
-            t.device_id for t in twins if isinstance(t.state, ChargerState) and t.state.connected
-        }
-        everyone = [*self._configured.values(), *self._admitted_configs(twins)]
-        return [c for c in everyone if c.id in online]
+        from the tick after it reconnects (it keeps the profile it had). The list is rebuilt
+        only when a charger appears, connects or disconnects; callers must not change it."""
+        version = self._twins.membership_version(DeviceKind.CHARGER)
+        if version != self._online_at:
+            twins = self._twins.of_kind(DeviceKind.CHARGER)
+            online = {
+                t.device_id
+                for t in twins
+                if isinstance(t.state, ChargerState) and t.state.connected
+            }
+            everyone = [*self._configured.values(), *self._admitted_configs(twins)]
+            self._online = [c for c in everyone if c.id in online]
+            self._online_at = version
+        return self._online
+
+    @property
+    def index(self) -> dict[str, int]:
+        """Each charger's position in the last `charger_inputs()` (a new dict when it moves)."""
+        return self._index
+
+    def charger_inputs(self) -> list[ChargerInput]:
+        """Every connected charger as its twin shows it (no share of the controller's), in the
+        order of `chargers()`: only those with a record since the last call are derived again.
+        Callers must not change the list."""
+        online = self.chargers()
+        seen, now = self._inputs_at, self._twins.version
+        if online is not self._inputs_of:
+            self._inputs = [self.charger(cfg) for cfg in online]
+            self._index = {cfg.id: i for i, cfg in enumerate(online)}
+            self._inputs_of = online
+        elif now != seen:
+            changed = self._twins.updated_since(DeviceKind.CHARGER, seen)
+            if changed:
+                self._inputs = list(self._inputs)  # a tick may still hold the last one
+                for twin in changed:
+                    at = self._index.get(twin.device_id)
+                    if at is not None:
+                        self._inputs[at] = self.charger(online[at])
+        self._inputs_at = now
+        return self._inputs
 
     def _admitted_configs(self, twins: list[DeviceTwin]) -> list[ChargerConfig]:
         """Twins are never removed, so a new admitted charger shows as a longer list."""
@@ -69,12 +114,28 @@ class SiteReadings:
     def charger(
         self,
         cfg: ChargerConfig,
-        share_w: float | None,
+        share_w: float | None = None,
         *,
-        since_change_s: float,
-        since_turn_s: float,
+        since_change_s: float = _INF,
+        since_turn_s: float = _INF,
     ) -> ChargerInput:
+        """The planner's view of one charger: what its twin shows (derived again only after
+        a new record of it) with the controller's own share and timing."""
         twin = self._twins.get(DeviceKind.CHARGER, cfg.id)
+        version = twin.version if twin else -1
+        known = self._derived.get(cfg.id)
+        if known is not None and known[0] == version and known[1] is cfg:
+            derived = known[2]
+        else:
+            derived = self._derive(cfg, twin)
+            self._derived[cfg.id] = (version, cfg, derived)
+        if share_w is None and since_change_s == _INF and since_turn_s == _INF:
+            return derived
+        return replace(
+            derived, share_w=share_w, since_change_s=since_change_s, since_turn_s=since_turn_s
+        )
+
+    def _derive(self, cfg: ChargerConfig, twin: DeviceTwin | None) -> ChargerInput:
         samples: list[ChargerTelemetry] = list(twin.telemetry.values()) if twin else []
         per_evse = [s for s in samples if s.evse > 0] or samples
         power = sum(s.power_w or 0.0 for s in per_evse)
@@ -94,14 +155,12 @@ class SiteReadings:
             cfg.id,
             power,
             min(cfg.max_power_w, caps.get(0, math.inf), _evses_w(caps, in_use, cfg.max_power_w)),
-            share_w,
+            None,
             drawing_phases(cfg, per_evse),
             cfg.voltage_v,
             cfg.min_current_a,
             cfg.priority,
             plugged=bool(state and state.transactions),
-            since_change_s=since_change_s,
-            since_turn_s=since_turn_s,
             v2g_w=v2g_w,
             v2g_energy_wh=v2g_wh,
         )

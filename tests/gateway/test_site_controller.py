@@ -19,6 +19,7 @@ from gateway.foundation.config import ChargerConfig, Config
 from gateway.foundation.leases import LeaseTable
 from gateway.foundation.model import (
     ChargerId,
+    ChargerLimit,
     ChargerState,
     ChargerTelemetry,
     CommandRequest,
@@ -323,3 +324,31 @@ def test_a_single_phase_ev_on_a_three_phase_charger_loads_one_grid_phase() -> No
     sample = ChargerTelemetry(ChargerId("CP"), 1, power_w=7360, phases=one_phase)
     assert drawing_phases(cfg, [sample]) == ("L2",)  # its L1 is wired to the grid's L2
     assert drawing_phases(cfg, []) == ("L2", "L3", "L1")  # no phase readings: as wired
+
+
+async def test_shares_are_published_only_while_the_controller_limits_someone(
+    make_config: Callable[..., Config], tmp_path: Path
+) -> None:
+    """With no limit and no target, `charger_shares_w` is left out (at thousands of chargers
+    it was a map of nulls, one per charger, in every tick's record); a share the controller
+    still holds (read back from a charger's state after a restart) is shown."""
+    config = make_config(None, site={"id": "s"}, ocpp={"allow_unknown_chargers": True})
+    outbox = Outbox(tmp_path / "o.sqlite", synchronous="normal")
+    await outbox.open()
+    try:
+        site = Site(config, outbox)
+        for n in range(50):
+            site.recorder.record(ChargerState(ChargerId(f"CP-{n}"), True))
+            site.recorder.record(ChargerTelemetry(ChargerId(f"CP-{n}"), 1, power_w=7000))
+        await site.controller.tick()
+        assert _telemetry(site).chargers_power_w == 350_000
+        assert _telemetry(site).charger_shares_w is None
+        held = ChargerLimit(0, power_w=4000, source="controller")
+        site.recorder.record(ChargerState(ChargerId("CP-7"), True, limits=(held,)))
+        site.recorder.record(ChargerState(ChargerId("CP-50"), True, limits=(held,)))
+        await site.controller.tick()
+        shares = _telemetry(site).charger_shares_w
+        assert shares is not None and len(shares) == 51
+        assert {k: v for k, v in shares.items() if v is not None} == {"CP-50": 4000}
+    finally:
+        await outbox.close()
