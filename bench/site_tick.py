@@ -47,6 +47,7 @@ from gateway.foundation.model import (
     MeterTelemetry,
     PhaseValues,
 )
+from gateway.gc_tuning import tune_gc_after_startup
 from gateway.outbox import Outbox
 from gateway.recorder import OutboxRecorder
 from gateway.site.controller import SiteController
@@ -133,6 +134,7 @@ async def run(chargers: int, ticks: int, rate: float, controlling: bool) -> dict
             tx = ActiveTransaction(f"TX-{cid}", 1, cid, None)
             recorder.record(ChargerState(ChargerId(cid), True, "1.6", transactions=(tx,)))
             recorder.record(sample(cid, 0))
+        tune_gc_after_startup()  # as the daemon does once started
         per_tick = max(1, round(rate * cfg.site.controller_interval_s))
         cpu: list[float] = []
         held: list[float] = []
@@ -183,4 +185,5 @@ if __name__ == "__main__":
     parser.add_argument("--chargers", default="1000,5000")
     parser.add_argument("--ticks", type=int, default=20)
     parser.add_argument("--rate", type=float, default=83.0, help="meter values per second")
+
     asyncio.run(main(parser.parse_args()))

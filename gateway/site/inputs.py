@@ -48,14 +48,16 @@ class ChargerInput:
     v2g_energy_wh: float | None = None
     """Energy the EV may give before the bottom of its V2X range, as it last reported it
     (ISO 15118 / OCPP 2.1 charging needs); None: not known."""
+    watts_per_amp: float = field(init=False, repr=False, compare=False)
+    """Worked out once: the planner asks it dozens of times per charger and tick."""
+    min_power_w: float = field(init=False, repr=False, compare=False)
 
-    @property
-    def watts_per_amp(self) -> float:
-        return self.voltage_v * len(self.phases)
-
-    @property
-    def min_power_w(self) -> float:
-        return min(self.max_power_w, self.min_current_a * self.watts_per_amp)
+    def __post_init__(self) -> None:
+        watts_per_amp = self.voltage_v * len(self.phases)
+        object.__setattr__(self, "watts_per_amp", watts_per_amp)
+        object.__setattr__(
+            self, "min_power_w", min(self.max_power_w, self.min_current_a * watts_per_amp)
+        )
 
     def current_a(self, power_w: float) -> float:
         """Current on each of its grid phases when drawing `power_w`."""

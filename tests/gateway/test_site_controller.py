@@ -4,6 +4,7 @@ that record the commands they get (the closed loop with real devices is in tests
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import gateway.site.controller as controller_module
 from gateway.foundation.clock import FakeClock
 from gateway.foundation.commands.router import CommandRouter
 from gateway.foundation.config import ChargerConfig, Config
@@ -350,5 +352,50 @@ async def test_shares_are_published_only_while_the_controller_limits_someone(
         shares = _telemetry(site).charger_shares_w
         assert shares is not None and len(shares) == 51
         assert {k: v for k, v in shares.items() if v is not None} == {"CP-50": 4000}
+    finally:
+        await outbox.close()
+
+
+async def test_a_large_site_is_planned_beside_the_event_loop(
+    make_config: Callable[..., Config], tmp_path: Path
+) -> None:
+    """From a couple of hundred chargers the plan runs in the controller's own thread, and
+    decides what it decides in the loop."""
+    config = make_config(
+        None,
+        site={"id": "s", "grid_import_limit_w": 1_000_000, "controller_margin_w": 0},
+        ocpp={"allow_unknown_chargers": True},
+        modbus={"devices": [{"id": "grid-1", "kind": "meter", "host": "127.0.0.1"}]},
+    )
+    outbox = Outbox(tmp_path / "o.sqlite", synchronous="normal")
+    await outbox.open()
+    try:
+        site = Site(config, outbox)
+        threads: list[str] = []
+        planned = controller_module.plan
+
+        def plan_here(inputs: Any) -> Any:
+            threads.append(threading.current_thread().name)
+            return planned(inputs)
+
+        controller_module.plan = plan_here  # type: ignore[assignment]
+        try:
+            for count in (10, 300):
+                for n in range(count):
+                    site.recorder.record(ChargerState(ChargerId(f"CP-{n}"), True))
+                    site.recorder.record(ChargerTelemetry(ChargerId(f"CP-{n}"), 1, power_w=11000))
+                site.recorder.record(
+                    MeterTelemetry(DeviceId("grid-1"), power_w=count * 11000 + 100_000)
+                )
+                site.sent.clear()
+                await site.controller.tick()
+                limits = {r.device_id: a.power_w for r, a in site.sent if r.name == "limit"}
+                if count == 300:  # 3.3 MW wanted, 0.9 MW left beside the base load
+                    assert len(limits) == 300
+                    assert 850_000 <= sum(limits.values()) <= 900_000
+        finally:
+            controller_module.plan = planned  # type: ignore[assignment]
+        assert threads[0] == threading.current_thread().name
+        assert threads[1].startswith("site-plan")
     finally:
         await outbox.close()
