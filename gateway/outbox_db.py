@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.foundation.errors import StateFileDamaged
+from gateway.foundation.model.fast_init import fast_init
 
 __all__ = [
     "DeadLetter",
@@ -65,6 +66,7 @@ _RANGE_DELETE = "DELETE FROM outbox WHERE seq BETWEEN ? AND ?"
 sqlite3.register_adapter(bytes, bytes)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
     seq: int

@@ -36,12 +36,14 @@ from gateway.foundation.model import (
     StorageTelemetry,
     TransactionEvent,
 )
+from gateway.foundation.model.fast_init import fast_init
 from gateway.foundation.model.fields import measured_fields
 from gateway.topics import Topics
 
 __all__ = ["MqttMessage", "to_message"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MqttMessage:
     topic: str

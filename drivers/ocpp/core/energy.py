@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.foundation.model.fast_init import fast_init
+
 __all__ = ["EnergyReference", "correct_energy_scale", "correct_power_scale", "session_energy_wh"]
 
 _BACKWARD_SLACK_WH = 1.0
@@ -23,6 +25,7 @@ _POWER_SLACK = 1.5
 """Allowed over the configured maximum power (phase imbalance, a conservative config)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EnergyReference:
     """A previous reading of the register, with when it was taken on both clocks we have."""

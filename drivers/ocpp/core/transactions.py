@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.foundation.model import TransactionEventKind
+from gateway.foundation.model.fast_init import fast_init
 
 __all__ = [
     "Outcome",
@@ -50,6 +51,7 @@ class StoredTransaction:
     export_last_wh: float | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Reading:
     """An energy register reading of the transaction's EVSE (Wh, after unit sanity)."""

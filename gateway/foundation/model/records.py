@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from gateway.foundation.model.fast_init import fast_init
 from gateway.foundation.model.fields import measured
 from gateway.foundation.model.ids import ChargerId, DeviceId
 
@@ -34,6 +35,7 @@ __all__ = [
 TransactionEventKind = Literal["started", "updated", "ended"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PhaseValues:
     """One phase (L1, L2, L3 or N) of an AC measurement."""
@@ -44,6 +46,7 @@ class PhaseValues:
     energy_wh: float | None = measured("Phase energy register, Wh")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ChargerTelemetry:
     """One meter sample of one EVSE (or of the whole charger when `evse` is 0)."""
@@ -68,6 +71,7 @@ class ChargerTelemetry:
     current_export_a: float | None = measured("Current while an EV discharges (V2G), A")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TransactionEvent:
     """A charging session started, progressed or ended. Never dropped from the outbox."""
@@ -88,6 +92,7 @@ class TransactionEvent:
     """Energy the EV gave back in the session (V2G): export register now minus at start."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ChargerEvent:
     """Something a charger told us that is neither telemetry nor a transaction.
@@ -102,6 +107,7 @@ class ChargerEvent:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ChargerConfigReport:
     """A charger's whole configuration as read at `read_at` (1.6 keys, 2.x device model).
@@ -118,6 +124,7 @@ class ChargerConfigReport:
     """The OCPP message the report came from: GetConfiguration or GetBaseReport."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StorageTelemetry:
     """One poll of a battery inverter."""
@@ -137,6 +144,7 @@ class StorageTelemetry:
     capacity_wh: float | None = measured("Rated energy capacity the device reports, Wh")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MeterTelemetry:
     """One poll of a grid or sub-meter. `energy_wh` is imported energy, `energy_export_wh` exported."""
@@ -153,6 +161,7 @@ class MeterTelemetry:
     phases: Mapping[str, PhaseValues] | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SiteTelemetry:
     """Site totals, computed by the gateway from the latest device records."""

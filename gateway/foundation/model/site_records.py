@@ -11,9 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.foundation.model.fast_init import fast_init
+
 __all__ = ["FlexibilityPart", "SiteEvent", "SiteFlexibility"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SiteEvent:
     event: str
@@ -21,6 +24,7 @@ class SiteEvent:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FlexibilityPart:
     kind: str
@@ -36,6 +40,7 @@ class FlexibilityPart:
     add_for_s: float | None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SiteFlexibility:
     import_w: float | None

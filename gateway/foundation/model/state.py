@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from gateway.foundation.model.fast_init import fast_init
 from gateway.foundation.model.ids import ChargerId, DeviceId
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
 StorageMode = Literal["idle", "manual", "auto"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EvseState:
     """Connector/EVSE status in OCPP terms (`Available`, `Charging`, `Faulted`, ...)."""
@@ -35,6 +37,7 @@ class EvseState:
     """Per-connector status for 2.x chargers with several connectors on one EVSE."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ActiveTransaction:
     transaction_id: str
@@ -44,6 +47,7 @@ class ActiveTransaction:
     meter_start_wh: float | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LimitPeriod:
     """One period of a limit's schedule, from `offset_s` after its start (or the transaction's)."""
@@ -54,6 +58,7 @@ class LimitPeriod:
     phases: int | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ChargerLimit:
     """A charging limit the charger holds, as the gateway sent it (None fields: not applicable).
@@ -80,6 +85,7 @@ class ChargerLimit:
     transaction_id: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EvNeeds:
     """An EV's charging needs and its own schedule, as the charger reported them (ISO 15118)."""
@@ -97,6 +103,7 @@ class EvNeeds:
     updated_at: datetime | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ChargerState:
     charger_id: ChargerId
@@ -126,6 +133,7 @@ class ChargerState:
     """Reservations in force (reservation_id, evse, id_tag, expires_at)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SetpointState:
     power_w: float
@@ -133,6 +141,7 @@ class SetpointState:
     source: str = "command"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StorageState:
     device_id: DeviceId
@@ -151,6 +160,7 @@ class StorageState:
     """Why the state last changed when the gateway did it (e.g. `lease_expired`, `mqtt_lost`)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MeterState:
     device_id: DeviceId
