@@ -45,7 +45,6 @@ _KEYS: dict[type, tuple[DeviceKind, str]] = {
 
 class DeviceTwins:
     def __init__(self) -> None:
-        self._twins: dict[tuple[DeviceKind, str], DeviceTwin] = {}
         self._by_kind: dict[DeviceKind, dict[str, DeviceTwin]] = {k: {} for k in DeviceKind}
         self._recent: dict[DeviceKind, dict[str, DeviceTwin]] = {k: {} for k in DeviceKind}
         """Per kind, least recently updated first."""
@@ -59,10 +58,10 @@ class DeviceTwins:
             return
         kind, slot = key
         device_id = str(getattr(record, "charger_id", None) or getattr(record, "device_id", "site"))
-        twin = self._twins.get((kind, device_id))
+        twins = self._by_kind[kind]
+        twin = twins.get(device_id)
         if twin is None:
-            twin = self._twins[(kind, device_id)] = DeviceTwin(kind, device_id)
-            self._by_kind[kind][device_id] = twin
+            twin = twins[device_id] = DeviceTwin(kind, device_id)
             self._membership[kind] += 1
         self.version += 1
         twin.version = self.version
@@ -77,7 +76,7 @@ class DeviceTwins:
             twin.telemetry[getattr(record, "evse", 0)] = record
 
     def get(self, kind: DeviceKind, device_id: str) -> DeviceTwin | None:
-        return self._twins.get((kind, device_id))
+        return self._by_kind[kind].get(device_id)
 
     def of_kind(self, kind: DeviceKind) -> list[DeviceTwin]:
         return list(self._by_kind[kind].values())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import replace
 
 from gateway.foundation.config import ChargerConfig, Config, ModbusDeviceConfig
 from gateway.foundation.model import (
@@ -35,7 +34,6 @@ CONTROLLER_SOURCE = CommandSource.CONTROLLER.value
 """The `source` of the controller's share in `state.limits` (and of its battery setpoints)."""
 
 _NOT_CAPS = frozenset({CONTROLLER_SOURCE, "rating"})
-_INF = math.inf
 
 
 class SiteReadings:
@@ -111,29 +109,18 @@ class SiteReadings:
             self._admitted = [known.get(i) or ChargerConfig(id=i) for i in sorted(ids)]
         return self._admitted
 
-    def charger(
-        self,
-        cfg: ChargerConfig,
-        share_w: float | None = None,
-        *,
-        since_change_s: float = _INF,
-        since_turn_s: float = _INF,
-    ) -> ChargerInput:
-        """The planner's view of one charger: what its twin shows (derived again only after
-        a new record of it) with the controller's own share and timing."""
+    def charger(self, cfg: ChargerConfig) -> ChargerInput:
+        """The planner's view of one charger as its twin shows it (no share of the
+        controller's: `SiteController` lays its own over), derived again only after a new
+        record of it."""
         twin = self._twins.get(DeviceKind.CHARGER, cfg.id)
         version = twin.version if twin else -1
         known = self._derived.get(cfg.id)
         if known is not None and known[0] == version and known[1] is cfg:
-            derived = known[2]
-        else:
-            derived = self._derive(cfg, twin)
-            self._derived[cfg.id] = (version, cfg, derived)
-        if share_w is None and since_change_s == _INF and since_turn_s == _INF:
-            return derived
-        return replace(
-            derived, share_w=share_w, since_change_s=since_change_s, since_turn_s=since_turn_s
-        )
+            return known[2]
+        derived = self._derive(cfg, twin)
+        self._derived[cfg.id] = (version, cfg, derived)
+        return derived
 
     def _derive(self, cfg: ChargerConfig, twin: DeviceTwin | None) -> ChargerInput:
         samples: list[ChargerTelemetry] = list(twin.telemetry.values()) if twin else []

@@ -5,7 +5,6 @@ tick, and what the planner sees of a charger is derived again only after a new r
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,19 +101,16 @@ _samples = st.builds(
     ),
 )
 _ticks = st.lists(st.lists(st.one_of(_states, _samples), max_size=6), min_size=1, max_size=5)
-_timing = st.one_of(st.just(math.inf), st.floats(0, 1e4))
 
 
 @settings(
     max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(ticks=_ticks, share=st.one_of(st.none(), st.floats(0, 22_000)), since=_timing)
+@given(ticks=_ticks)
 def test_each_tick_sees_what_a_fresh_reading_of_the_twins_gives(
     make_config: Callable[..., Config],
     tmp_path: Path,
     ticks: list[list[ChargerState | ChargerTelemetry]],
-    share: float | None,
-    since: float,
 ) -> None:
     """Kept inputs are derived again after any new record of their charger: a tick never plans
     from a stale reading (compared with readings that derive everything from scratch)."""
@@ -133,11 +129,5 @@ def test_each_tick_sees_what_a_fresh_reading_of_the_twins_gives(
         assert repr(inputs) == repr([fresh.charger(cfg) for cfg in fresh.chargers()])
         assert {i.charger_id: n for n, i in enumerate(inputs)} == kept.index
         for cfg in fresh.chargers():
-            got = kept.charger(
-                next(c for c in kept.chargers() if c.id == cfg.id),
-                share,
-                since_change_s=since,
-                since_turn_s=since,
-            )
-            want = fresh.charger(cfg, share, since_change_s=since, since_turn_s=since)
-            assert repr(got) == repr(want)  # repr: NaN-free, and equal floats print alike
+            got = kept.charger(next(c for c in kept.chargers() if c.id == cfg.id))
+            assert repr(got) == repr(fresh.charger(cfg))  # repr: equal floats print alike
