@@ -20,6 +20,7 @@ from drivers.ocpp.session import ChargerSession
 from drivers.ocpp.session_v2 import Session2
 from drivers.ocpp.session_v16 import Session16
 from drivers.ocpp.tag_store import TagStore
+from drivers.ocpp.telemetry import record_started
 from drivers.ocpp.transaction_store import TransactionStore
 from drivers.ocpp.validation import preload
 from gateway.foundation.charger_credentials import credential_warnings
@@ -69,6 +70,15 @@ class OcppDriver:
         schemas = preload(handled)  # now, not on first use: a session never opens a file
         log.info("ocpp_schemas_loaded", schemas=schemas)
         await self.store.open()
+        for tx in self.store.unrecorded_starts():
+            # Saved, then a crash before the outbox took its `started`: recorded now, before
+            # any charger is served (a second `started` at worst, never none).
+            log.warning(
+                "transaction_start_recorded_after_restart",
+                charger_id=tx.charger_id,
+                transaction_id=tx.transaction_id,
+            )
+            record_started(self.hub, tx)
         try:
             await self.tag_store.open(self.hub.clock.time())
             await self.server.start()

@@ -77,8 +77,8 @@ class Hub:
     books: dict[str, ChargerBook] = field(default_factory=dict)
     sessions: dict[str, SessionHandle] = field(default_factory=dict)
     reports: ReportWaiters = field(default_factory=ReportWaiters)
-    start_records: StartRecords = field(default_factory=StartRecords)
-    """1.6 transactions saved without a durable `started` record (made when resent)."""
+    start_records: StartRecords = field(init=False)
+    """Transactions saved without a durable `started` record (made when resent)."""
     request_ids: Iterator[int] = field(
         default_factory=lambda: itertools.count(int(time.time()) % 1_000_000_000)
     )
@@ -97,6 +97,7 @@ class Hub:
             issued=lambda token: self.tag_store is not None and self.tag_store.issued(token),
         )
         self.chargers = {c.id: c for c in self.config.chargers}
+        self.start_records = StartRecords(self.store.note_started_recorded)
 
     def charger_config(self, charger_id: str) -> ChargerConfig:
         """The configured charger, or defaults for an unknown one (allow_unknown_chargers)."""

@@ -11,7 +11,6 @@ ids 0 and -1 some chargers use mean "the open transaction on this charger".
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import Any
 
 from drivers.ocpp.authorization import decide, id_tag_info
@@ -30,7 +29,7 @@ from drivers.ocpp.profile_limits import attach_start_profile, drop_tx_limits
 from drivers.ocpp.provisioning import PENDING_RETRY_S
 from drivers.ocpp.reservations import reservation_ended
 from drivers.ocpp.session import ChargerSession, Handler
-from drivers.ocpp.telemetry import record_meter_values, transaction_event
+from drivers.ocpp.telemetry import record_meter_values, started_if_missing, transaction_event
 from gateway.foundation.model import ChargerEvent, ChargerId
 from gateway.foundation.model.versions import OcppVersion
 
@@ -114,6 +113,7 @@ async def start_transaction(s: ChargerSession, p: dict[str, Any]) -> dict[str, A
         meter_last_wh=meter_start,
         started_at=event_time(p["timestamp"], s.now_s()).timestamp(),
         start_key=key,
+        started_recorded=False,
     )
     started = s.hub.start_records.track(tx, s.hub.recorder.record(transaction_event("started", tx)))
     await asyncio.gather(store.save(tx), started)
@@ -125,13 +125,7 @@ async def _start_resent(
 ) -> dict[str, Any]:
     """The same StartTransaction again: the same transactionId, and its `started` record made
     now if the outbox did not take it the first time (the charger was told to retry)."""
-    records = s.hub.start_records
-    running = records.running(tx)
-    if running is not None:  # the first one is still being recorded: its outcome is ours
-        await asyncio.shield(running)
-    elif records.missing(tx):
-        as_started = replace(tx, meter_last_wh=tx.meter_start_wh, export_last_wh=tx.export_start_wh)
-        await records.track(tx, s.hub.recorder.record(transaction_event("started", as_started)))
+    if await started_if_missing(s.hub, tx):
         s.log.info("transaction_start_recorded_on_resend", transaction_id=tx.transaction_id)
         return await _started(s, p, tx, info)
     s.log.warning("duplicate_start_transaction", transaction_id=tx.transaction_id)

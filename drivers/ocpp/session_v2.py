@@ -3,7 +3,9 @@
 Transactions arrive as TransactionEvent (E01-E15): Started / Updated / Ended with the charger's
 own transaction id. The meter at start is the `Transaction.Begin` reading, else the first
 energy register seen in the transaction. An event for a transaction the gateway has not seen
-(its Started was lost) still publishes `started` first, so consumers always see a pair.
+(its Started was lost) still publishes `started` first, so consumers always see a pair; one
+saved whose `started` record did not become durable gets it when its events come again
+(start_records.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from drivers.ocpp.profile_limits import attach_start_profile, drop_tx_limits
 from drivers.ocpp.reservations import reservation_ended, reservation_status_update
 from drivers.ocpp.session import ChargerSession
 from drivers.ocpp.session_v16 import accept_boot, data_transfer, event, heartbeat
-from drivers.ocpp.telemetry import record_meter_values, transaction_event
+from drivers.ocpp.telemetry import record_meter_values, started_if_missing, transaction_event
 
 __all__ = ["Session2"]
 
@@ -84,6 +86,8 @@ async def transaction_event_handler(s: ChargerSession, p: dict[str, Any]) -> dic
     if p.get("reservationId") is not None:
         reservation_ended(s.hub, s.charger_id, p["reservationId"], "Used")
     tx = store.get(s.charger_id, tx_id)
+    if tx is not None and await started_if_missing(s.hub, tx):
+        s.log.info("transaction_start_recorded_on_resend", transaction_id=tx.transaction_id)
     meter_values = p.get("meterValue") or ()
     if tx is not None and tx.ended:
         s.log.info("event_for_ended_transaction", transaction_id=tx_id, event_type=event_type)
@@ -109,7 +113,14 @@ async def transaction_event_handler(s: ChargerSession, p: dict[str, Any]) -> dic
     )
     assert outcome is not None  # an ended transaction returned above
     tx = outcome.tx
-    writes: list[Any] = [s.hub.recorder.record(transaction_event(k, tx)) for k in outcome.events]
+    if "started" in outcome.events:
+        tx.started_recorded = False  # until the outbox confirms it (start_records.py)
+    writes: list[Any] = []
+    for kind in outcome.events:
+        recorded = s.hub.recorder.record(transaction_event(kind, tx))
+        if kind == "started":
+            recorded = s.hub.start_records.track(tx, recorded)
+        writes.append(recorded)
     if outcome.save:
         writes.append(store.save(tx))
     elif tx.meter_last_wh is not None:

@@ -1,17 +1,23 @@
-"""The `started` record of each 1.6 transaction, made durable exactly once.
+"""The `started` record of each transaction, never lost between the two writes of a start.
 
-A StartTransaction saves the transaction row and records `started` at the same time. When the
-row is saved but the outbox cannot take the record (a full or failing disk past
-`durable_timeout_s`), the charger is answered with an error and sends the same
-StartTransaction again: it must get the same transactionId (the row exists), and the `started`
-record must be made then, once. This table remembers, in memory, which transactions have no
-durable `started` record yet, and which are being recorded now (a resend arriving meanwhile
-waits for that one rather than recording a second).
+A start (1.6 StartTransaction, 2.x TransactionEvent Started) saves the transaction row and
+records `started` at the same time. When the row is saved but the outbox cannot take the
+record (a full or failing disk past `durable_timeout_s`), the charger is answered with an
+error and sends the same start again: it must get the same transaction (the row exists), and
+the `started` record must be made then, once. This table remembers, in memory, which
+transactions have no durable `started` record yet, and which are being recorded now (a
+resend arriving meanwhile waits for that one rather than recording a second).
+
+A crash between the two writes leaves a row whose `started` never reached the outbox, and
+nothing in memory: the row says so itself (`StoredTransaction.started_recorded`, False until
+the outbox confirms), and the driver records those at start (`OcppDriver.start`). Confirmed
+late or not at all, the flag errs towards a second `started`, never towards none.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from drivers.ocpp.core.transactions import StoredTransaction
 
@@ -25,7 +31,9 @@ def _key(tx: StoredTransaction) -> _Key:
 
 
 class StartRecords:
-    def __init__(self) -> None:
+    def __init__(self, on_recorded: Callable[[StoredTransaction], None] | None = None) -> None:
+        self._on_recorded = on_recorded
+        """Told of each transaction whose `started` became durable (the store notes it)."""
         self._missing: set[_Key] = set()
         """Saved transactions whose `started` record the outbox did not take."""
         self._running: dict[_Key, asyncio.Future[None]] = {}
@@ -51,6 +59,8 @@ class StartRecords:
                 self._missing.add(key)
             else:
                 self._missing.discard(key)
+                if self._on_recorded is not None:
+                    self._on_recorded(tx)
 
         recorded.add_done_callback(settled)
         return recorded

@@ -89,6 +89,7 @@ def load_transactions(
                 :11
             ]
             export_start, export_last = row[11:13] if len(row) >= 13 else (None, None)
+            recorded = row[13] if len(row) >= 14 else 1
             loaded.append(
                 StoredTransaction(
                     _required_text(charger),
@@ -104,6 +105,7 @@ def load_transactions(
                     _text(key, optional=True),
                     _number(export_start),
                     _number(export_last),
+                    bool(_int(recorded)),
                 )
             )
         except (_Bad, ValueError) as exc:

@@ -21,6 +21,7 @@ from drivers.ocpp.core.energy import (
 )
 from drivers.ocpp.core.meter import MeterSample, read_meter_value
 from drivers.ocpp.core.transactions import StoredTransaction
+from drivers.ocpp.hub import Hub
 from drivers.ocpp.session import ChargerSession
 from gateway.foundation.model import (
     ChargerId,
@@ -29,7 +30,7 @@ from gateway.foundation.model import (
     TransactionEventKind,
 )
 
-__all__ = ["record_meter_values", "transaction_event"]
+__all__ = ["record_meter_values", "record_started", "started_if_missing", "transaction_event"]
 
 _YIELD_EVERY = 32
 
@@ -105,6 +106,30 @@ def _sane(
 
 def _dt(epoch_s: float | None) -> datetime | None:
     return None if epoch_s is None else datetime.fromtimestamp(epoch_s, UTC)
+
+
+def record_started(hub: Hub, tx: StoredTransaction) -> asyncio.Future[None]:
+    """Record `tx`'s `started` again, as it stood at the start, followed to its end by the
+    start records (a transaction saved whose first `started` did not become durable)."""
+    as_started = dataclasses.replace(
+        tx, meter_last_wh=tx.meter_start_wh, export_last_wh=tx.export_start_wh
+    )
+    recorded = hub.recorder.record(transaction_event("started", as_started))
+    return hub.start_records.track(tx, recorded)
+
+
+async def started_if_missing(hub: Hub, tx: StoredTransaction) -> bool:
+    """A transaction saved whose `started` the outbox did not take (its charger, answered
+    with an error, sends the start again) gets it now, once; True when it was recorded now.
+    While the first one is still being recorded, its outcome is this one's."""
+    running = hub.start_records.running(tx)
+    if running is not None:
+        await asyncio.shield(running)
+        return False
+    if hub.start_records.missing(tx):
+        await record_started(hub, tx)
+        return True
+    return False
 
 
 def transaction_event(kind: TransactionEventKind, tx: StoredTransaction) -> TransactionEvent:

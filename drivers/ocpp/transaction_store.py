@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS transactions (
     start_key TEXT,
     export_start_wh REAL,
     export_last_wh REAL,
+    started_recorded INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (charger_id, transaction_id)
 );
 CREATE TABLE IF NOT EXISTS chargers (charger_id TEXT PRIMARY KEY, identity TEXT NOT NULL);
@@ -156,6 +157,8 @@ class TransactionStore:
         self._commits: GroupCommit[tuple[Any, ...]] = GroupCommit(self._commit)
         """Transaction rows saved together share a commit (a reconnect storm's starts)."""
         self._dirty: set[tuple[str, str]] = set()
+        self._flag_writes: set[asyncio.Task[None]] = set()
+        """Writes of `started_recorded` under way (close waits for them)."""
         self.stored_limits: list[StoredLimit] = []
         self.stored_profiles: list[StoredProfile] = []
         """Explicit charging profiles held when the gateway last stopped (read at open)."""
@@ -201,6 +204,10 @@ class TransactionStore:
         for column in ("export_start_wh", "export_last_wh"):  # added with V2G accounting
             if column not in known:
                 db.execute(f"ALTER TABLE transactions ADD COLUMN {column} REAL")
+        if "started_recorded" not in known:  # rows from before: their records were taken
+            db.execute(
+                "ALTER TABLE transactions ADD COLUMN started_recorded INTEGER NOT NULL DEFAULT 1"
+            )
         cutoff = time.time() - _KEEP_ENDED_S
         db.execute("DELETE FROM transactions WHERE ended = 1 AND stopped_at < ?", (cutoff,))
         rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM transactions").fetchall()
@@ -226,6 +233,8 @@ class TransactionStore:
 
     async def close(self) -> None:
         if self._db is not None:
+            if self._flag_writes:
+                await asyncio.wait(self._flag_writes)
             await self.flush()
             self._closing = True
             await self._commits.settled()
@@ -280,6 +289,30 @@ class TransactionStore:
         self._index(tx)
         self._dirty.discard((tx.charger_id, tx.transaction_id))
         await self._commits.add([tuple(getattr(tx, name) for name in _COLUMNS)])
+
+    def note_started_recorded(self, tx: StoredTransaction) -> None:
+        """`tx`'s `started` record is durable: written at once (one commit per transaction
+        start), so only a crash in those milliseconds makes a restart record it again."""
+        if tx.started_recorded:
+            return
+        tx.started_recorded = True
+        if self._closing or self._db is None:
+            self._dirty.add((tx.charger_id, tx.transaction_id))  # close() flushes it
+            return
+        task = asyncio.create_task(self._write_flag(tx), name="ocpp-started-recorded")
+        self._flag_writes.add(task)
+        task.add_done_callback(self._flag_writes.discard)
+
+    async def _write_flag(self, tx: StoredTransaction) -> None:
+        try:
+            await self._commits.add([tuple(getattr(tx, name) for name in _COLUMNS)])
+        except (sqlite3.Error, OSError) as exc:
+            self._dirty.add((tx.charger_id, tx.transaction_id))  # the next flush tries again
+            log.warning("transaction_flag_not_written", path=str(self._path), error=str(exc))
+
+    def unrecorded_starts(self) -> list[StoredTransaction]:
+        """Transactions saved whose `started` record was never confirmed durable."""
+        return [tx for tx in self._by_id.values() if not tx.started_recorded]
 
     def note_meter(self, tx: StoredTransaction, meter_wh: float) -> None:
         """Remember the latest reading; written with the next save or flush."""

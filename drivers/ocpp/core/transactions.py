@@ -49,6 +49,10 @@ class StoredTransaction:
     export_start_wh: float | None = None
     """Export register (V2G) at the first reading of the session."""
     export_last_wh: float | None = None
+    started_recorded: bool = True
+    """The `started` record is known durable. False from the first save of a new transaction
+    until the outbox confirms that record: a restart that finds it False (a crash came
+    between the two writes) records `started` then (drivers/ocpp/start_records.py)."""
 
 
 @fast_init
