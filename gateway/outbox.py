@@ -3,7 +3,10 @@
 `put()` serialises a record once (strict JSON, gateway/wire.py) and queues it; a record that
 cannot be serialised, has an unusable topic or is too large even with its `data` cut is
 refused there (its future fails with `RecordRefused`), so it can never poison the queue.
-One writer task group-commits what was put to an SQLite table (WAL) on one database thread.
+One writer task group-commits what was put to an SQLite table (WAL): the commit on the event
+loop (CPU only, a few microseconds a row), the wait for the disk on the outbox's database
+thread (`OutboxDb.sync`); a record is durable, handed to the publisher and its producer told
+so only once that sync is done.
 
 Under steady load (records arriving one by one, as chargers send them) commits are spaced at
 least `commit_window_s` apart, so one fsync carries every record of that window instead of
@@ -19,6 +22,12 @@ full, I/O error) does not end the writer: it keeps the rows in memory (bounded),
 backoff and reports `failing`; records that are never dropped and cannot be committed within
 `durable_timeout_s` are withdrawn and their futures fail with `OutboxUnavailable`, so an OCPP
 handler waiting for durability answers the charger with an error and the charger retries.
+
+A failed sync (an I/O error from `fdatasync`) leaves the commit in the table but not known to
+be on disk: nothing more is committed, those rows are not handed out and their producers not
+told, until a sync succeeds (retried with backoff, reported like a failed commit); records that
+are never dropped and wait past `durable_timeout_s` fail with `OutboxUnavailable`, and are
+still delivered once a sync succeeds (a charger's retry then doubles them, never loses them).
 
 A row is deleted only after the broker acknowledged it (QoS 1 PUBACK) or was moved to the
 dead-letter table. Past `max_records` rows or `max_bytes` payload bytes the oldest telemetry
@@ -66,6 +75,9 @@ COMMIT_WINDOW_S = 0.01
 """Shortest spacing of two commits under load: at most 10 ms added to a durable answer."""
 _ACK_DELAY_S = 1.0
 """Longest an acknowledged row's DELETE waits for an insert to ride along with."""
+_COMMIT_ROWS = 2000
+"""Most records one commit takes (the rest go in the next): a commit holds the event loop,
+so a backlog kept in memory while the disk failed is written a few milliseconds at a time."""
 
 
 @dataclass(slots=True)
@@ -110,7 +122,14 @@ class Outbox:
         self._pending_fixed = [0, 0]  # rows, bytes of pending records never dropped
         self._pending_droppable: deque[_Pending] = deque()
         self._inflight: list[_Pending] = []
-        """Records in the commit being written (no longer in `_pending`)."""
+        """Records in the commit being written or synced (no longer in `_pending`)."""
+        self._unsynced: list[OutboxRow] = []
+        """Rows of the commit waiting for its sync (kept while syncs fail): not handed out
+        before it succeeds."""
+        self._unsynced_in_table = True
+        """False when that commit also dropped rows: they are read back from the table."""
+        self._sync_due = False
+        """A commit waits for its sync (`_unsynced` may be empty: deletions only)."""
         self._acks: list[int] = []
         self._dead: list[DeadLetter] = []
         self._acked_in_table: set[int] = set()
@@ -300,11 +319,16 @@ class Outbox:
                 # (Rows in the table that are all acknowledged, their DELETE not committed
                 # yet, are not read back: nothing there to hand out.)
                 loop = asyncio.get_running_loop()
-                rows = await loop.run_in_executor(self._executor, self._db.select, after_seq, limit)
+                durable = self.last_seq
+                rows = await loop.run_in_executor(
+                    self._executor, self._db.select, after_seq, durable, limit
+                )
                 gone = self._acked_in_table | {d.row.seq for d in self._dead}
                 rows = [r for r in rows if r.seq not in gone]
                 if rows:
                     return rows
+                if self.last_seq != durable:
+                    continue  # synced while reading: look again, the news came before the wait
             self._committed.clear()
             await self._committed.wait()
 
@@ -387,7 +411,7 @@ class Outbox:
 
     @property
     def last_seq(self) -> int:
-        """The last seq committed."""
+        """The last seq committed and synced (durable)."""
         return self._next_seq - 1
 
     def failing_for_s(self) -> float:
@@ -402,7 +426,7 @@ class Outbox:
 
     async def flushed(self) -> None:
         """Wait until everything put so far is committed (or withdrawn)."""
-        futures = [p.future for p in (*self._inflight, *self._pending) if not p.gone]
+        futures = [p.future for p in (*self._inflight, *self._pending) if not p.future.done()]
         if futures:
             await asyncio.wait(futures)
 
@@ -413,15 +437,30 @@ class Outbox:
         delays = backoff_delays(0.05, 5.0)
         while True:
             await self._wake.wait()
+            if self._sync_due:  # the last commit's; nothing more is committed before it worked
+                if not await self._sync(loop):
+                    if self._closing:
+                        self._give_up_unsynced()
+                        return
+                    await self._pause(next(delays))
+                    self._wake.set()
+                    continue
+                delays = backoff_delays(0.05, 5.0)
             await self._gather_window(loop)
             self._wake.clear()
             self._rows_put.clear()
             self._last_commit_s = loop.time()
             pending = [p for p in self._pending if not p.gone]
+            if len(pending) > _COMMIT_ROWS:
+                pending, rest = pending[:_COMMIT_ROWS], pending[_COMMIT_ROWS:]
+                self._wake.set()
+            else:
+                rest = []
             acks, dead = self._acks, self._dead
-            self._pending, self._acks, self._dead = [], [], []
+            self._pending, self._acks, self._dead = rest, [], []
             self._inflight = pending
-            self._pending_droppable = deque()  # records in flight are not dropped from memory
+            # Records in flight are not dropped from memory.
+            self._pending_droppable = deque(p for p in rest if p.droppable)
             if pending or acks or dead:
                 first = self._next_seq
                 rows = [
@@ -431,9 +470,7 @@ class Outbox:
                     for i, p in enumerate(pending)
                 ]
                 try:
-                    outcome = await loop.run_in_executor(
-                        self._executor,
-                        self._db.commit,
+                    outcome = self._db.commit(
                         rows,
                         acks,
                         dead,
@@ -453,12 +490,30 @@ class Outbox:
                     await self._pause(next(delays))
                     self._wake.set()
                     continue
-                delays = backoff_delays(0.05, 5.0)
-                self._inflight = []
                 self.commits += 1
-                self._committed_ok(pending, rows, acks, dead, outcome)
+                self._note_commit(pending, acks, dead, outcome)
+                self._unsynced, self._unsynced_in_table = rows, not outcome.dropped
+                self._sync_due = True
+                self._wake.set()  # synced at the top of the loop
+                continue
             if self._closing and not self._pending and not self._acks and not self._dead:
                 return
+
+    async def _sync(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Wait for the last commit to reach the disk; then it is durable and handed out.
+        False when the sync failed (the rows stay in `_unsynced`)."""
+        try:
+            await loop.run_in_executor(self._executor, self._db.sync)
+        except (sqlite3.Error, OSError) as exc:
+            self._commit_failed(exc, "outbox_sync_failed")
+            return False
+        if self.failing is not None:
+            log.warning("outbox_recovered", failed_for_s=round(self.failing_for_s(), 1))
+            self.failing = self.failing_since = None
+        rows, pending = self._unsynced, self._inflight
+        self._unsynced, self._inflight, self._sync_due = [], [], False
+        self._synced(pending, rows, self._unsynced_in_table)
+        return True
 
     async def _gather_window(self, loop: asyncio.AbstractEventLoop) -> None:
         """Let more work join this commit: the rest of the window after the last commit, and
@@ -476,18 +531,14 @@ class Outbox:
                 async with asyncio.timeout(_ACK_DELAY_S):
                     await self._rows_put.wait()
 
-    def _committed_ok(
+    def _note_commit(
         self,
         pending: list[_Pending],
-        rows: list[OutboxRow],
         acks: list[int],
         dead: list[DeadLetter],
         outcome: CommitOutcome,
     ) -> None:
-        if self.failing is not None:
-            log.warning("outbox_recovered", failed_for_s=round(self.failing_for_s(), 1))
-            self.failing = self.failing_since = None
-        self._next_seq += len(rows)
+        """What the table holds now (its rows are not durable before `_synced`)."""
         self._forget_committed(pending)
         self._table = outcome.stats
         self._counters["dropped"] += outcome.dropped
@@ -499,7 +550,12 @@ class Outbox:
         self._acked_in_table.difference_update(d.row.seq for d in dead)
         if outcome.dropped:
             self._recent.clear()  # the table lost rows that may still be in memory
-        else:
+
+    def _synced(self, pending: list[_Pending], rows: list[OutboxRow], kept: bool) -> None:
+        """The rows are on disk: hand them out (`kept`: all of them are still in the table),
+        tell their producers."""
+        self._next_seq += len(rows)
+        if rows and kept:
             self._recent.extend(rows)
             while len(self._recent) > _RECENT_CAP:
                 self._recent.popleft()
@@ -510,15 +566,15 @@ class Outbox:
         if self.depth <= 0:
             self._empty.set()
 
-    def _commit_failed(self, exc: BaseException) -> None:
+    def _commit_failed(self, exc: BaseException, event: str = "outbox_commit_failed") -> None:
         self.commit_failures += 1
         if self.failing is None:
             self.failing_since = time.monotonic()
             log.error(
-                "outbox_commit_failed",
+                event,
                 path=str(self.path),
                 error=str(exc),
-                waiting=len(self._pending),
+                waiting=len(self._pending) + len(self._unsynced),
             )
         self.failing = f"{type(exc).__name__}: {exc}"
         self._withdraw_expired()
@@ -526,6 +582,12 @@ class Outbox:
     def _withdraw_expired(self) -> None:
         """Records never dropped that waited past their deadline: their producers retry."""
         now = time.monotonic()
+        error = OutboxUnavailable(f"outbox cannot store records: {self.failing}")
+        for p in self._inflight if self._sync_due else ():
+            if not p.droppable and p.deadline <= now and not p.future.done():
+                # In the table already: delivered once a sync works, but its producer is
+                # not kept waiting for that (it retries: a double, never a loss).
+                _settle(p.future, error)
         expired = [p for p in self._pending if not p.gone and not p.droppable and p.deadline <= now]
         if not expired:
             return
@@ -534,7 +596,6 @@ class Outbox:
         self._pending = [p for p in self._pending if not p.gone]
         self.withdrawn += len(expired)
         log.warning("outbox_records_withdrawn", count=len(expired), reason=self.failing)
-        error = OutboxUnavailable(f"outbox cannot store records: {self.failing}")
         for p in expired:
             _settle(p.future, error)
 
@@ -542,6 +603,10 @@ class Outbox:
         """Wait before the next try, waking early for a deadline or a close."""
         now = time.monotonic()
         deadlines = [p.deadline for p in self._pending if not p.droppable and not p.gone]
+        if self._sync_due:  # (committed records are no longer in memory's accounts: `gone`)
+            deadlines += [
+                p.deadline for p in self._inflight if not p.droppable and not p.future.done()
+            ]
         if deadlines:
             delay = max(0.01, min(delay, min(deadlines) - now))
         try:
@@ -552,6 +617,25 @@ class Outbox:
         except TimeoutError:
             pass
         self._withdraw_expired()
+
+    def _give_up_unsynced(self) -> None:
+        """Closing while the last commit is not known to be on disk: it stays in the table
+        (read back at the next start if it reached the disk); what waits in memory is lost."""
+        log.error(
+            "outbox_close_unsynced",
+            path=str(self.path),
+            error=self.failing,
+            unsynced=len(self._unsynced),
+            lost=sum(1 for p in self._pending if not p.gone),
+        )
+        error = OutboxUnavailable(f"outbox closed while failing: {self.failing}")
+        for p in (*self._inflight, *self._pending):
+            _settle(p.future, error)
+        self._inflight, self._unsynced, self._pending = [], [], []
+        self._sync_due = False
+        self._pending_bytes = self._pending_live = 0
+        self._pending_fixed = [0, 0]
+        self._pending_droppable.clear()
 
     def _give_up(self, exc: BaseException) -> None:
         lost = sum(1 for p in self._pending if not p.gone)

@@ -181,17 +181,17 @@ async def test_full_disk_under_load(
 async def test_slow_disk_under_load(
     live_rig: tuple[Rig, Gateway], rnd: random.Random, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every commit (each an fsync with synchronous=full) takes 20-200 ms longer."""
+    """Every sync (the WAL's fdatasync with synchronous=full) takes 20-200 ms longer."""
     rig, gateway = live_rig
-    commit = OutboxDb.commit
+    sync = OutboxDb.sync
     slow = random.Random(SEED + 1)
 
-    def slow_commit(self: OutboxDb, *args: object) -> object:
+    def slow_sync(self: OutboxDb) -> None:
         time.sleep(slow.uniform(0.02, 0.2))  # on the outbox's database thread, as fsync is
-        injected("slow_commit")
-        return commit(self, *args)  # type: ignore[arg-type]
+        injected("slow_sync")
+        sync(self)
 
-    monkeypatch.setattr(OutboxDb, "commit", slow_commit)
+    monkeypatch.setattr(OutboxDb, "sync", slow_sync)
     await charging(rig)
     for _ in range(ROUNDS):
         await asyncio.sleep(rnd.uniform(0.2, 0.6))

@@ -19,11 +19,12 @@ async def open_outbox(path: Path, **kwargs: object) -> Outbox:
     return outbox
 
 
-async def on_db_thread(outbox: Outbox, sql: str) -> None:
-    """Run one statement on the outbox's own connection (PRAGMAs are per connection)."""
+async def on_writer(outbox: Outbox, sql: str) -> None:
+    """Run one statement on the outbox's writing connection (PRAGMAs are per connection),
+    on the event loop's thread where its commits run."""
     db = outbox._db._db
     assert db is not None
-    await asyncio.get_running_loop().run_in_executor(outbox._executor, db.execute, sql)
+    db.execute(sql)
 
 
 async def fill_disk(outbox: Outbox) -> None:
@@ -44,11 +45,11 @@ async def fill_disk(outbox: Outbox) -> None:
             except sqlite3.OperationalError:
                 pass  # full at this size: try smaller rows, until no page is left
 
-    await asyncio.get_running_loop().run_in_executor(outbox._executor, fill)
+    fill()  # on the loop's thread, as the writer's commits
 
 
 async def free_disk(outbox: Outbox) -> None:
-    await on_db_thread(outbox, "PRAGMA max_page_count = 1073741823")
+    await on_writer(outbox, "PRAGMA max_page_count = 1073741823")
 
 
 async def all_rows(outbox: Outbox) -> list[dict[str, object]]:
