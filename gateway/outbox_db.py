@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     retain INTEGER NOT NULL,
     droppable INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS outbox_droppable ON outbox (droppable, seq);
+DROP INDEX IF EXISTS outbox_droppable;
+CREATE INDEX IF NOT EXISTS outbox_telemetry ON outbox (seq) WHERE droppable = 1;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letter (
     seq INTEGER PRIMARY KEY,

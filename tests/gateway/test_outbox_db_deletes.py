@@ -76,3 +76,30 @@ def test_runs_cover_every_seq_once(seqs: list[int]) -> None:
     covered = [s for first, last in ranges for s in range(first, last + 1)] + scattered
     assert sorted(covered) == sorted(set(seqs))
     assert all(last - first + 1 >= 8 for first, last in ranges)
+
+
+def test_an_outbox_from_before_gets_the_telemetry_index_in_place_of_the_old_one() -> None:
+    """The index on (droppable, seq) cost every row a second b-tree; the drop of the oldest
+    telemetry needs only the telemetry rows, by seq."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "o.sqlite"
+        old = sqlite3.connect(path)
+        old.executescript(
+            "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB"
+            " NOT NULL, retain INTEGER NOT NULL, droppable INTEGER NOT NULL);"
+            "CREATE INDEX outbox_droppable ON outbox (droppable, seq);"
+            "INSERT INTO outbox VALUES (1, 't', x'7b7d', 0, 1), (2, 't', x'7b7d', 0, 0);"
+        )
+        old.close()
+        db = OutboxDb(path, "normal")
+        last, _, stats = db.open()
+        assert (last, stats.rows, stats.fixed_rows) == (2, 2, 1)
+        db.close()
+        check = sqlite3.connect(path)
+        indexes = {n for (n,) in check.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        plan = check.execute(
+            "EXPLAIN QUERY PLAN SELECT seq FROM outbox WHERE droppable = 1 ORDER BY seq LIMIT 5"
+        ).fetchall()
+        check.close()
+        assert indexes - {"sqlite_autoindex_meta_1"} == {"outbox_telemetry"}
+        assert "outbox_telemetry" in str(plan)
