@@ -92,6 +92,9 @@ class _Pending:
 
 
 class Outbox:
+    _loop: asyncio.AbstractEventLoop
+    """The loop it was opened on, where records are put (looked up once, not per record)."""
+
     def __init__(
         self,
         path: Path,
@@ -167,7 +170,7 @@ class Outbox:
     async def open(self) -> None:
         """Open (or create) the file; OutboxDamaged if it is not a database."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         last_seq, meta, stats = await loop.run_in_executor(self._executor, self._db.open)
         self._next_seq = last_seq + 1
         self._counters = {k: meta.get(k, 0) for k in ("dropped", "dead_letters")}
@@ -205,7 +208,7 @@ class Outbox:
         """
         if self._writer is None or self._closing:
             raise RuntimeError("outbox is not open")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[None] = self._loop.create_future()
         try:
             data = self._encode(topic, body)
             size = len(data)
