@@ -632,18 +632,18 @@ class Outbox:
             lost=sum(1 for p in self._pending if not p.gone),
         )
         error = OutboxUnavailable(f"outbox closed while failing: {self.failing}")
-        for p in (*self._inflight, *self._pending):
+        for p in self._inflight:
             _settle(p.future, error)
-        self._inflight, self._unsynced, self._pending = [], [], []
-        self._sync_due = False
-        self._pending_bytes = self._pending_live = 0
-        self._pending_fixed = [0, 0]
-        self._pending_droppable.clear()
+        self._inflight, self._unsynced, self._sync_due = [], [], False
+        self._let_go_of_pending(error)
 
     def _give_up(self, exc: BaseException) -> None:
         lost = sum(1 for p in self._pending if not p.gone)
         log.error("outbox_close_lost_records", path=str(self.path), error=str(exc), lost=lost)
-        error = OutboxUnavailable(f"outbox closed while failing: {exc}")
+        self._let_go_of_pending(OutboxUnavailable(f"outbox closed while failing: {exc}"))
+
+    def _let_go_of_pending(self, error: OutboxUnavailable) -> None:
+        """Closing while the disk fails: what waits in memory is lost, its producers told."""
         for p in self._pending:
             _settle(p.future, error)
         self._pending = []

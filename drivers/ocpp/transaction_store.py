@@ -305,7 +305,7 @@ class TransactionStore:
 
     async def _write_flag(self, tx: StoredTransaction) -> None:
         try:
-            await self._commits.add([tuple(getattr(tx, name) for name in _COLUMNS)])
+            await self.save(tx)
         except (sqlite3.Error, OSError) as exc:
             self._dirty.add((tx.charger_id, tx.transaction_id))  # the next flush tries again
             log.warning("transaction_flag_not_written", path=str(self._path), error=str(exc))

@@ -43,6 +43,12 @@ class HeldSync:
         FDATASYNC(fd)
 
 
+async def until_failing(outbox: Outbox) -> None:
+    async with asyncio.timeout(5):
+        while outbox.failing is None:
+            await asyncio.sleep(0.01)
+
+
 @pytest.fixture
 def held(monkeypatch: pytest.MonkeyPatch) -> HeldSync:
     sync = HeldSync()
@@ -82,9 +88,7 @@ async def test_a_failing_sync_holds_everything_behind_it_and_loses_nothing(
     held.error = OSError(5, "Input/output error")
     first = outbox.put("s/tx", {"n": 1}, droppable=False)
     telemetry = [outbox.put("s/tm", {"n": n}) for n in range(2, 6)]
-    async with asyncio.timeout(5):
-        while outbox.failing is None:
-            await asyncio.sleep(0.01)
+    await until_failing(outbox)
     assert "Input/output error" in outbox.failing
     later = outbox.put("s/tx", {"n": 6}, droppable=False)
     # Nobody was told "durable"; the one never dropped gives up after its timeout (its
@@ -130,4 +134,25 @@ async def test_the_wal_is_checkpointed_and_does_not_grow_with_the_traffic(
     # 60,000 rows of ~150 bytes written and deleted: ~30 MB of WAL frames unless it is
     # checkpointed and started over.
     assert largest < 8 * 1024 * 1024, largest
+    await outbox.close()
+
+
+async def test_closing_while_the_sync_fails_returns_and_keeps_the_committed_rows(
+    tmp_path: Path, held: HeldSync
+) -> None:
+    held.release.set()
+    path = tmp_path / "o.sqlite"
+    outbox = await open_outbox(path)
+    held.error = OSError(5, "Input/output error")
+    committed = outbox.put("s/tx", {"n": 1}, droppable=False)
+    await until_failing(outbox)
+    waiting = outbox.put("s/tx", {"n": 2}, droppable=False)
+    await asyncio.wait_for(outbox.close(), 10)
+    for future in (committed, waiting):
+        with pytest.raises(OutboxUnavailable):
+            await future
+    held.error = None
+    outbox = await open_outbox(path)  # what the failing sync left in the table is still there
+    rows = await outbox.fetch(0, 10)
+    assert [(r.seq, b'"n":1' in r.payload) for r in rows] == [(1, True)]
     await outbox.close()
