@@ -17,7 +17,7 @@ from drivers.ocpp.transaction_store import (
     first_transaction_id,
 )
 from gateway.foundation.config import Config
-from gateway.foundation.model import ChargerState
+from gateway.foundation.model import ChargerState, TransactionEvent
 from gateway.outbox_db import set_aside
 from tests.drivers.ocpp.conftest import running_driver
 from tests.drivers.ocpp.hostile import assert_strict_json, raw_charger
@@ -46,6 +46,10 @@ async def test_rows_that_do_not_load_are_skipped(config_factory: Callable[..., C
         insert = "INSERT INTO transactions (charger_id, transaction_id, evse, id_tag, meter_start_wh, ended) VALUES (?, ?, ?, ?, ?, 0)"
         db.execute(insert, ("CP-16", "9001", "not a number", "T", 1.0))
         db.execute(insert, ("CP-16", "9002", 2, "T", 1e999))  # stored as Inf
+        db.execute(  # the started flag neither 0 nor 1 but text: skipped, never re-recorded
+            "INSERT INTO transactions (charger_id, transaction_id, evse, ended, started_recorded)"
+            " VALUES ('CP-16', '9003', 3, 0, 'maybe')"
+        )
         db.execute(
             insert, ("CP-201", "tx-\ud800".encode("utf-8", "surrogatepass"), 1, b"\xff\xfe", 5.0)
         )
@@ -56,6 +60,7 @@ async def test_rows_that_do_not_load_are_skipped(config_factory: Callable[..., C
     async with running_driver(config) as site:
         store = site.driver.store
         assert [t.transaction_id for t in store.open_for("CP-16")] == [str(good)]
+        assert [r.transaction_id for r in site.of(TransactionEvent)] == []
         (kept,) = store.open_for("CP-201")  # damaged text is made valid, the row is kept
         assert kept.transaction_id == "tx-\ufffd\ufffd\ufffd" and kept.id_tag == "\ufffd\ufffd"
         assert site.driver.hub.book("CP-16").vendor == "A\ufffd"
