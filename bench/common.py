@@ -9,7 +9,7 @@ import os
 import sys
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +112,22 @@ class ExternalSubscriber:
 
 
 async def spawn_python(
-    *args: str, root: Path = ROOT, stdout: int = asyncio.subprocess.PIPE
+    *args: str,
+    root: Path = ROOT,
+    stdout: int = asyncio.subprocess.PIPE,
+    wrapper: Sequence[str] = (),
 ) -> asyncio.subprocess.Process:
-    """`python ARGS` run from the checkout `root` (its code first on the path)."""
+    """`python ARGS` run from the checkout `root` (its code first on the path), under
+    `wrapper` (e.g. valgrind) if given."""
     env = {**os.environ, "PYTHONPATH": str(root)}
     return await asyncio.create_subprocess_exec(
-        sys.executable, *args, cwd=root, env=env, stdout=stdout, stderr=asyncio.subprocess.DEVNULL
+        *wrapper,
+        sys.executable,
+        *args,
+        cwd=root,
+        env=env,
+        stdout=stdout,
+        stderr=asyncio.subprocess.DEVNULL,
     )
 
 
@@ -129,6 +139,8 @@ class GatewayDaemon(ABC):
     """
 
     start_tries = 400
+    wrapper: Sequence[str] = ()
+    """Runs the daemon under this (e.g. valgrind); set before `start()`."""
 
     def __init__(
         self, prefix: str, *, root: Path = ROOT, stdout: int = asyncio.subprocess.PIPE
@@ -148,7 +160,14 @@ class GatewayDaemon(ABC):
 
     async def start(self) -> None:
         self.proc = await spawn_python(
-            "-m", "gateway", "run", "-c", str(self.path), root=self.root, stdout=self._stdout
+            "-m",
+            "gateway",
+            "run",
+            "-c",
+            str(self.path),
+            root=self.root,
+            stdout=self._stdout,
+            wrapper=self.wrapper,
         )
         for _ in range(self.start_tries):
             try:

@@ -15,11 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from drivers.ocpp.core.measurands import CONTEXTS, MEASURANDS, PHASES, UNITS, convert
+from drivers.ocpp.core.meter_shapes import Plan, ShapeReader, compile_shape
 from drivers.ocpp.core.timestamps import parse_timestamp, parse_timestamp_reference
 from gateway.foundation.model import ChargerId, ChargerTelemetry, PhaseValues
 from gateway.foundation.model.fields import measured_fields
 
-__all__ = ["MeterSample", "read_meter_value", "read_meter_value_reference"]
+__all__ = ["MeterSample", "read_meter_value", "read_meter_value_reference", "read_planned"]
 
 _ENERGY = "Energy.Active.Import.Register"
 _PLAUSIBLE = 1e15
@@ -103,11 +104,7 @@ def _unit_v2(sv: Mapping[str, Any]) -> tuple[str | None, int]:
     )
 
 
-_Plan = tuple[str | None, str, float | None, Callable[[float], float] | None, bool, str | None, str]
-"""How a sampled value of one (measurand, unit, multiplier, phase) is taken, worked out once:
-(record value or None when it is no measurand of ours, text when skipped for its unit,
-power-of-ten factor or None, unit conversion or None, whether the unit fits the measurand,
-phase as published or None (total) or "" (unknown phase), text when skipped for its phase)."""
+_Plan = Plan
 _PLANS: dict[tuple[str, str | None, int, str | None], _Plan] = {}
 _MAX_PLANS = 4096
 """Distinct plans kept; beyond them (a charger making up units) each one is worked out again."""
@@ -141,6 +138,13 @@ def _plan(measurand: str, unit: str | None, multiplier: int, phase: str | None) 
     return name, unit_text, factor, conversion, fits, where, phase_text
 
 
+_SHAPES: dict[tuple[Any, ...], tuple[ShapeReader, tuple[str, ...]]] = {}
+_MAX_SHAPES = 256
+"""Distinct shapes kept (meter_shapes.py); a message of any other shape is read by plans."""
+_MAX_SHAPE_VALUES = 32
+"""Sampled values in a shape at most (a charger sends about ten; more are read by plans)."""
+
+
 def read_meter_value(
     meter_value: Mapping[str, Any],
     *,
@@ -152,10 +156,102 @@ def read_meter_value(
 ) -> MeterSample:
     """Translate one meterValue element (1.6 MeterValue / 2.x MeterValueType).
 
-    What `read_meter_value_reference` does, with the rules for each (measurand, unit,
-    multiplier, phase) worked out once (`_plan`); a sampled value of any other shape (not a
-    dict, a measurand, unit or phase that is not text) is taken by the reference rules.
+    What `read_meter_value_reference` does: a message of a shape seen before (meter_shapes.py)
+    by the code written for that shape; any other, or one that departs from its shape, by
+    `read_planned`.
     """
+    sampled = meter_value.get("sampledValue")
+    if type(sampled) is list and len(sampled) <= _MAX_SHAPE_VALUES:
+        key = _shape_key(sampled, v2)
+        if key is not None:
+            shape = _SHAPES.get(key)
+            if shape is None and len(_SHAPES) < _MAX_SHAPES:
+                shape = _SHAPES[key] = _shape(key)
+            if shape is not None:
+                reader, skipped = shape
+                try:
+                    read = reader(
+                        sampled,
+                        meter_value.get("timestamp"),
+                        charger_id,
+                        evse,
+                        transaction_id,
+                        now_s,
+                    )
+                except Exception:  # read_planned meets it again and decides
+                    read = None
+                if read is not None:
+                    return MeterSample(read[0], read[1], list(skipped))
+    return read_planned(
+        meter_value,
+        charger_id=charger_id,
+        evse=evse,
+        transaction_id=transaction_id,
+        now_s=now_s,
+        v2=v2,
+    )
+
+
+def _shape_key(sampled: list[Any], v2: bool) -> tuple[Any, ...] | None:
+    """(v2, then measurand, unit, multiplier, phase of each sampled value), or None when a
+    sampled value is not a dict or has a field of another type than text (plans read it)."""
+    key: list[Any] = [v2]
+    add = key.append
+    for sv in sampled:
+        if type(sv) is not dict:
+            return None
+        measurand = sv.get("measurand", _ENERGY)
+        phase = sv.get("phase")
+        multiplier = 0
+        if v2:
+            uom = sv.get("unitOfMeasure")
+            if uom is None:
+                unit = None
+            elif type(uom) is dict:
+                unit = uom.get("unit")
+                multiplier = uom.get("multiplier", 0)
+                if type(multiplier) is not int:
+                    return None
+            else:
+                return None
+        else:
+            unit = sv.get("unit")
+        if (
+            type(measurand) is not str
+            or (unit is not None and type(unit) is not str)
+            or (phase is not None and type(phase) is not str)
+        ):
+            return None
+        add(measurand)
+        add(unit)
+        add(multiplier)
+        add(phase)
+    return tuple(key)
+
+
+def _shape(key: tuple[Any, ...]) -> tuple[ShapeReader, tuple[str, ...]]:
+    plans = []
+    for at in range(1, len(key), 4):
+        measurand, unit, multiplier, phase = key[at : at + 4]
+        plan = _PLANS.get((measurand, unit, multiplier, phase))
+        plans.append(plan or _plan(measurand, unit, multiplier, phase))
+    return compile_shape(
+        plans, plausible=_PLAUSIBLE, contexts=CONTEXTS, parse_timestamp=parse_timestamp
+    )
+
+
+def read_planned(
+    meter_value: Mapping[str, Any],
+    *,
+    charger_id: ChargerId,
+    evse: int,
+    transaction_id: str | None,
+    now_s: float,
+    v2: bool,
+) -> MeterSample:
+    """What `read_meter_value_reference` does, with the rules for each (measurand, unit,
+    multiplier, phase) worked out once (`_plan`); a sampled value of any other shape (not a
+    dict, a measurand, unit or phase that is not text) is taken by the reference rules."""
     totals: dict[str, float] = {}
     phases: dict[str, dict[str, float]] = {}
     context: str | None = None

@@ -64,6 +64,7 @@ ELEMENTS = st.booleans().flatmap(lambda v2: st.tuples(st.just(v2), meter_value(v
 
 
 def assert_same(v2: bool, element: Any) -> None:
+    meter._SHAPES.clear()  # each element's shape is compiled for it (the table stays small)
     fast = outcome(read_meter_value, element, v2)
     reference = outcome(read_meter_value_reference, element, v2)
     assert fast == reference
@@ -83,6 +84,106 @@ def test_same_sample_for_known_quirks(v2: bool, element: Any) -> None:
     assert sample.skipped  # some of each are skipped, the rest taken
     assert sample.telemetry.power_w is not None or sample.telemetry.energy_wh is not None
     assert_same(v2, element)
+
+
+def shape_outcome(element: Any, v2: bool) -> tuple[Any, ...] | None:
+    """What the code written for the element's shape makes of it (None: not its path)."""
+    sampled = element.get("sampledValue") if isinstance(element, dict) else None
+    if type(sampled) is not list:
+        return None
+    key = meter._shape_key(sampled, v2)
+    if key is None:
+        return None
+    reader, skipped = meter._shape(key)
+    try:
+        read = reader(sampled, element.get("timestamp"), ChargerId("CP-1"), 2, "T-9", NOW)
+    except Exception:
+        return None
+    return None if read is None else (*read, list(skipped))
+
+
+@settings(max_examples=400)
+@given(case=ELEMENTS)
+def test_each_shape_reads_what_the_reference_reads(case: tuple[bool, Any]) -> None:
+    """Held to the reference on its own: the plans cannot hide a wrong shape reading."""
+    v2, element = case
+    shaped = shape_outcome(element, v2)
+    if shaped is not None:
+        reference = read_meter_value_reference(
+            element, charger_id=ChargerId("CP-1"), evse=2, transaction_id="T-9", now_s=NOW, v2=v2
+        )
+        assert repr(shaped) == repr((reference.telemetry, reference.context, reference.skipped))
+
+
+def _sv(value: Any, measurand: str, v2: bool, unit: str | None = None, **more: Any) -> Any:
+    sv = {"value": value if v2 else str(value), "measurand": measurand, **more}
+    if unit is not None:
+        sv.update({"unitOfMeasure": {"unit": unit}} if v2 else {"unit": unit})
+    return sv
+
+
+def _typical(v2: bool) -> list[dict[str, Any]]:
+    """Shapes chargers send: three phases, V2G export, neutral, kW, a repeat, a stray phase."""
+    three = [_sv(16.0, "Current.Import", v2, phase=p) for p in ("L1", "L2", "L3")] + [
+        _sv(230.1, "Voltage", v2, phase=p) for p in ("L1-N", "L2-N", "L3-N")
+    ]
+    return [
+        {"timestamp": "2026-03-01T07:59:00Z", "sampledValue": [
+            _sv(15000, "Energy.Active.Import.Register", v2, "Wh", context="Sample.Periodic"),
+            _sv(11040, "Power.Active.Import", v2), _sv(55, "SoC", v2, location="EV"), *three]},
+        {"sampledValue": [_sv(7.5, "Power.Active.Export", v2, "kW", phase=p) for p in ("L1", "L2")]
+            + [_sv(2.0, "Power.Active.Import", v2, "kW", phase="L1"),
+               _sv(12, "Current.Export", v2, phase="L1"), _sv(0, "Current.Export", v2),
+               _sv(3, "Current.Import", v2, phase="N"), _sv(900, "Energy.Active.Export.Register", v2)]},
+        {"sampledValue": [_sv(1, "Power.Active.Import", v2), _sv(2, "Power.Active.Import", v2),
+                          _sv(3, "Voltage", v2, phase="L9"), _sv(4, "RPM", v2),
+                          _sv(5, "Voltage", v2, "kV", context="Trigger")]},
+        {"sampledValue": []},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_typical_shapes_are_read_by_their_code(v2: bool) -> None:
+    for element in _typical(v2):
+        shaped = shape_outcome(element, v2)
+        assert shaped is not None, element  # the shape's own code read it, without the plans
+        sample = read_meter_value_reference(
+            element, charger_id=ChargerId("CP-1"), evse=2, transaction_id="T-9", now_s=NOW, v2=v2
+        )
+        assert repr(shaped) == repr((sample.telemetry, sample.context, sample.skipped))
+
+
+def test_a_message_that_departs_from_its_shape_is_read_by_the_plans() -> None:
+    """Same shape, then a value that is no number: the reading is still the reference's."""
+    element = _typical(False)[0]
+    assert_same(False, element)
+    broken = {**element, "sampledValue": [{**element["sampledValue"][1], "value": "1,5"},
+                                          *element["sampledValue"][2:]]}  # fmt: skip
+    assert shape_outcome(broken, False) is None  # a decimal comma: not for the shape's code
+    assert read_meter_value(
+        broken, charger_id=ChargerId("CP-1"), evse=2, transaction_id="T-9", now_s=NOW, v2=False
+    ).telemetry.power_w == 1.5
+
+
+def test_shapes_are_bounded(monkeypatch: Any) -> None:
+    """A charger inventing shapes cannot grow the table (nor compile code) without end."""
+    monkeypatch.setattr(meter, "_SHAPES", {})
+    monkeypatch.setattr(meter, "_MAX_SHAPES", 5)
+    for n in range(20):
+        values = [{"value": "1", "measurand": "Voltage", "phase": "L1-N"}] * (n + 1)
+        sample = read_meter_value(
+            {"sampledValue": values}, charger_id=ChargerId("CP-1"), evse=1, transaction_id=None,
+            now_s=NOW, v2=False,
+        )  # fmt: skip
+        assert sample.telemetry.voltage_v == 1.0
+    assert len(meter._SHAPES) == 5
+    long = [{"value": "1", "measurand": "Voltage"}] * (meter._MAX_SHAPE_VALUES + 1)
+    monkeypatch.setattr(meter, "_SHAPES", {})
+    read_meter_value(
+        {"sampledValue": long}, charger_id=ChargerId("CP-1"), evse=1, transaction_id=None,
+        now_s=NOW, v2=False,
+    )  # fmt: skip
+    assert meter._SHAPES == {}  # longer than a shape is kept for
 
 
 def test_plans_are_bounded(monkeypatch: Any) -> None:

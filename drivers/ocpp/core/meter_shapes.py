@@ -1,0 +1,179 @@
+"""A whole meterValue of a known shape, translated by code written once for that shape.
+
+A charger sends the same sampled values in the same order, with the same units and phases,
+message after message; only the numbers change. For such a shape (the measurand, unit,
+multiplier and phase of every sampled value, in order) everything `meter.py` works out per
+message is fixed: which record value each number feeds, which are skipped and why, which
+phase values are summed, averaged or compared. So it is worked out once, written as one
+Python function for the shape (`compile_shape`) and run for each message: it reads and checks
+the numbers and builds the record, without the dicts of totals and phases, the per-value
+plan look-ups and the pass over the lines that the general reading pays.
+
+The function gives up (returns None) on anything that would make a message depart from its
+shape -- a value that is no number, out of range, or any error at all -- and the caller then
+reads that message the general way, which decides it (tests/drivers/ocpp/test_meter_fast_path.py
+holds both to the rule-by-rule reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from gateway.foundation.model import ChargerId, ChargerTelemetry, PhaseValues
+from gateway.foundation.model.fields import measured_fields
+
+__all__ = ["Plan", "ShapeReader", "compile_shape"]
+
+Plan = tuple[str | None, str, float | None, Callable[[float], float] | None, bool, str | None, str]
+"""How a sampled value of one (measurand, unit, multiplier, phase) is taken (meter.py `_plan`):
+(record value or None when it is no measurand of ours, text when skipped for its unit,
+power-of-ten factor or None, unit conversion or None, whether the unit fits the measurand,
+phase as published or None (total) or "" (unknown phase), text when skipped for its phase)."""
+
+ShapeReader = Callable[
+    [list[Any], Any, ChargerId, int, str | None, float],
+    tuple[ChargerTelemetry, str | None] | None,
+]
+"""(sampled values, timestamp, charger, evse, transaction, now) -> (record, context) or None
+when this message does not keep to the shape."""
+
+_EXPORT = "power_export_w"
+_PHASE_REST = measured_fields(PhaseValues)[1:]
+_SUMMED = ("power_w", "power_export_w", "energy_wh", "energy_export_wh")
+
+
+def compile_shape(
+    plans: Sequence[Plan],
+    *,
+    plausible: float,
+    contexts: frozenset[str],
+    parse_timestamp: Callable[[object, float], datetime | None],
+) -> tuple[ShapeReader, tuple[str, ...]]:
+    """The reader for sampled values planned as `plans` (one per value, in order) and the
+    texts it skips (always the same for a message that keeps to the shape).
+
+    Mirrors meter.py's `read_meter_value` and `_telemetry`/`_record` step by step: the last
+    value of a (phase, measurand) wins, phase totals are summed in the phases' order of first
+    appearance, the mean voltage is their sum over their count, the export power is taken off
+    the import, the export current falls back to the lines' largest.
+    """
+    namespace: dict[str, Any] = {
+        "_CT": ChargerTelemetry,
+        "_PV": PhaseValues,
+        "_TS": parse_timestamp,
+        "_CONTEXTS": contexts,
+        "_MAX": plausible,
+    }
+    body: list[str] = []
+    skipped: list[str] = []
+    taken: list[int] = []
+    totals: dict[str, str] = {}
+    phases: dict[str, dict[str, str]] = {}
+    for i, (name, unit_text, factor, conversion, fits, where, phase_text) in enumerate(plans):
+        if name is None or not fits:
+            skipped.append(unit_text)  # whatever its value, unless float() of it raises
+            body += [f"    r = s[{i}].get('value')", "    if type(r) is int:", "        float(r)"]
+            continue
+        taken.append(i)
+        v = f"v{i}"
+        body += [
+            f"    r = s[{i}].get('value')",
+            "    t = type(r)",
+            "    if t is not str and t is not float and t is not int:",
+            "        return None",
+            f"    {v} = float(r)",
+            f"    if not abs({v}) <= _MAX:",
+            "        return None",
+        ]
+        if factor is not None:
+            namespace[f"_k{i}"] = factor
+            body.append(f"    {v} = {v} * _k{i}")
+        if conversion is not None:
+            namespace[f"_c{i}"] = conversion
+            body.append(f"    {v} = _c{i}({v})")
+        body += [f"    if not abs({v}) <= _MAX:", "        return None"]
+        if where is None:
+            totals[name] = v
+        elif where:
+            phases.setdefault(where, {})[name] = v
+        else:
+            skipped.append(phase_text)  # its value still had to be a plausible number
+    if taken:
+        body += [
+            f"    for i in ({', '.join(map(str, taken))},):",
+            "        c = s[i].get('context')",
+            "        if c in _CONTEXTS:",
+            "            break",
+            "    else:",
+            "        c = None",
+        ]
+    else:
+        body.append("    c = None")
+    record = _record_arguments(totals, phases)
+    body += [
+        "    at = _TS(timestamp, now_s)",
+        *record.setup,
+        f"    return _CT(charger_id, evse, {record.arguments}"
+        "transaction_id=transaction_id, sampled_at=at), c",
+    ]
+    source = (
+        "def read(s, timestamp, charger_id, evse, transaction_id, now_s):\n"
+        + "\n".join(body)
+        + "\n"
+    )
+    exec(compile(source, "<meter shape>", "exec"), namespace)
+    reader: ShapeReader = namespace["read"]
+    return reader, tuple(skipped)
+
+
+class _Arguments:
+    def __init__(self, setup: list[str], arguments: str) -> None:
+        self.setup = setup
+        self.arguments = arguments
+
+
+def _record_arguments(totals: dict[str, str], phases: dict[str, dict[str, str]]) -> _Arguments:
+    """The keyword arguments of the record, as meter.py `_telemetry` and `_record` make them."""
+    totals = dict(totals)
+    setup: list[str] = []
+    per_phase = "None"
+    most_export: str | None = None
+    if phases:
+        entries = []
+        for where, values in sorted(phases.items()):
+            power = values.get("power_w", "None")
+            if _EXPORT in values:
+                power = f"(({power}) or 0.0) - {values[_EXPORT]}"
+            rest = ", ".join(values.get(n, "None") for n in _PHASE_REST)
+            entries.append(f"{where!r}: _PV({power}, {rest})")
+        per_phase = "{" + ", ".join(entries) + "}"
+        lines: dict[str, list[str]] = {}
+        for where, values in phases.items():
+            if where != "N":
+                for name, v in values.items():
+                    lines.setdefault(name, []).append(v)
+        for name in _SUMMED:
+            if name not in totals and name in lines:
+                totals[name] = f"sum(({', '.join(lines[name])},))"
+        if "current_a" not in totals and "current_a" in lines:
+            totals["current_a"] = f"max(({', '.join(lines['current_a'])},))"
+        if "voltage_v" not in totals and "voltage_v" in lines:
+            volts = lines["voltage_v"]
+            totals["voltage_v"] = f"sum(({', '.join(volts)},)) / {len(volts)}"
+        if "current_export_a" in lines:
+            most_export = f"max(({', '.join(lines['current_export_a'])},))"
+    export = totals.pop(_EXPORT, None)
+    if export is not None:
+        totals["power_w"] = f"(({totals.get('power_w', 'None')}) or 0.0) - {export}"
+    current_export = totals.pop("current_export_a", None)
+    if current_export is not None or most_export is not None:
+        setup += [
+            f"    ce = {current_export or 'None'}",
+            "    if not ce:",
+            f"        ce = {most_export or 'None'}",
+        ]
+        totals["current_export_a"] = "ce"
+    arguments = "".join(f"{name}={v}, " for name, v in totals.items())
+    return _Arguments(setup, f"phases={per_phase}, {arguments}")
