@@ -33,7 +33,8 @@ _MAX_INT_DIGITS = 20
 """Enough for every 64-bit id; float() of anything longer could overflow later."""
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_DIGITS_AS_NINES = bytes.maketrans(b"012345678", b"999999999")
+_SCAN = bytes.maketrans(b"012345678[", b"999999999{")
+"""Digits as nines (a run of 19 is one `in` away) and every opening bracket as `{` (one count)."""
 _LONG_RUN = b"9" * 19
 
 
@@ -96,13 +97,14 @@ def loads_strict(text: str, limits: FrameLimits) -> Any:
         data = text.encode()
     except UnicodeEncodeError:
         return loads_reference(text, limits)
-    if _LONG_RUN in data.translate(_DIGITS_AS_NINES):
+    scanned = data.translate(_SCAN)
+    if _LONG_RUN in scanned:
         return loads_reference(text, limits)
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:
         return loads_reference(text, limits)
-    if len(data) > limits.max_elements or data.count(b"[") + data.count(b"{") > limits.max_depth:
+    if len(data) > limits.max_elements or scanned.count(b"{") > limits.max_depth:
         _check_shape(value, limits)
     return value
 

@@ -104,8 +104,21 @@ def _sane(
     return t
 
 
+_DATETIMES: dict[float, datetime] = {}
+"""Start times already converted: an open transaction's `updated` carries it every time."""
+_MAX_DATETIMES = 4096
+
+
 def _dt(epoch_s: float | None) -> datetime | None:
-    return None if epoch_s is None else datetime.fromtimestamp(epoch_s, UTC)
+    if epoch_s is None:
+        return None
+    at = _DATETIMES.get(epoch_s)
+    if at is None:
+        at = datetime.fromtimestamp(epoch_s, UTC)
+        if len(_DATETIMES) >= _MAX_DATETIMES:
+            _DATETIMES.clear()
+        _DATETIMES[epoch_s] = at
+    return at
 
 
 def record_started(hub: Hub, tx: StoredTransaction) -> asyncio.Future[None]:

@@ -70,12 +70,16 @@ class HealthReporter:
     def __init__(self, sources: HealthSources) -> None:
         self._sources = sources
         self._updated: dict[tuple[DeviceKind, str], float] = {}
+        self._now = sources.clock.time
 
     def on_record(self, record: Record) -> None:
         kind = _KINDS.get(type(record))
-        if kind is not None:
-            device_id = getattr(record, "charger_id", None) or getattr(record, "device_id", "site")
-            self._updated[(kind, str(device_id))] = self._sources.clock.time()
+        if kind is None:
+            return
+        device_id = getattr(record, "charger_id", None) or getattr(record, "device_id", "site")
+        self._updated[(kind, device_id if type(device_id) is str else str(device_id))] = (
+            self._now()
+        )
 
     def document(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, document)."""
