@@ -95,8 +95,10 @@ async def site_loop(
     site: dict[str, Any] | None = None,
     battery_w: float = 30_000.0,
     capacity_wh: float | None = 100_000.0,
+    meter_interval_s: float = 0.3,
 ) -> AsyncIterator[Loop]:
-    """`capacity_wh`: configured for the battery (None: left to what the inverter reports)."""
+    """`capacity_wh`: configured for the battery (None: left to what the inverter reports);
+    `meter_interval_s`: how often the chargers send meter values."""
     battery = InverterSimulator(
         profile="sunspec", device_id="bess-1", soc_pct=soc_pct,
         params=BatteryParams(capacity_wh=100_000, max_charge_w=battery_w, max_discharge_w=battery_w),
@@ -139,7 +141,7 @@ async def site_loop(
             ChargerConfig(c.charger_id, url=f"ws://127.0.0.1:{ocpp_port}/ocpp",
                           ocpp_version=c.version, max_power_w=c.max_power_w, phases=c.phases,
                           bidirectional=c.bidirectional,
-                          meter_interval_s=0.3, backoff_initial_s=0.2)
+                          meter_interval_s=meter_interval_s, backoff_initial_s=0.2)
             for c in chargers
         ],
         stagger_s=0,
