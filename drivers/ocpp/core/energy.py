@@ -64,10 +64,13 @@ def correct_energy_scale(
     hours = reference.elapsed_s(received_s, sampled_s) / 3600.0
     most_gain = max_power_w * _POWER_SLACK * hours + _GAIN_SLACK_WH
     last = reference.energy_wh
-    if -_BACKWARD_SLACK_WH <= value_wh - last <= most_gain:  # possible as labelled
-        return value_wh
-    candidates = (value_wh * 1000.0, value_wh / 1000.0) if labelled else (value_wh * 1000.0,)
-    for candidate in candidates:  # kWh sent as Wh, Wh sent as kWh
+    # As labelled first, then kWh sent as Wh, then Wh sent as kWh.
+    candidates = (
+        (value_wh, value_wh * 1000.0, value_wh / 1000.0)
+        if labelled
+        else (value_wh, value_wh * 1000.0)
+    )
+    for candidate in candidates:
         if -_BACKWARD_SLACK_WH <= candidate - last <= most_gain:
             return candidate
     return value_wh  # impossible either way (a replaced meter?): as sent, never guessed

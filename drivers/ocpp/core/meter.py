@@ -104,14 +104,13 @@ def _unit_v2(sv: Mapping[str, Any]) -> tuple[str | None, int]:
     )
 
 
-_Plan = Plan
-_PLANS: dict[tuple[str, str | None, int, str | None], _Plan] = {}
+_PLANS: dict[tuple[str, str | None, int, str | None], Plan] = {}
 _MAX_PLANS = 4096
 """Distinct plans kept; beyond them (a charger making up units) each one is worked out again."""
 
 
-def _plan(measurand: str, unit: str | None, multiplier: int, phase: str | None) -> _Plan:
-    """The reference rules below (`_take`) for one key, as a plan (see `_Plan`)."""
+def _plan(measurand: str, unit: str | None, multiplier: int, phase: str | None) -> Plan:
+    """The reference rules below (`_take`) for one key, as a plan (see `Plan`)."""
     entry = MEASURANDS.get(measurand)
     unit_text = f"{measurand}/{unit}"
     phase_text = f"{measurand}/{phase}"
