@@ -2,7 +2,10 @@
 
 One `commit()` is one transaction: new rows, deletions of acknowledged rows, dead letters and
 the drop of the oldest telemetry when a bound is passed all land together or not at all, so
-the counters (`last_seq`, `dropped`, `dead_letters`) always agree with the rows.
+the counters (`last_seq`, `dropped`, `dead_letters`) always agree with the rows. A counter is
+written only when it changed, and `last_seq` only when a commit may have deleted the newest
+row (while that row is in the table, its seq is the last one): under steady load a commit
+inserts rows and deletes older acknowledged ones, and the `meta` table is not touched.
 
 A commit runs on the event loop's thread and never waits for the disk: the connection writes
 the WAL without syncing it (`synchronous=NORMAL`, no automatic checkpoint), which costs a few
@@ -159,6 +162,10 @@ class OutboxDb:
         """Checkpoints and reads: used on the database thread only."""
         self._changes = 0
         """Rows inserted or deleted since the last checkpoint."""
+        self._last_seq = 0
+        """The highest seq committed (in the table, or in `meta` once its row is gone)."""
+        self._stored: dict[str, int] = {}
+        """The counters as the `meta` table holds them."""
 
     @property
     def wal_path(self) -> Path:
@@ -197,7 +204,9 @@ class OutboxDb:
             db.close()
             raise
         self._db, self._beside = db, beside
-        return max(meta.get("last_seq", 0), max_row), meta, stats
+        self._last_seq = max(meta.get("last_seq", 0), max_row)
+        self._stored = dict(meta)
+        return self._last_seq, meta, stats
 
     def close(self) -> None:
         """On the database thread, once the writer is done (the last close checkpoints)."""
@@ -244,13 +253,17 @@ class OutboxDb:
         assert db is not None
         after = TableStats(stats.rows, stats.bytes, stats.fixed_rows, stats.fixed_bytes)
         outcome = CommitOutcome(after)
+        written: dict[str, int] = {}
         try:
-            self._write(db, rows, acks, dead, after, outcome, bounds, counters)
+            self._write(db, rows, acks, dead, after, outcome, bounds, counters, written)
             self._changes += len(rows) + len(acks) + outcome.dropped
         except BaseException:
             if db.in_transaction:  # COMMIT itself can fail (disk full): never leave it open
                 db.rollback()
             raise
+        if rows:
+            self._last_seq = rows[-1].seq
+        self._stored.update(written)
         return outcome
 
     def _write(
@@ -263,6 +276,7 @@ class OutboxDb:
         outcome: CommitOutcome,
         bounds: tuple[int, int],
         counters: dict[str, int],
+        written: dict[str, int],
     ) -> None:
         with db:
             db.execute("BEGIN")
@@ -280,14 +294,19 @@ class OutboxDb:
                     ),
                 )
                 _count_inserted(rows, after)
-                _set(db, "last_seq", rows[-1].seq)
             max_rows, max_bytes = bounds
             if after.rows > max_rows or after.bytes > max_bytes:
                 self._drop_oldest(db, after, outcome, max_rows, max_bytes)
-            if outcome.dropped or "dropped" in counters:
-                _set(db, "dropped", counters.get("dropped", 0) + outcome.dropped)
+            if (gone or outcome.dropped) and (not rows or outcome.dropped):
+                written["last_seq"] = rows[-1].seq if rows else self._last_seq
+            written["dropped"] = counters.get("dropped", 0) + outcome.dropped
             if dead:
-                _set(db, "dead_letters", counters.get("dead_letters", 0) + len(dead))
+                written["dead_letters"] = counters.get("dead_letters", 0) + len(dead)
+            for key, value in list(written.items()):
+                if self._stored.get(key, 0) == value:
+                    del written[key]
+                else:
+                    _set(db, key, value)
 
     def _delete(self, db: sqlite3.Connection, seqs: list[int], after: TableStats) -> None:
         """Delete these rows (missing ones are skipped) and take them out of `after`.

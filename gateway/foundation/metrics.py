@@ -1,13 +1,19 @@
 """Prometheus metrics of the gateway, in one registry per process.
 
-Drivers update these as they work (cheap: a counter increment is a lock and an add); the
-HTTP endpoint renders them. Label values are bounded sets (protocol, direction, status,
+Drivers update these as they work; the HTTP endpoint renders them. `MESSAGES`, counted for
+every charger message, is a `LoopCounter`: a plain add, where prometheus_client's own counter
+takes a lock and checks its arguments on every increment. Label values are bounded sets (protocol, direction, status,
 device ids from the config) so the series count stays small on an edge box.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator, Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 __all__ = [
     "COMMAND_RESULTS",
@@ -29,11 +35,54 @@ __all__ = [
     "OUTBOX_WITHDRAWN",
     "PUBLISH_REFUSED",
     "REGISTRY",
+    "LoopCounter",
 ]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-MESSAGES = Counter(
+
+class Tally:
+    """One labelled series of a `LoopCounter`."""
+
+    __slots__ = ("created", "value")
+
+    def __init__(self) -> None:
+        self.value = 0.0
+        self.created = time.time()
+
+    def inc(self, amount: float = 1) -> None:
+        self.value += amount
+
+
+class LoopCounter(Collector):
+    """A labelled counter that only the event loop's thread increments: no lock, read when
+    the metrics are scraped (rendered as prometheus_client renders a Counter)."""
+
+    def __init__(
+        self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry
+    ) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._labelnames = list(labelnames)
+        self._tallies: dict[tuple[str, ...], Tally] = {}
+        registry.register(self)
+
+    def labels(self, *values: str) -> Tally:
+        if len(values) != len(self._labelnames):
+            raise ValueError(f"{self._name}: labels {self._labelnames}, got {values}")
+        return self._tallies.setdefault(values, Tally())
+
+    def describe(self) -> list[CounterMetricFamily]:
+        return [CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)]
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)
+        for values, tally in list(self._tallies.items()):
+            family.add_metric(values, tally.value, created=tally.created)
+        yield family
+
+
+MESSAGES = LoopCounter(
     "pilebridge_messages_total",
     "Protocol messages handled, by protocol (ocpp, modbus, mqtt) and direction (in, out).",
     ["protocol", "direction"],

@@ -103,3 +103,72 @@ def test_an_outbox_from_before_gets_the_telemetry_index_in_place_of_the_old_one(
         check.close()
         assert indexes - {"sqlite_autoindex_meta_1"} == {"outbox_telemetry"}
         assert "outbox_telemetry" in str(plan)
+
+
+steps_strategy = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=6),  # rows inserted
+        st.integers(min_value=0, max_value=8),  # oldest rows acknowledged
+        st.booleans(),  # reopen the file afterwards
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=100)
+@given(steps_strategy, st.sampled_from([5, 10**6]), st.integers(min_value=0, max_value=3))
+def test_last_seq_and_counters_survive_every_commit_and_reopen(
+    steps: list[tuple[int, int, bool]], max_rows: int, dropped_in_memory: int
+) -> None:
+    """`meta` is written only when needed, and still gives back the last seq and the counters
+    after any mix of inserts, acknowledgements (down to an empty table), drops and restarts."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "o.sqlite"
+        db = OutboxDb(path, "normal")
+        last, meta, stats = db.open()
+        counters = {"dropped": dropped_in_memory, "dead_letters": 0}
+        for inserted, acked, reopen in steps:
+            rows = [OutboxRow(last + k + 1, "t", b"{}", False, True) for k in range(inserted)]
+            in_table = counted(path)[0]
+            acks = in_table[:acked]
+            outcome = db.commit(rows, acks, [], stats, (max_rows, 10**9), dict(counters))
+            stats = outcome.stats
+            counters["dropped"] += outcome.dropped
+            last += inserted
+            if reopen:
+                db.close()
+                db = OutboxDb(path, "normal")
+                reopened_last, meta, stats = db.open()
+                assert reopened_last == last
+                assert meta.get("dropped", 0) == counters["dropped"]
+        db.close()
+        db = OutboxDb(path, "normal")
+        reopened_last, meta, _ = db.open()
+        db.close()
+        assert reopened_last == last
+        assert meta.get("dropped", 0) == counters["dropped"]
+
+
+def test_a_steady_commit_leaves_the_counters_alone() -> None:
+    """New rows in, older acknowledged rows out: one page fewer to write per commit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "o.sqlite"
+        db = OutboxDb(path, "normal")
+        _, _, stats = db.open()
+        first = [OutboxRow(s, "t", b"{}", False, True) for s in (1, 2, 3)]
+        stats = db.commit(first, [], [], stats, (10**6, 10**9), {"dropped": 0}).stats
+        statements: list[str] = []
+        assert db._db is not None
+        db._db.set_trace_callback(statements.append)
+        more = [OutboxRow(s, "t", b"{}", False, True) for s in (4, 5)]
+        stats = db.commit(more, [1, 2, 3], [], stats, (10**6, 10**9), {"dropped": 0}).stats
+        assert statements and not [s for s in statements if "meta" in s]
+        statements.clear()
+        db.commit([], [4, 5], [], stats, (10**6, 10**9), {"dropped": 0})  # now empty
+        assert [s for s in statements if "meta" in s]  # the last seq must outlive its row
+        db._db.set_trace_callback(None)
+        db.close()
+        db = OutboxDb(path, "normal")
+        assert db.open()[0] == 5
+        db.close()
