@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from drivers.ocpp.core.measurands import CONTEXTS, MEASURANDS, PHASES, UNITS, convert
-from drivers.ocpp.core.meter_shapes import Plan, ShapeReader, compile_shape
+from drivers.ocpp.core.meter_shapes import Kind, Plan, ShapeReader, compile_shape
 from drivers.ocpp.core.timestamps import parse_timestamp, parse_timestamp_reference
 from gateway.foundation.model import ChargerId, ChargerTelemetry, PhaseValues
 from gateway.foundation.model.fields import measured_fields
@@ -137,9 +137,16 @@ def _plan(measurand: str, unit: str | None, multiplier: int, phase: str | None) 
     return name, unit_text, factor, conversion, fits, where, phase_text
 
 
-_SHAPES: dict[tuple[Any, ...], tuple[ShapeReader, tuple[str, ...]]] = {}
+Shape = tuple[ShapeReader, tuple[str, ...]]
+"""A shape's reader and the texts it skips (meter_shapes.py)."""
+_SHAPES: dict[tuple[Any, ...], Shape] = {}
 _MAX_SHAPES = 256
 """Distinct shapes kept (meter_shapes.py); a message of any other shape is read by plans."""
+_LAST_SHAPES: dict[str, tuple[bool, Shape]] = {}
+"""Each charger's last shape and OCPP version (2.x or not), tried first: a charger sends the
+same shape message after message (a shape read for one version is not tried on the other:
+without units, a 2.x shape takes a 1.6 message whose units are where 2.x has none)."""
+_MAX_LAST_SHAPES = 65_536
 _MAX_SHAPE_VALUES = 32
 """Sampled values in a shape at most (a charger sends about ten; more are read by plans)."""
 
@@ -156,31 +163,32 @@ def read_meter_value(
     """Translate one meterValue element (1.6 MeterValue / 2.x MeterValueType).
 
     What `read_meter_value_reference` does: a message of a shape seen before (meter_shapes.py)
-    by the code written for that shape; any other, or one that departs from its shape, by
-    `read_planned`.
+    by the code written for that shape (the charger's last shape is tried first); any other,
+    or one that departs from its shape, by `read_planned`.
     """
     sampled = meter_value.get("sampledValue")
     if type(sampled) is list and len(sampled) <= _MAX_SHAPE_VALUES:
-        key = _shape_key(sampled, v2)
-        if key is not None:
-            shape = _SHAPES.get(key)
-            if shape is None and len(_SHAPES) < _MAX_SHAPES:
-                shape = _SHAPES[key] = _shape(key)
-            if shape is not None:
-                reader, skipped = shape
-                try:
-                    read = reader(
-                        sampled,
-                        meter_value.get("timestamp"),
-                        charger_id,
-                        evse,
-                        transaction_id,
-                        now_s,
-                    )
-                except Exception:  # read_planned meets it again and decides
-                    read = None
-                if read is not None:
-                    return MeterSample(read[0], read[1], list(skipped))
+        timestamp = meter_value.get("timestamp")
+        remembered = _LAST_SHAPES.get(charger_id)
+        last = remembered[1] if remembered is not None and remembered[0] == v2 else None
+        if last is not None:
+            try:
+                read = last[0](sampled, timestamp, charger_id, evse, transaction_id, now_s)
+            except Exception:  # read_planned meets it again and decides
+                read = None
+            if read is not None:
+                return MeterSample(read[0], read[1], list(last[1]))
+        shape = _keyed_shape(sampled, v2)
+        if shape is not None and shape is not last:
+            try:
+                read = shape[0](sampled, timestamp, charger_id, evse, transaction_id, now_s)
+            except Exception:
+                read = None
+            if read is not None:
+                if len(_LAST_SHAPES) >= _MAX_LAST_SHAPES:
+                    _LAST_SHAPES.clear()
+                _LAST_SHAPES[charger_id] = (v2, shape)
+                return MeterSample(read[0], read[1], list(shape[1]))
     return read_planned(
         meter_value,
         charger_id=charger_id,
@@ -189,6 +197,17 @@ def read_meter_value(
         now_s=now_s,
         v2=v2,
     )
+
+
+def _keyed_shape(sampled: list[Any], v2: bool) -> Shape | None:
+    """The shape of these sampled values, compiled the first time it is seen (bounded)."""
+    key = _shape_key(sampled, v2)
+    if key is None:
+        return None
+    shape = _SHAPES.get(key)
+    if shape is None and len(_SHAPES) < _MAX_SHAPES:
+        shape = _SHAPES[key] = _shape(key)
+    return shape
 
 
 def _shape_key(sampled: list[Any], v2: bool) -> tuple[Any, ...] | None:
@@ -228,14 +247,22 @@ def _shape_key(sampled: list[Any], v2: bool) -> tuple[Any, ...] | None:
     return tuple(key)
 
 
-def _shape(key: tuple[Any, ...]) -> tuple[ShapeReader, tuple[str, ...]]:
+def _shape(key: tuple[Any, ...]) -> Shape:
+    kinds: list[Kind] = []
     plans = []
     for at in range(1, len(key), 4):
         measurand, unit, multiplier, phase = key[at : at + 4]
+        kinds.append((measurand, unit, multiplier, phase))
         plan = _PLANS.get((measurand, unit, multiplier, phase))
         plans.append(plan or _plan(measurand, unit, multiplier, phase))
     return compile_shape(
-        plans, plausible=_PLAUSIBLE, contexts=CONTEXTS, parse_timestamp=parse_timestamp
+        kinds,
+        plans,
+        v2=key[0],
+        default_measurand=_ENERGY,
+        plausible=_PLAUSIBLE,
+        contexts=CONTEXTS,
+        parse_timestamp=parse_timestamp,
     )
 
 

@@ -9,9 +9,11 @@ Python function for the shape (`compile_shape`) and run for each message: it rea
 the numbers and builds the record, without the dicts of totals and phases, the per-value
 plan look-ups and the pass over the lines that the general reading pays.
 
-The function gives up (returns None) on anything that would make a message depart from its
-shape -- a value that is no number, out of range, or any error at all -- and the caller then
-reads that message the general way, which decides it (tests/drivers/ocpp/test_meter_fast_path.py
+The function first checks that the message is of its shape (so a charger's last shape can be
+tried first, without working out the shape of every message), and gives up (returns None) on
+a message of another shape and on anything that would make a message depart from its shape
+-- a value that is no number, out of range, or any error at all; the caller then reads that
+message the general way, which decides it (tests/drivers/ocpp/test_meter_fast_path.py
 holds both to the rule-by-rule reference).
 """
 
@@ -24,7 +26,7 @@ from typing import Any
 from gateway.foundation.model import ChargerId, ChargerTelemetry, PhaseValues
 from gateway.foundation.model.fields import measured_fields
 
-__all__ = ["Plan", "ShapeReader", "compile_shape"]
+__all__ = ["Kind", "Plan", "ShapeReader", "compile_shape"]
 
 Plan = tuple[str | None, str, float | None, Callable[[float], float] | None, bool, str | None, str]
 """How a sampled value of one (measurand, unit, multiplier, phase) is taken (meter.py `_plan`):
@@ -32,12 +34,16 @@ Plan = tuple[str | None, str, float | None, Callable[[float], float] | None, boo
 power-of-ten factor or None, unit conversion or None, whether the unit fits the measurand,
 phase as published or None (total) or "" (unknown phase), text when skipped for its phase)."""
 
+Kind = tuple[str, str | None, int, str | None]
+"""What a shape fixes of one sampled value: measurand (the default filled in), unit,
+unitOfMeasure multiplier (2.x; 0 in 1.6) and phase, as meter.py `_shape_key` reads them."""
+
 ShapeReader = Callable[
     [list[Any], Any, ChargerId, int, str | None, float],
     tuple[ChargerTelemetry, str | None] | None,
 ]
 """(sampled values, timestamp, charger, evse, transaction, now) -> (record, context) or None
-when this message does not keep to the shape."""
+when this message is not of the shape or does not keep to it."""
 
 _EXPORT = "power_export_w"
 _PHASE_REST = measured_fields(PhaseValues)[1:]
@@ -45,14 +51,17 @@ _SUMMED = ("power_w", "power_export_w", "energy_wh", "energy_export_wh")
 
 
 def compile_shape(
+    kinds: Sequence[Kind],
     plans: Sequence[Plan],
     *,
+    v2: bool,
+    default_measurand: str,
     plausible: float,
     contexts: frozenset[str],
     parse_timestamp: Callable[[object, float], datetime | None],
 ) -> tuple[ShapeReader, tuple[str, ...]]:
-    """The reader for sampled values planned as `plans` (one per value, in order) and the
-    texts it skips (always the same for a message that keeps to the shape).
+    """The reader for sampled values of `kinds`, planned as `plans` (one per value, in
+    order), and the texts it skips (always the same for a message that keeps to the shape).
 
     Mirrors meter.py's `read_meter_value` and `_telemetry`/`_record` step by step: the last
     value of a (phase, measurand) wins, phase totals are summed in the phases' order of first
@@ -66,7 +75,7 @@ def compile_shape(
         "_CONTEXTS": contexts,
         "_MAX": plausible,
     }
-    body: list[str] = []
+    body = _shape_check(kinds, v2, default_measurand, namespace)
     skipped: list[str] = []
     taken: list[int] = []
     totals: dict[str, str] = {}
@@ -126,6 +135,40 @@ def compile_shape(
     exec(compile(source, "<meter shape>", "exec"), namespace)
     reader: ShapeReader = namespace["read"]
     return reader, tuple(skipped)
+
+
+def _shape_check(
+    kinds: Sequence[Kind], v2: bool, default_measurand: str, namespace: dict[str, Any]
+) -> list[str]:
+    """Statements that return None unless `s` is a list of dicts of exactly these kinds:
+    what `_shape_key` would say, compared field by field instead of built and hashed."""
+    namespace["_E"] = default_measurand
+    lines = [f"    if len(s) != {len(kinds)}:", "        return None"]
+    for i, (measurand, unit, multiplier, phase) in enumerate(kinds):
+        namespace[f"_m{i}"] = measurand
+        tests = ["type(e) is not dict", f"e.get('measurand', _E) != _m{i}"]
+        tests.append("e.get('phase') is not None" if phase is None else f"e.get('phase') != _p{i}")
+        if phase is not None:
+            namespace[f"_p{i}"] = phase
+        if unit is not None:
+            namespace[f"_u{i}"] = unit
+        if not v2:
+            tests.append("e.get('unit') is not None" if unit is None else f"e.get('unit') != _u{i}")
+        lines += [f"    e = s[{i}]", f"    if {' or '.join(tests)}:", "        return None"]
+        if v2:
+            unit_test = "u.get('unit') is not None" if unit is None else f"u.get('unit') != _u{i}"
+            lines += [
+                "    u = e.get('unitOfMeasure')",
+                "    if u is None:",
+                "        pass" if unit is None and multiplier == 0 else "        return None",
+                f"    elif type(u) is not dict or {unit_test}:",
+                "        return None",
+                "    else:",
+                "        m = u.get('multiplier', 0)",
+                f"        if type(m) is not int or m != {multiplier}:",
+                "            return None",
+            ]
+    return lines
 
 
 class _Arguments:

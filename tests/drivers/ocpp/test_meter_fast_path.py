@@ -115,6 +115,70 @@ def test_each_shape_reads_what_the_reference_reads(case: tuple[bool, Any]) -> No
         assert repr(shaped) == repr((reference.telemetry, reference.context, reference.skipped))
 
 
+@settings(max_examples=300)
+@given(first=ELEMENTS, second=ELEMENTS)
+def test_a_shape_reads_only_messages_of_its_shape(
+    first: tuple[bool, Any], second: tuple[bool, Any]
+) -> None:
+    """Tried first for a charger, a shape's code must see that a message is of another shape
+    (its own check, not the key) and leave it to the key."""
+    v2, element = first
+    sampled = element.get("sampledValue") if isinstance(element, dict) else None
+    key = meter._shape_key(sampled, v2) if type(sampled) is list else None
+    other_v2, other = second
+    other_sampled = other.get("sampledValue") if isinstance(other, dict) else None
+    if key is None or type(other_sampled) is not list:
+        return
+    reader, _ = meter._shape(key)
+    try:
+        read = reader(other_sampled, other.get("timestamp"), ChargerId("CP-1"), 2, "T-9", NOW)
+    except Exception:
+        read = None
+    if read is not None:  # the same kinds of values (a 1.6 shape without units takes a 2.x
+        # message without units alike: the reading does not depend on the version then)
+        other_key = meter._shape_key(other_sampled, other_v2)
+        assert other_key is not None and other_key[1:] == key[1:]
+
+
+@settings(max_examples=200)
+@given(elements=st.lists(ELEMENTS, min_size=2, max_size=6))
+def test_a_charger_that_changes_shape_is_read_as_the_reference_reads(
+    elements: list[tuple[bool, Any]],
+) -> None:
+    """One charger, one message after another of different shapes and versions: the last
+    shape tried first never decides what a message of another shape says."""
+    meter._LAST_SHAPES.clear()
+    for v2, element in elements:
+        fast = outcome(read_meter_value, element, v2)
+        reference = outcome(read_meter_value_reference, element, v2)
+        assert repr(fast) == repr(reference)
+
+
+def test_a_charger_back_on_another_version_is_read_for_that_version() -> None:
+    """A 2.x shape without units would take a 1.6 message whose units sit in `unit`."""
+    meter._LAST_SHAPES.clear()
+    v2_element = {"sampledValue": [{"value": 12.5, "measurand": "Energy.Active.Import.Register"}]}
+    v16_element = {"sampledValue": [{"value": "12.5", "measurand": "Energy.Active.Import.Register",
+                                     "unit": "kWh"}]}  # fmt: skip
+    for v2, element in ((True, v2_element), (False, v16_element)):
+        assert repr(outcome(read_meter_value, element, v2)) == repr(
+            outcome(read_meter_value_reference, element, v2)
+        )
+
+
+def test_the_last_shapes_are_bounded(monkeypatch: Any) -> None:
+    monkeypatch.setattr(meter, "_LAST_SHAPES", {})
+    monkeypatch.setattr(meter, "_MAX_LAST_SHAPES", 3)
+    element = _typical(False)[0]
+    for n in range(10):
+        read_meter_value(
+            element, charger_id=ChargerId(f"CP-{n}"), evse=1, transaction_id=None, now_s=NOW,
+            v2=False,
+        )  # fmt: skip
+        assert len(meter._LAST_SHAPES) <= 3
+    assert ChargerId("CP-9") in meter._LAST_SHAPES
+
+
 def _sv(value: Any, measurand: str, v2: bool, unit: str | None = None, **more: Any) -> Any:
     sv = {"value": value if v2 else str(value), "measurand": measurand, **more}
     if unit is not None:
