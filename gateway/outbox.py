@@ -367,8 +367,8 @@ class Outbox:
     def _note_acked_size(self, row: OutboxRow) -> None:
         """Payload bytes of an acknowledged row still in the table (its DELETE waits for the
         next commit), so `bytes` counts only what the broker does not have yet."""
-        self._acked_sizes[row.seq] = len(row.payload)
-        self._acked_bytes += len(row.payload)
+        size = self._acked_sizes[row.seq] = len(row.payload)
+        self._acked_bytes += size
 
     def _forget_recent(
         self, acked: list[int], note: Callable[[OutboxRow], None] | None = None

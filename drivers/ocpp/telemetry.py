@@ -69,7 +69,7 @@ async def record_meter_values(
         )
         if sample.skipped:
             session.log.debug("sampled_values_skipped", values=sample.skipped)
-        sample.telemetry = _sane(session, sample, evse, transaction, max_power_w)
+        sample.telemetry = _sane(session, sample, evse, transaction, max_power_w, now_s)
         record(sample.telemetry)
         samples.append(sample)
     return samples
@@ -81,11 +81,11 @@ def _sane(
     evse: int,
     transaction: StoredTransaction | None,
     max_power_w: float,
+    received_s: float,
 ) -> ChargerTelemetry:
     t = sample.telemetry
     energy, power = t.energy_wh, t.power_w
     if energy is not None:
-        received_s = session.now_s()
         sampled_s = t.sampled_at.timestamp() if t.sampled_at else None
         reference = session.last_energy_wh.get(evse)
         if reference is None and transaction is not None:

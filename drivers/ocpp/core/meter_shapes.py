@@ -74,6 +74,7 @@ def compile_shape(
         "_TS": parse_timestamp,
         "_CONTEXTS": contexts,
         "_MAX": plausible,
+        "_MIN": -plausible,
     }
     body = _shape_check(kinds, v2, default_measurand, namespace)
     skipped: list[str] = []
@@ -93,7 +94,7 @@ def compile_shape(
             "    if t is not str and t is not float and t is not int:",
             "        return None",
             f"    {v} = float(r)",
-            f"    if not abs({v}) <= _MAX:",
+            f"    if not _MIN <= {v} <= _MAX:",  # (NaN fails both)
             "        return None",
         ]
         if factor is not None:
@@ -102,7 +103,7 @@ def compile_shape(
         if conversion is not None:
             namespace[f"_c{i}"] = conversion
             body.append(f"    {v} = _c{i}({v})")
-        body += [f"    if not abs({v}) <= _MAX:", "        return None"]
+        body += [f"    if not _MIN <= {v} <= _MAX:", "        return None"]
         if where is None:
             totals[name] = v
         elif where:
