@@ -40,6 +40,8 @@ _PLACEHOLDER_IDS = ("0", "-1")
 
 def _id_text(raw: object) -> str:
     """1.6 transaction ids are integers; `12.0` and `"12"` from lenient chargers mean 12."""
+    if type(raw) is int:  # what the schema asks for (and exact, however large)
+        return str(raw)
     try:
         return str(int(float(str(raw))))
     except (ValueError, OverflowError):
