@@ -43,7 +43,6 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -63,6 +62,7 @@ from gateway.outbox_db import (
     OutboxRow,
     TableStats,
 )
+from gateway.outbox_thread import OutboxThread
 
 __all__ = ["Outbox", "OutboxDamaged", "OutboxRow", "OutboxUnavailable", "RecordRefused"]
 
@@ -115,7 +115,7 @@ class Outbox:
         self._max_memory_bytes = max_memory_bytes
         self._durable_timeout_s = durable_timeout_s
         self._clock = clock or SystemClock()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
+        self._thread = OutboxThread("outbox-db")
         self._next_seq = 1
         self._table = TableStats()
         self._counters: dict[str, int] = {"dropped": 0, "dead_letters": 0}
@@ -170,8 +170,8 @@ class Outbox:
     async def open(self) -> None:
         """Open (or create) the file; OutboxDamaged if it is not a database."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        loop = self._loop = asyncio.get_running_loop()
-        last_seq, meta, stats = await loop.run_in_executor(self._executor, self._db.open)
+        self._loop = asyncio.get_running_loop()
+        last_seq, meta, stats = await self._thread.run(self._db.open)
         self._next_seq = last_seq + 1
         self._counters = {k: meta.get(k, 0) for k in ("dropped", "dead_letters")}
         self._table = stats
@@ -191,9 +191,8 @@ class Outbox:
         self._wake.set()
         await self._writer
         self._writer = None
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._db.close)
-        self._executor.shutdown(wait=True)
+        await self._thread.run(self._db.close)
+        await self._thread.stop()
 
     # -- producers -------------------------------------------------------------------------
 
@@ -321,11 +320,8 @@ class Outbox:
             if recent or self._table.rows > len(self._acked_in_table):
                 # (Rows in the table that are all acknowledged, their DELETE not committed
                 # yet, are not read back: nothing there to hand out.)
-                loop = asyncio.get_running_loop()
                 durable = self.last_seq
-                rows = await loop.run_in_executor(
-                    self._executor, self._db.select, after_seq, durable, limit
-                )
+                rows = await self._thread.run(self._db.select, after_seq, durable, limit)
                 gone = self._acked_in_table | {d.row.seq for d in self._dead}
                 rows = [r for r in rows if r.seq not in gone]
                 if rows:
@@ -441,7 +437,7 @@ class Outbox:
         while True:
             await self._wake.wait()
             if self._sync_due:  # the last commit's; nothing more is committed before it worked
-                if not await self._sync(loop):
+                if not await self._sync():
                     if self._closing:
                         self._give_up_unsynced()
                         return
@@ -502,11 +498,11 @@ class Outbox:
             if self._closing and not self._pending and not self._acks and not self._dead:
                 return
 
-    async def _sync(self, loop: asyncio.AbstractEventLoop) -> bool:
+    async def _sync(self) -> bool:
         """Wait for the last commit to reach the disk; then it is durable and handed out.
         False when the sync failed (the rows stay in `_unsynced`)."""
         try:
-            await loop.run_in_executor(self._executor, self._db.sync)
+            await self._thread.run(self._db.sync)
         except (sqlite3.Error, OSError) as exc:
             self._commit_failed(exc, "outbox_sync_failed")
             return False

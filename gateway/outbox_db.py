@@ -166,6 +166,8 @@ class OutboxDb:
         """The highest seq committed (in the table, or in `meta` once its row is gone)."""
         self._stored: dict[str, int] = {}
         """The counters as the `meta` table holds them."""
+        self._wal_fd: int | None = None
+        """The WAL, open for `sync()` from its first until `close()`."""
 
     @property
     def wal_path(self) -> Path:
@@ -210,6 +212,9 @@ class OutboxDb:
 
     def close(self) -> None:
         """On the database thread, once the writer is done (the last close checkpoints)."""
+        if self._wal_fd is not None:
+            os.close(self._wal_fd)
+            self._wal_fd = None
         if self._beside is not None:
             self._beside.close()
             self._beside = None
@@ -224,11 +229,9 @@ class OutboxDb:
         with `synchronous=full`; done here, one sync covers every commit since the last. An
         OSError means the last commits are not known to be on disk."""
         if self._sync_wal:
-            fd = os.open(self.wal_path, os.O_RDONLY)
-            try:
-                os.fdatasync(fd)
-            finally:
-                os.close(fd)
+            if self._wal_fd is None:
+                self._wal_fd = os.open(self.wal_path, os.O_RDONLY | os.O_CLOEXEC)
+            os.fdatasync(self._wal_fd)
         if self._changes >= _CHECKPOINT_CHANGES and self._beside is not None:
             self._changes = 0
             # PASSIVE: copies what no reader needs, never waits for the writer; the writer
